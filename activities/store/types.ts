@@ -1,0 +1,47 @@
+/**
+ * The evidence store contract (design.md §5). Two implementations: a directory (default) and Postgres.
+ * Writes are idempotent upserts keyed by (connectionId, envelopeId); each distinct statusChangedDateTime of an
+ * envelope is kept as a version, never overwritten.
+ */
+
+/** One stored envelope version, exactly the design.md §5 record shape. */
+export interface EnvelopeRecord {
+  connectionId: string;
+  envelopeId: string;
+  status: string;
+  statusChangedDateTime: string;
+  /** ISO time the connector stored this version. */
+  syncedAt: string;
+  /** The envelope object exactly as DocuSign returned it, recipients included. */
+  envelope: Record<string, unknown>;
+}
+
+export interface PageWriteResult {
+  /** Envelope IDs whose record this write created or changed (a new version). */
+  changed: string[];
+  /** Envelope IDs that were already stored with the same statusChangedDateTime (re-delivery: nothing written). */
+  unchanged: string[];
+}
+
+export interface EvidenceStore {
+  /** Human-readable location for logs and status, with any password removed. */
+  readonly description: string;
+  /** Creates directories / schema (idempotent; migrations run here). */
+  init(): Promise<void>;
+  /**
+   * Stores one page atomically as far as the backend allows (Postgres: one transaction; directory: each file by
+   * temp-file + rename, versions appended before the latest record is replaced). Idempotent on re-delivery.
+   * An envelope older than the stored latest (same ID, earlier statusChangedDateTime) is kept as a version but
+   * does not replace the latest record.
+   */
+  writePage(connectionId: string, records: EnvelopeRecord[]): Promise<PageWriteResult>;
+  /** Distinct envelopes stored for the connection. */
+  count(connectionId: string): Promise<number>;
+  /** Distinct envelopes with a version stored at or after `syncedAt` (ISO): what one sync created or changed. */
+  countChangedSince(connectionId: string, syncedAt: string): Promise<number>;
+  /** Latest record of every envelope of the connection, in envelopeId order. */
+  list(connectionId: string): AsyncIterable<EnvelopeRecord>;
+  /** Every stored version of one envelope, oldest first. */
+  versions(connectionId: string, envelopeId: string): Promise<EnvelopeRecord[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,99 @@
+/**
+ * The connection's input, validated at the client and again where it enters the workflow (design.md §3).
+ * Pure zod: safe inside the workflow sandbox. Holds references to secrets, never secrets.
+ */
+import { z } from 'zod';
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const guid = (what: string) => z.string().regex(GUID, `must be a GUID (${what})`);
+
+export const CONNECTION_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+export const MIN_SYNC_INTERVAL_MINUTES = 15;
+export const DEFAULT_SYNC_INTERVAL_MINUTES = 60;
+
+export const OAUTH_BASE_URLS = {
+  demo: 'https://account-d.docusign.com',
+  production: 'https://account.docusign.com',
+} as const;
+
+export const DOCUSIGN_CONSENT_LANDING = 'https://developers.docusign.com/platform/auth/consent';
+
+const httpUrl = z
+  .string()
+  .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), 'must be an http(s) URL');
+
+export const connectionConfigSchema = z
+  .object({
+    connectionId: z
+      .string()
+      .regex(CONNECTION_ID, 'must match /^[a-z0-9][a-z0-9_-]{0,62}$/ (lowercase letters, digits, - and _)'),
+    environment: z.enum(['demo', 'production'], { error: "must be 'demo' or 'production'" }),
+    integrationKey: guid('the Integration Key'),
+    userId: guid('the impersonated user ID, not an email'),
+    privateKeyRef: z
+      .string()
+      .regex(
+        /^(file:\/.+|env:[A-Za-z_][A-Za-z0-9_]*)$/,
+        "must be 'file:<absolute path>' or 'env:<VAR_NAME>' (a reference, never the key itself)",
+      ),
+    accountId: guid('the DocuSign account ID').optional(),
+    oauthBaseUrl: httpUrl.optional(),
+    redirectUri: httpUrl.optional(),
+    syncIntervalMinutes: z
+      .number({ error: 'must be a number of minutes' })
+      .int('must be a whole number of minutes')
+      .min(MIN_SYNC_INTERVAL_MINUTES, `must be >= ${MIN_SYNC_INTERVAL_MINUTES} (DocuSign polling rule)`)
+      .optional(),
+    backfillFrom: z.iso.datetime({ offset: true, error: 'must be an ISO date-time' }).optional(),
+  })
+  .strict();
+
+export type ConnectionConfig = z.infer<typeof connectionConfigSchema>;
+
+/** The fields `credentialsUpdated` may change. */
+export const credentialsUpdateSchema = connectionConfigSchema
+  .pick({ integrationKey: true, userId: true, privateKeyRef: true, accountId: true })
+  .partial()
+  .strict();
+export type CredentialsUpdate = z.infer<typeof credentialsUpdateSchema>;
+
+/** One line naming the field and the rule, e.g. `userId: must be a GUID (...)`. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => `${issue.path.length ? issue.path.join('.') : 'config'}: ${issue.message}`)
+    .join('; ');
+}
+
+export function parseConnectionConfig(input: unknown): ConnectionConfig {
+  const result = connectionConfigSchema.safeParse(input);
+  if (!result.success) throw new InvalidConfigError(describeIssues(result.error));
+  return result.data;
+}
+
+export class InvalidConfigError extends Error {
+  override name = 'InvalidConfigError';
+}
+
+export function oauthBaseUrlOf(config: Pick<ConnectionConfig, 'environment' | 'oauthBaseUrl'>): string {
+  return (config.oauthBaseUrl ?? OAUTH_BASE_URLS[config.environment]).replace(/\/+$/, '');
+}
+
+/** JWT `aud`: the bare host of the OAuth base URL, no scheme, no slash (docusign-api.md §1.2). */
+export function oauthAudienceOf(config: Pick<ConnectionConfig, 'environment' | 'oauthBaseUrl'>): string {
+  return new URL(oauthBaseUrlOf(config)).host;
+}
+
+export function consentUrlOf(
+  config: Pick<ConnectionConfig, 'environment' | 'oauthBaseUrl' | 'integrationKey' | 'redirectUri'>,
+  defaultRedirectUri: string | undefined,
+  state?: string,
+): string {
+  const params = [
+    'response_type=code',
+    'scope=signature%20impersonation',
+    `client_id=${encodeURIComponent(config.integrationKey)}`,
+    `redirect_uri=${encodeURIComponent(config.redirectUri ?? defaultRedirectUri ?? DOCUSIGN_CONSENT_LANDING)}`,
+  ];
+  if (state) params.push(`state=${encodeURIComponent(state)}`);
+  return `${oauthBaseUrlOf(config)}/oauth/auth?${params.join('&')}`;
+}

@@ -1,0 +1,36 @@
+/**
+ * The troubleshooting table (design.md §3): every failure the connector reports has a stable code, which is also the
+ * `type` of the ApplicationFailure an activity throws, and a human fix. The README repeats this table.
+ */
+export const ERROR_HINTS = {
+  consent_required: 'Finish browser consent for impersonation (open consentUrl).',
+  consent_denied: 'Consent was declined in DocuSign; open consentUrl again and accept.',
+  invalid_grant:
+    'Private key must match the uploaded public key; server clock must be accurate; keys and OAuth hosts must match the environment (demo vs production).',
+  account_not_found: "The configured account ID is not among the user's accounts.",
+  wrong_base_uri: 'Resolve the regional REST host from account metadata (/oauth/userinfo).',
+  rate_limited: "DocuSign's hourly or burst API limit is exhausted; syncing resumes after the reset.",
+  private_key_unavailable: 'The private key reference cannot be read or is not an RSA PEM key.',
+  docusign_unavailable: 'DocuSign did not answer or answered with a server error; the connector retries with backoff.',
+  invalid_response:
+    'DocuSign returned a response that does not match the documented shape; nothing from it was stored. Retried on the next sync.',
+  evidence_store_unavailable: 'The evidence store (EVIDENCE_STORE) cannot be written; check the directory or Postgres URL.',
+  invalid_config: 'Fix the named field of the connection config and send credentialsUpdated.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_HINTS;
+
+export const ERROR_CODES = Object.keys(ERROR_HINTS) as ErrorCode[];
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && value in ERROR_HINTS;
+}
+
+/** Codes an activity must not retry: only a person (or a signal) can fix them. */
+export const NON_RETRYABLE_CODES: ErrorCode[] = [
+  'consent_required',
+  'consent_denied',
+  'account_not_found',
+  'private_key_unavailable',
+  'invalid_config',
+];

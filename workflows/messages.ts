@@ -1,0 +1,73 @@
+/**
+ * The connection workflow's public surface (design.md §3): names, signals, queries, updates, search attributes and
+ * the status shape. Clients, the CLI and tests import these; the names are fixed contracts.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { CredentialsUpdate } from './config';
+import type { ErrorCode } from './errors';
+
+export const WORKFLOW_TYPE = 'docusignConnection';
+export const DEFAULT_TASK_QUEUE = 'docusign-connector';
+export const workflowIdOf = (connectionId: string): string => `docusign-connection-${connectionId}`;
+
+export const consentGrantedSignal = defineSignal('consentGranted');
+export const consentDeniedSignal = defineSignal<[{ error?: string }?]>('consentDenied');
+export const syncNowSignal = defineSignal('syncNow');
+export const disconnectSignal = defineSignal('disconnect');
+export const credentialsUpdatedSignal = defineSignal<[CredentialsUpdate]>('credentialsUpdated');
+
+export const statusQuery = defineQuery<ConnectionStatus>('status');
+
+/**
+ * Requests a sync like `syncNow` and completes when that sync has finished (or ended in `needs_attention`).
+ * Used by `sync --wait`; returns the status at that moment.
+ */
+export const syncAndWaitUpdate = defineUpdate<ConnectionStatus>('syncAndWait');
+
+export const searchAttributes = {
+  connectionId: defineSearchAttributeKey('DocuSignConnectionId', SearchAttributeType.KEYWORD),
+  environment: defineSearchAttributeKey('DocuSignEnvironment', SearchAttributeType.KEYWORD),
+  phase: defineSearchAttributeKey('DocuSignPhase', SearchAttributeType.KEYWORD),
+  lastSyncAt: defineSearchAttributeKey('DocuSignLastSyncAt', SearchAttributeType.DATETIME),
+} as const;
+
+export const ALL_SEARCH_ATTRIBUTES = Object.values(searchAttributes);
+
+export type Phase = 'awaiting_consent' | 'authorizing' | 'syncing' | 'idle' | 'needs_attention' | 'disconnected';
+
+export interface AccountInfo {
+  accountId: string;
+  accountName?: string;
+  baseUri: string;
+}
+
+export interface LastSync {
+  startedAt: string;
+  finishedAt?: string;
+  /** Distinct envelopes whose record this sync created or changed. */
+  envelopes: number;
+  /** ISO timestamp: every envelope whose status changed before it is stored. */
+  cursor: string;
+  pages?: number;
+}
+
+export interface LastError {
+  code: ErrorCode;
+  message: string;
+  hint: string;
+  at: string;
+}
+
+export interface ConnectionStatus {
+  connectionId: string;
+  environment: 'demo' | 'production';
+  phase: Phase;
+  consentUrl?: string;
+  account?: AccountInfo;
+  token?: { expiresAt: string };
+  lastSync?: LastSync;
+  lastError?: LastError;
+  totals: { envelopes: number; syncs: number };
+  nextSyncAt?: string;
+}
