@@ -1,0 +1,28 @@
+# syntax=docker/dockerfile:1
+# One image for the worker, the consent callback server and the codec server (docker-compose.yml picks the command).
+# glibc base on purpose: the Temporal SDK's native core-bridge has no musl build, so Alpine does not work.
+FROM node:20.20-bookworm-slim
+
+ENV NODE_ENV=production \
+    NPM_CONFIG_UPDATE_NOTIFIER=false \
+    NPM_CONFIG_FUND=false \
+    NPM_CONFIG_AUDIT=false
+
+WORKDIR /app
+
+# Dependencies first (cached while package*.json are unchanged). tsx is a runtime dependency: the services run
+# the TypeScript sources directly, and the worker bundles the workflow code at startup.
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+
+# Sources stay root-owned (read-only for the service user); only ./data is writable (directory evidence store,
+# embedded dev server database when TEMPORAL_ADDRESS is unset).
+COPY . .
+RUN mkdir -p /app/data && chown node:node /app/data
+
+USER node
+
+# Worker metrics (METRICS_PORT in docker-compose.yml).
+EXPOSE 9464
+
+CMD ["npx", "tsx", "worker/main.ts"]
