@@ -1,0 +1,1219 @@
+/**
+ * DocuSign emulator tests: every behaviour over real HTTP, assertions signed by jose with RSA keys as DocuSign's
+ * "Generate RSA" gives them (PKCS#1) and as PKCS#8.
+ *
+ *   node --import tsx --test --test-force-exit test/emulator.test.ts
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { type KeyObject, createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { after, afterEach, before, describe, test } from 'node:test';
+import { SignJWT, importPKCS8 } from 'jose';
+import { DOCUSIGN_TS_PATTERN, type Emulator, type EnvelopeLike, startEmulator } from './emulator/index';
+
+const GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const IK = '0b4c5f0e-1a2b-4c3d-8e9f-000000000001';
+const IK2 = '0b4c5f0e-1a2b-4c3d-8e9f-000000000002';
+const USER = '7d0c1e2f-3a4b-4c5d-9e6f-000000000010';
+const OTHER_USER = '7d0c1e2f-3a4b-4c5d-9e6f-000000000011';
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const AUTH_FAILED = {
+  errorCode: 'USER_AUTHENTICATION_FAILED',
+  message: 'One or both of Username and Password are invalid. Invalid access token',
+};
+
+// DocuSign's "Generate RSA" gives a PKCS#1 private key (BEGIN RSA PRIVATE KEY); key B is PKCS#8.
+const pairA = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const pairB = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const PKCS1_PRIVATE_A = pairA.privateKey.export({ type: 'pkcs1', format: 'pem' }) as string;
+const SPKI_PUBLIC_A = pairA.publicKey.export({ type: 'spki', format: 'pem' }) as string;
+const PKCS8_PRIVATE_B = pairB.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+const PKCS1_PUBLIC_B = pairB.publicKey.export({ type: 'pkcs1', format: 'pem' }) as string;
+const keyA: KeyObject = createPrivateKey(PKCS1_PRIVATE_A);
+
+interface Claims {
+  iss?: string;
+  sub?: string;
+  aud?: string | string[];
+  iat?: number;
+  exp?: number;
+  nbf?: number;
+  scope?: string;
+}
+
+let emu: Emulator;
+type SigningKey = Parameters<SignJWT['sign']>[0];
+
+function nowSec(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+async function assertion(
+  overrides: Partial<Claims> & { omit?: (keyof Claims)[] } = {},
+  key: SigningKey = keyA,
+): Promise<string> {
+  // The client's clock is the emulator's unless a test says otherwise (setClock models the server's skew).
+  const iat = Math.floor(emu.now() / 1000);
+  const claims: Claims = {
+    iss: IK,
+    sub: USER,
+    aud: emu.host,
+    iat,
+    exp: iat + 600,
+    scope: 'signature impersonation',
+    ...overrides,
+  };
+  for (const k of overrides.omit ?? []) delete claims[k];
+  delete (claims as { omit?: unknown }).omit;
+  return new SignJWT({ ...claims }).setProtectedHeader({ alg: 'RS256', typ: 'JWT' }).sign(key);
+}
+
+async function tokenRequest(
+  jwt: string,
+  grantType = GRANT,
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const res = await fetch(`${emu.url}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: grantType, assertion: jwt }),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers };
+}
+
+async function mint(overrides: Partial<Claims> = {}): Promise<string> {
+  const r = await tokenRequest(await assertion(overrides));
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  return r.body.access_token as string;
+}
+
+async function get(url: string, token?: string): Promise<Response> {
+  return fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, redirect: 'manual' });
+}
+
+async function getJson<T = Record<string, unknown>>(
+  url: string,
+  token?: string,
+): Promise<{ status: number; body: T; headers: Headers }> {
+  const res = await get(url, token);
+  return { status: res.status, body: (await res.json()) as T, headers: res.headers };
+}
+
+function defaultAccount(userId = USER): { accountId: string; baseUri: string } {
+  const a = emu.accountsOf(userId).find((x) => x.isDefault);
+  assert.ok(a);
+  return a;
+}
+
+function restBase(userId = USER): string {
+  const a = defaultAccount(userId);
+  return `${a.baseUri}/restapi/v2.1/accounts/${a.accountId}`;
+}
+
+async function expectGrantError(jwt: string, error: string, description?: string): Promise<void> {
+  const r = await tokenRequest(jwt);
+  assert.equal(r.status, 400);
+  if (description === undefined) assert.deepEqual(r.body, { error });
+  else assert.deepEqual(r.body, { error, error_description: description });
+}
+
+interface EnvelopePage {
+  envelopes: EnvelopeLike[];
+  resultSetSize: string;
+  totalSetSize: string;
+  startPosition: string;
+  endPosition: string;
+  nextUri: string;
+  previousUri: string;
+}
+
+/** Follows nextUri the way a client must: prefix the REST base + /restapi/v2.1 to the relative URI. */
+async function listAll(token: string, query: string): Promise<{ pages: EnvelopePage[]; envelopes: EnvelopeLike[] }> {
+  const { baseUri, accountId } = defaultAccount();
+  const pages: EnvelopePage[] = [];
+  let url: string | undefined = `${baseUri}/restapi/v2.1/accounts/${accountId}/envelopes?${query}`;
+  while (url) {
+    const r: { status: number; body: EnvelopePage } = await getJson<EnvelopePage>(url, token);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    pages.push(r.body);
+    url = r.body.nextUri ? `${baseUri}/restapi/v2.1${r.body.nextUri}` : undefined;
+    assert.ok(pages.length < 100, 'runaway paging');
+  }
+  return { pages, envelopes: pages.flatMap((p) => p.envelopes) };
+}
+
+before(async () => {
+  emu = await startEmulator({ seed: 7, envelopes: 250 });
+  emu.registerApp(IK, SPKI_PUBLIC_A);
+  emu.addUser({ userId: USER, name: 'Casey Compliance', email: 'casey@example.com' });
+  emu.grantConsent(IK, USER);
+});
+
+after(async () => {
+  await emu.stop();
+});
+
+afterEach(() => {
+  emu.faults.clear();
+  emu.setClock(0);
+  emu.setRateLimit(undefined);
+  emu.setTokenLifetime(3600);
+  emu.setConsentMode('approve');
+  emu.setEnvelopePollingLimit(10, 900);
+  emu.registerApp(IK, SPKI_PUBLIC_A);
+  emu.grantConsent(IK, USER);
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+
+void describe('POST /oauth/token', () => {
+  void test('PKCS#1 private key, SPKI public key: 200 with Bearer token, expires_in, no refresh_token; recorded', async () => {
+    emu.stats.reset();
+    const jwt = await assertion();
+    const r = await tokenRequest(jwt);
+    assert.equal(r.status, 200);
+    assert.deepEqual(Object.keys(r.body).sort(), ['access_token', 'expires_in', 'token_type']);
+    assert.equal(r.body.token_type, 'Bearer');
+    assert.equal(r.body.expires_in, 3600);
+    assert.equal(typeof r.body.access_token, 'string');
+    assert.ok((r.body.access_token as string).length >= 32);
+    assert.ok(!('refresh_token' in r.body));
+    assert.deepEqual(emu.stats.tokensIssued, [r.body.access_token]);
+    assert.deepEqual(emu.stats.assertionsReceived, [jwt]);
+    assert.equal(emu.stats.calls['POST /oauth/token'], 1);
+  });
+
+  void test('PKCS#8 private key with a PKCS#1 ("RSA PUBLIC KEY") registered public key', async () => {
+    emu.registerApp(IK2, PKCS1_PUBLIC_B);
+    emu.grantConsent(IK2, USER);
+    const key = await importPKCS8(PKCS8_PRIVATE_B, 'RS256');
+    const r = await tokenRequest(await assertion({ iss: IK2 }, key));
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    // Key A cannot sign for IK2.
+    await expectGrantError(await assertion({ iss: IK2 }), 'invalid_grant', 'no_valid_keys_or_signatures');
+  });
+
+  void test('issued tokens are distinct; setTokenLifetime changes expires_in', async () => {
+    emu.setTokenLifetime(120);
+    const a = await tokenRequest(await assertion());
+    const b = await tokenRequest(await assertion());
+    assert.equal(a.body.expires_in, 120);
+    assert.notEqual(a.body.access_token, b.body.access_token);
+  });
+
+  void test('wrong grant_type or non-form body → invalid_grant/unsupported_grant_type', async () => {
+    const r = await tokenRequest(await assertion(), 'authorization_code');
+    assert.equal(r.status, 400);
+    assert.deepEqual(r.body, { error: 'invalid_grant', error_description: 'unsupported_grant_type' });
+    const res = await fetch(`${emu.url}/oauth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ grant_type: GRANT, assertion: await assertion() }),
+    });
+    assert.equal(res.status, 400);
+    assert.deepEqual(await res.json(), { error: 'invalid_grant', error_description: 'unsupported_grant_type' });
+  });
+
+  void test('garbage assertion or HS256 → no_valid_keys_or_signatures', async () => {
+    await expectGrantError('not.a.jwt', 'invalid_grant', 'no_valid_keys_or_signatures');
+    const hs = await new SignJWT({
+      iss: IK,
+      sub: USER,
+      aud: emu.host,
+      iat: nowSec(),
+      exp: nowSec() + 600,
+      scope: 'signature impersonation',
+    })
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(new TextEncoder().encode('x'.repeat(32)));
+    await expectGrantError(hs, 'invalid_grant', 'no_valid_keys_or_signatures');
+  });
+
+  void test('unknown iss → issuer_not_found', async () => {
+    await expectGrantError(
+      await assertion({ iss: '99999999-9999-4999-8999-999999999999' }),
+      'invalid_grant',
+      'issuer_not_found',
+    );
+  });
+
+  void test('aud: scheme or trailing slash → no_valid_keys_or_signatures; other host → issuer_not_found', async () => {
+    await expectGrantError(
+      await assertion({ aud: `https://${emu.host}` }),
+      'invalid_grant',
+      'no_valid_keys_or_signatures',
+    );
+    await expectGrantError(await assertion({ aud: `${emu.host}/` }), 'invalid_grant', 'no_valid_keys_or_signatures');
+    await expectGrantError(await assertion({ aud: 'account-d.docusign.com' }), 'invalid_grant', 'issuer_not_found');
+    await expectGrantError(await assertion({ aud: 'localhost:1' }), 'invalid_grant', 'issuer_not_found');
+  });
+
+  void test('signature by another key, or no key registered → no_valid_keys_or_signatures', async () => {
+    await expectGrantError(await assertion({}, pairB.privateKey), 'invalid_grant', 'no_valid_keys_or_signatures');
+    emu.removeAppKey(IK);
+    await expectGrantError(await assertion(), 'invalid_grant', 'no_valid_keys_or_signatures');
+    // Re-registering (replacing) the key restores access; a new key replaces the old one.
+    emu.registerApp(IK, PKCS1_PUBLIC_B);
+    assert.equal((await tokenRequest(await assertion({}, pairB.privateKey))).status, 200);
+    await expectGrantError(await assertion(), 'invalid_grant', 'no_valid_keys_or_signatures');
+  });
+
+  void test('exp missing → no_valid_keys_or_signatures; exp past → expired_grant; exp-iat > 3600 → no_valid_keys', async () => {
+    await expectGrantError(await assertion({ omit: ['exp'] }), 'invalid_grant', 'no_valid_keys_or_signatures');
+    await expectGrantError(
+      await assertion({ iat: nowSec() - 700, exp: nowSec() - 100 }),
+      'invalid_grant',
+      'expired_grant',
+    );
+    await expectGrantError(await assertion({ exp: nowSec() + 3601 }), 'invalid_grant', 'no_valid_keys_or_signatures');
+    assert.equal((await tokenRequest(await assertion({ exp: nowSec() + 3600 }))).status, 200);
+  });
+
+  void test('iat ahead beyond tolerance and nbf in the future → no_valid_keys_or_signatures; within tolerance OK', async () => {
+    const t = nowSec();
+    await expectGrantError(
+      await assertion({ iat: t + 120, exp: t + 700 }),
+      'invalid_grant',
+      'no_valid_keys_or_signatures',
+    );
+    assert.equal((await tokenRequest(await assertion({ iat: t + 20, exp: t + 620 }))).status, 200);
+    await expectGrantError(await assertion({ nbf: t + 300 }), 'invalid_grant', 'no_valid_keys_or_signatures');
+    assert.equal((await tokenRequest(await assertion({ nbf: t - 5 }))).status, 200);
+  });
+
+  void test('emulator clock skew (setClock) makes a fresh assertion fail; Date header follows the clock', async () => {
+    const client = { iat: nowSec(), exp: nowSec() + 600 }; // the client's clock is the real one
+    emu.setClock(-300); // emulator 5 min behind the client
+    await expectGrantError(await assertion(client), 'invalid_grant', 'no_valid_keys_or_signatures');
+    const res = await fetch(`${emu.url}/oauth/userinfo`);
+    const date = Date.parse(res.headers.get('date') ?? '');
+    assert.ok(Math.abs(date - (Date.now() - 300_000)) < 5000, `Date header ${res.headers.get('date')}`);
+    emu.setClock(7200); // emulator 2 h ahead: the assertion has expired
+    await expectGrantError(await assertion(client), 'invalid_grant', 'expired_grant');
+  });
+
+  void test('unknown or missing sub → user_not_found', async () => {
+    await expectGrantError(
+      await assertion({ sub: '11111111-1111-4111-8111-111111111111' }),
+      'invalid_grant',
+      'user_not_found',
+    );
+    await expectGrantError(await assertion({ omit: ['sub'] }), 'invalid_grant', 'user_not_found');
+  });
+
+  void test('consent: missing impersonation scope, never granted, revoked → 400 {"error":"consent_required"}', async () => {
+    await expectGrantError(await assertion({ scope: 'signature' }), 'consent_required');
+    emu.addUser({ userId: OTHER_USER });
+    await expectGrantError(await assertion({ sub: OTHER_USER }), 'consent_required');
+    emu.revokeConsent(IK, USER);
+    await expectGrantError(await assertion(), 'consent_required');
+    emu.grantConsent(IK, USER);
+    assert.equal((await tokenRequest(await assertion())).status, 200);
+  });
+});
+
+void describe('GET /oauth/auth (consent)', () => {
+  const consentUrl = (params: Record<string, string>): string =>
+    `${emu.url}/oauth/auth?${new URLSearchParams({ response_type: 'code', scope: 'signature impersonation', redirect_uri: 'https://app.example.com/cb', ...params }).toString()}`;
+
+  void test('approve: 302 to redirect_uri with code and state, and consent is recorded', async () => {
+    const uid = '7d0c1e2f-3a4b-4c5d-9e6f-000000000020';
+    emu.addUser({ userId: uid });
+    await expectGrantError(await assertion({ sub: uid }), 'consent_required');
+    const res = await get(consentUrl({ client_id: IK, state: 'xyz', login_hint: uid }));
+    assert.equal(res.status, 302);
+    const loc = new URL(res.headers.get('location') ?? '');
+    assert.equal(loc.origin + loc.pathname, 'https://app.example.com/cb');
+    assert.equal(loc.searchParams.get('state'), 'xyz');
+    assert.ok((loc.searchParams.get('code') ?? '').length > 10);
+    assert.equal((await tokenRequest(await assertion({ sub: uid }))).status, 200);
+  });
+
+  void test('approve without a user hint consents for every known user', async () => {
+    const uid = '7d0c1e2f-3a4b-4c5d-9e6f-000000000021';
+    emu.addUser({ userId: uid });
+    const res = await get(consentUrl({ client_id: IK }));
+    assert.equal(res.status, 302);
+    assert.equal((await tokenRequest(await assertion({ sub: uid }))).status, 200);
+  });
+
+  void test('consent for "signature" only still yields consent_required for impersonation', async () => {
+    const uid = '7d0c1e2f-3a4b-4c5d-9e6f-000000000022';
+    emu.addUser({ userId: uid });
+    assert.equal((await get(consentUrl({ client_id: IK, scope: 'signature', login_hint: uid }))).status, 302);
+    await expectGrantError(await assertion({ sub: uid }), 'consent_required');
+  });
+
+  void test('deny mode: 302 with error=access_denied and state; nothing recorded', async () => {
+    const uid = '7d0c1e2f-3a4b-4c5d-9e6f-000000000023';
+    emu.addUser({ userId: uid });
+    emu.setConsentMode('deny');
+    const res = await get(consentUrl({ client_id: IK, state: 's1', login_hint: uid }));
+    assert.equal(res.status, 302);
+    const loc = new URL(res.headers.get('location') ?? '');
+    assert.equal(loc.searchParams.get('error'), 'access_denied');
+    assert.equal(loc.searchParams.get('state'), 's1');
+    assert.equal(loc.searchParams.get('code'), null);
+    await expectGrantError(await assertion({ sub: uid }), 'consent_required');
+  });
+
+  void test('unknown client_id → 400', async () => {
+    const res = await get(consentUrl({ client_id: '12345678-1234-4234-8234-123456789012' }));
+    assert.equal(res.status, 400);
+    assert.equal(((await res.json()) as { error: string }).error, 'invalid_request');
+  });
+});
+
+void describe('GET /oauth/userinfo', () => {
+  void test('snake_case shape, boolean is_default, base_uri = url/region, two accounts (na3 default, eu)', async () => {
+    const token = await mint();
+    const r = await getJson<{
+      sub: string;
+      name: string;
+      email: string;
+      given_name: string;
+      family_name: string;
+      created: string;
+      accounts: { account_id: string; is_default: unknown; account_name: string; base_uri: string }[];
+    }>(`${emu.url}/oauth/userinfo`, token);
+    assert.equal(r.status, 200);
+    assert.equal(r.body.sub, USER);
+    assert.equal(r.body.name, 'Casey Compliance');
+    assert.equal(r.body.given_name, 'Casey');
+    assert.equal(r.body.family_name, 'Compliance');
+    assert.equal(r.body.email, 'casey@example.com');
+    assert.equal(typeof r.body.created, 'string');
+    assert.equal(r.body.accounts.length, 2);
+    const [a, b] = r.body.accounts;
+    assert.equal(a?.is_default, true);
+    assert.equal(b?.is_default, false);
+    assert.equal(a?.base_uri, `${emu.url}/na3`);
+    assert.equal(b?.base_uri, `${emu.url}/eu`);
+    assert.match(a?.account_id ?? '', GUID);
+    assert.deepEqual(
+      emu.accountsOf(USER).map((x) => [x.accountId, x.baseUri, x.isDefault]),
+      r.body.accounts.map((x) => [x.account_id, x.base_uri, x.is_default]),
+    );
+  });
+
+  void test('explicit accounts are honoured', async () => {
+    const uid = '7d0c1e2f-3a4b-4c5d-9e6f-000000000030';
+    const acct = 'aaaaaaaa-bbbb-4ccc-8ddd-000000000001';
+    emu.addUser({ userId: uid, accounts: [{ accountId: acct, accountName: 'Solo', region: 'na2', isDefault: true }] });
+    emu.grantConsent(IK, uid);
+    const token = await mint({ sub: uid });
+    const r = await getJson<{ accounts: { account_id: string; base_uri: string; account_name: string }[] }>(
+      `${emu.url}/oauth/userinfo`,
+      token,
+    );
+    assert.deepEqual(
+      r.body.accounts.map((x) => [x.account_id, x.account_name, x.base_uri]),
+      [[acct, 'Solo', `${emu.url}/na2`]],
+    );
+  });
+
+  void test('bad, expired and revoked tokens → 401 {"error":"internal_server_error","reference_id":<guid>}', async () => {
+    const check = async (token: string | undefined): Promise<void> => {
+      const r = await getJson<{ error: string; reference_id: string }>(`${emu.url}/oauth/userinfo`, token);
+      assert.equal(r.status, 401);
+      assert.deepEqual(Object.keys(r.body).sort(), ['error', 'reference_id']);
+      assert.equal(r.body.error, 'internal_server_error');
+      assert.match(r.body.reference_id, GUID);
+    };
+    await check(undefined);
+    await check('not-a-token');
+    emu.setTokenLifetime(60);
+    const shortLived = await mint();
+    assert.equal((await get(`${emu.url}/oauth/userinfo`, shortLived)).status, 200);
+    emu.setClock(61);
+    await check(shortLived);
+    emu.setClock(0);
+    const t = await mint();
+    emu.faults.revokeTokens();
+    await check(t);
+    assert.equal(
+      (await get(`${emu.url}/oauth/userinfo`, await mint())).status,
+      200,
+      'tokens minted after revocation work',
+    );
+  });
+});
+
+void describe('REST authentication, membership and region', () => {
+  void test('missing, unknown, expired, revoked bearer → 401 USER_AUTHENTICATION_FAILED with rate-limit headers', async () => {
+    const url = `${restBase()}/settings`;
+    for (const token of [undefined, 'bogus']) {
+      const r = await getJson(url, token);
+      assert.equal(r.status, 401);
+      assert.deepEqual(r.body, AUTH_FAILED);
+      assert.ok(r.headers.get('x-ratelimit-limit'));
+      assert.match(r.headers.get('x-docusign-tracetoken') ?? '', GUID);
+    }
+    const t = await mint();
+    assert.equal((await get(url, t)).status, 200);
+    emu.faults.revokeTokens();
+    assert.deepEqual((await getJson(url, t)).body, AUTH_FAILED);
+    emu.setTokenLifetime(30);
+    const t2 = await mint();
+    emu.setClock(31);
+    const r = await getJson(url, t2);
+    assert.equal(r.status, 401);
+    assert.deepEqual(r.body, AUTH_FAILED);
+  });
+
+  void test('wrong region or no region → 400 PARTNER_AUTHENTICATION_FAILED; moveAccount moves base_uri', async () => {
+    const token = await mint();
+    const uid = '7d0c1e2f-3a4b-4c5d-9e6f-000000000040';
+    emu.addUser({ userId: uid });
+    emu.grantConsent(IK, uid);
+    const t = await mint({ sub: uid });
+    const { accountId } = defaultAccount(uid);
+    const wrong = {
+      errorCode: 'PARTNER_AUTHENTICATION_FAILED',
+      message: 'The specified Integrator Key was not found or is disabled. Invalid account specified for user.',
+    };
+    let r = await getJson(`${emu.url}/eu/restapi/v2.1/accounts/${accountId}/settings`, t);
+    assert.equal(r.status, 400);
+    assert.deepEqual(r.body, wrong);
+    r = await getJson(`${emu.url}/restapi/v2.1/accounts/${accountId}/settings`, t);
+    assert.deepEqual(r.body, wrong);
+    assert.equal((await get(`${emu.url}/na3/restapi/v2.1/accounts/${accountId}/settings`, t)).status, 200);
+
+    emu.moveAccount(accountId, 'na4');
+    r = await getJson(`${emu.url}/na3/restapi/v2.1/accounts/${accountId}/settings`, t);
+    assert.deepEqual(r.body, wrong);
+    assert.equal((await get(`${emu.url}/na4/restapi/v2.1/accounts/${accountId}/settings`, t)).status, 200);
+    const ui = await getJson<{ accounts: { account_id: string; base_uri: string }[] }>(`${emu.url}/oauth/userinfo`, t);
+    assert.equal(ui.body.accounts.find((a) => a.account_id === accountId)?.base_uri, `${emu.url}/na4`);
+    void token;
+  });
+
+  void test('account of another user, or unknown account → 400 USER_LACKS_MEMBERSHIP', async () => {
+    const uid = '7d0c1e2f-3a4b-4c5d-9e6f-000000000041';
+    emu.addUser({ userId: uid });
+    const token = await mint();
+    const other = defaultAccount(uid);
+    for (const acct of [other.accountId, '00000000-0000-4000-8000-000000000000']) {
+      const r = await getJson(`${emu.url}/na3/restapi/v2.1/accounts/${acct}/envelopes?from_date=2020-01-01`, token);
+      assert.equal(r.status, 400);
+      assert.deepEqual(r.body, {
+        errorCode: 'USER_LACKS_MEMBERSHIP',
+        message: 'The UserID does not have a valid membership in this Account.',
+      });
+    }
+  });
+});
+
+void describe('GET envelopes (listStatusChanges)', () => {
+  void test('no from_date/envelope_ids/transaction_ids → 400 INVALID_REQUEST_PARAMETER with the documented message', async () => {
+    const token = await mint();
+    for (const q of ['', '?status=any', '?from_date=yesterday-ish']) {
+      const r = await getJson(`${restBase()}/envelopes${q}`, token);
+      assert.equal(r.status, 400);
+      assert.deepEqual(r.body, {
+        errorCode: 'INVALID_REQUEST_PARAMETER',
+        message:
+          "The request contained at least one invalid parameter. Query parameter 'from_date' must be set to a valid DateTime, or 'envelope_ids' or 'transaction_ids' must be specified.",
+      });
+    }
+  });
+
+  void test('paging with nextUri returns exactly the ground truth (status=any excludes drafts), counts as strings', async () => {
+    const token = await mint();
+    const { accountId } = defaultAccount();
+    const truth = emu.envelopes(accountId);
+    const from = '2000-01-01T00:00:00.000Z';
+    const { pages, envelopes } = await listAll(
+      token,
+      `from_date=${from}&status=any&order_by=status_changed&order=asc&count=40&include=recipients`,
+    );
+    const expected = truth.filter((e) => e.status !== 'created');
+    assert.ok(
+      truth.some((e) => e.status === 'created'),
+      'the data has drafts',
+    );
+    assert.equal(envelopes.length, expected.length);
+    assert.deepEqual(envelopes, expected);
+    // Shape of the paging fields.
+    const first = pages[0]!;
+    assert.equal(first.resultSetSize, '40');
+    assert.equal(first.startPosition, '0');
+    assert.equal(first.endPosition, '39');
+    assert.equal(first.totalSetSize, String(expected.length));
+    assert.equal(first.previousUri, '');
+    assert.equal(
+      first.nextUri,
+      `/accounts/${accountId}/envelopes?start_position=40&count=40&from_date=${encodeURIComponent(from)}&status=any&order_by=status_changed&order=asc&include=recipients`,
+    );
+    assert.ok(!first.nextUri.includes('/restapi'));
+    const second = pages[1]!;
+    assert.equal(second.startPosition, '40');
+    assert.ok(second.previousUri.includes('start_position=0'));
+    const last = pages.at(-1)!;
+    assert.equal(last.nextUri, '');
+    assert.equal(Number(last.endPosition), expected.length - 1);
+    for (const p of pages)
+      for (const k of ['resultSetSize', 'totalSetSize', 'startPosition', 'endPosition'] as const)
+        assert.equal(typeof p[k], 'string');
+  });
+
+  void test('order asc/desc by statusChangedDateTime; from_date/to_date window; timestamps have 7 fractional digits', async () => {
+    const token = await mint();
+    const { accountId } = defaultAccount();
+    const truth = emu.envelopes(accountId);
+    const mid = truth[Math.floor(truth.length / 2)]!.statusChangedDateTime;
+    const end = truth[Math.floor((truth.length * 3) / 4)]!.statusChangedDateTime;
+    const expected = truth.filter((e) => e.statusChangedDateTime >= mid && e.statusChangedDateTime <= end);
+    const asc = await listAll(
+      token,
+      `from_date=${encodeURIComponent(mid)}&to_date=${encodeURIComponent(end)}&order_by=status_changed&order=asc`,
+    );
+    assert.deepEqual(
+      asc.envelopes.map((e) => e.envelopeId),
+      expected.map((e) => e.envelopeId),
+    );
+    const desc = await listAll(
+      token,
+      `from_date=${encodeURIComponent(mid)}&to_date=${encodeURIComponent(end)}&order_by=status_changed&order=desc`,
+    );
+    assert.deepEqual(
+      desc.envelopes.map((e) => e.envelopeId),
+      expected.map((e) => e.envelopeId).reverse(),
+    );
+    for (const e of asc.envelopes) {
+      for (const f of [
+        'createdDateTime',
+        'statusChangedDateTime',
+        'lastModifiedDateTime',
+        'sentDateTime',
+        'completedDateTime',
+      ] as const) {
+        if (e[f] !== undefined) assert.match(e[f], DOCUSIGN_TS_PATTERN);
+      }
+    }
+  });
+
+  void test('recipients only with include=recipients; signers and carbon copies camelCase with string counts', async () => {
+    const token = await mint();
+    const without = await getJson<EnvelopePage>(`${restBase()}/envelopes?from_date=2000-01-01&count=5`, token);
+    assert.equal(without.body.envelopes.length, 5);
+    for (const e of without.body.envelopes) assert.equal(e.recipients, undefined);
+    const withR = await getJson<EnvelopePage>(
+      `${restBase()}/envelopes?from_date=2000-01-01&count=100&include=recipients&status=completed`,
+      token,
+    );
+    let ccSeen = false;
+    for (const e of withR.body.envelopes) {
+      const r = e.recipients!;
+      assert.ok(r.signers.length >= 1 && r.signers.length <= 3);
+      assert.ok(r.carbonCopies.length <= 2);
+      ccSeen ||= r.carbonCopies.length > 0;
+      assert.equal(r.recipientCount, String(r.signers.length + r.carbonCopies.length));
+      assert.equal(typeof r.currentRoutingOrder, 'string');
+      for (const s of r.signers) {
+        assert.equal(s.status, 'completed');
+        assert.match(s.signedDateTime as string, DOCUSIGN_TS_PATTERN);
+        assert.equal(typeof s.routingOrder, 'string');
+        assert.equal(typeof s.recipientId, 'string');
+        assert.equal(typeof s.email, 'string');
+      }
+      assert.equal(e.status, 'completed');
+      assert.match(e.completedDateTime!, DOCUSIGN_TS_PATTERN);
+    }
+    assert.ok(ccSeen);
+  });
+
+  void test('status filter, drafts, count cap at maxPageSize, envelope_ids without from_date, bad parameters', async () => {
+    const token = await mint();
+    const { accountId } = defaultAccount();
+    const truth = emu.envelopes(accountId);
+    const drafts = await listAll(token, 'from_date=2000-01-01&status=created');
+    assert.equal(drafts.envelopes.length, truth.filter((e) => e.status === 'created').length);
+    const all = await listAll(token, 'from_date=2000-01-01');
+    assert.equal(all.envelopes.length, truth.length, 'no status filter → every status including drafts');
+    const two = await listAll(token, 'from_date=2000-01-01&status=voided,declined');
+    assert.deepEqual(new Set(two.envelopes.map((e) => e.status)), new Set(['voided', 'declined']));
+    const capped = await getJson<EnvelopePage>(`${restBase()}/envelopes?from_date=2000-01-01&count=1000`, token);
+    assert.equal(capped.body.envelopes.length, 100);
+    assert.ok(capped.body.nextUri.includes('count=100'));
+    const ids = [truth[3]!.envelopeId, truth[9]!.envelopeId];
+    const byId = await getJson<EnvelopePage>(`${restBase()}/envelopes?envelope_ids=${ids.join(',')}`, token);
+    assert.equal(byId.status, 200);
+    assert.deepEqual(new Set(byId.body.envelopes.map((e) => e.envelopeId)), new Set(ids));
+    for (const bad of [
+      'count=0',
+      'count=abc',
+      'start_position=-1',
+      'order=sideways',
+      'order_by=colour',
+      'status=happy',
+      'to_date=never',
+    ]) {
+      const r = await getJson<{ errorCode: string }>(`${restBase()}/envelopes?from_date=2000-01-01&${bad}`, token);
+      assert.equal(r.status, 400, bad);
+      assert.equal(r.body.errorCode, 'INVALID_REQUEST_PARAMETER', bad);
+    }
+    const empty = await getJson<EnvelopePage>(`${restBase()}/envelopes?from_date=2100-01-01`, token);
+    assert.equal(empty.body.resultSetSize, '0');
+    assert.equal(empty.body.totalSetSize, '0');
+    assert.deepEqual(empty.body.envelopes, []);
+    assert.equal(empty.body.nextUri, '');
+  });
+
+  void test('maxPageSize option caps count', async () => {
+    const small = await startEmulator({ seed: 3, envelopes: 30, maxPageSize: 7 });
+    try {
+      small.registerApp(IK, SPKI_PUBLIC_A);
+      small.addUser({ userId: USER });
+      small.grantConsent(IK, USER);
+      const iat = nowSec();
+      const jwt = await new SignJWT({
+        iss: IK,
+        sub: USER,
+        aud: small.host,
+        iat,
+        exp: iat + 600,
+        scope: 'signature impersonation',
+      })
+        .setProtectedHeader({ alg: 'RS256' })
+        .sign(keyA);
+      const tok = (await (
+        await fetch(`${small.url}/oauth/token`, {
+          method: 'POST',
+          body: new URLSearchParams({ grant_type: GRANT, assertion: jwt }),
+        })
+      ).json()) as { access_token: string };
+      const a = small.accountsOf(USER)[0]!;
+      const r = await getJson<EnvelopePage>(
+        `${a.baseUri}/restapi/v2.1/accounts/${a.accountId}/envelopes?from_date=2000-01-01&count=50`,
+        tok.access_token,
+      );
+      assert.equal(r.body.resultSetSize, '7');
+      assert.equal(r.body.totalSetSize, '30');
+    } finally {
+      await small.stop();
+    }
+  });
+
+  void test('mutate(k): k envelopes change status at the emulator clock and an incremental query finds exactly them', async () => {
+    const token = await mint();
+    const { accountId } = defaultAccount();
+    const before = new Map(emu.envelopes(accountId).map((e) => [e.envelopeId, e]));
+    await new Promise((r) => setTimeout(r, 5));
+    const cursor = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 5));
+    const ids = emu.mutate(accountId, 6);
+    assert.equal(ids.length, 6);
+    assert.equal(new Set(ids).size, 6);
+    const after = new Map(emu.envelopes(accountId).map((e) => [e.envelopeId, e]));
+    for (const id of ids) {
+      const prev = before.get(id);
+      const now = after.get(id)!;
+      if (prev) assert.notEqual(now.status, prev.status);
+      assert.ok(Math.abs(Date.parse(now.statusChangedDateTime) - Date.now()) < 5000);
+    }
+    const inc = await listAll(
+      token,
+      `from_date=${encodeURIComponent(cursor)}&order_by=status_changed&order=asc&include=recipients`,
+    );
+    assert.deepEqual(new Set(inc.envelopes.map((e) => e.envelopeId)), new Set(ids));
+    for (const e of inc.envelopes) assert.deepEqual(e, after.get(e.envelopeId));
+  });
+
+  void test('seedEnvelopes replaces data; same seed is deterministic, other seed differs; realistic spread', async () => {
+    const { accountId } = defaultAccount();
+    const uid = '7d0c1e2f-3a4b-4c5d-9e6f-000000000050';
+    emu.addUser({ userId: uid });
+    const acct = defaultAccount(uid).accountId;
+    emu.seedEnvelopes(acct, 300, { seed: 42 });
+    const a = emu.envelopes(acct);
+    emu.seedEnvelopes(acct, 300, { seed: 42 });
+    const b = emu.envelopes(acct);
+    assert.equal(a.length, 300);
+    assert.deepEqual(
+      a.map((e) => [e.envelopeId, e.status]),
+      b.map((e) => [e.envelopeId, e.status]),
+    );
+    emu.seedEnvelopes(acct, 300, { seed: 43 });
+    assert.notDeepEqual(
+      emu.envelopes(acct).map((e) => e.envelopeId),
+      a.map((e) => e.envelopeId),
+    );
+    const statuses = new Set(a.map((e) => e.status));
+    for (const s of ['completed', 'sent', 'delivered', 'declined', 'voided', 'created']) assert.ok(statuses.has(s), s);
+    const completed = a.filter((e) => e.status === 'completed').length;
+    assert.ok(completed > 300 * 0.4, 'completed is the most common status');
+    const oldest = Math.min(...a.map((e) => Date.parse(e.createdDateTime)));
+    assert.ok(Date.now() - oldest <= 401 * 86_400_000 && Date.now() - oldest > 300 * 86_400_000);
+    for (const e of a) assert.ok(Date.parse(e.statusChangedDateTime) <= Date.now() + 1000);
+    // Another emulator with the same seed and user gives the same account IDs and envelopes.
+    const twin = await startEmulator({ seed: 7, envelopes: 250 });
+    try {
+      twin.addUser({ userId: USER });
+      assert.deepEqual(
+        twin.accountsOf(USER).map((x) => x.accountId),
+        emu.accountsOf(USER).map((x) => x.accountId),
+      );
+      const twinIds = new Set(twin.envelopes(accountId).map((e) => e.envelopeId));
+      // The shared emulator has been mutated by other tests; most IDs are still the generated ones.
+      const overlap = emu.envelopes(accountId).filter((e) => twinIds.has(e.envelopeId)).length;
+      assert.ok(overlap >= 250, `overlap ${overlap}`);
+    } finally {
+      await twin.stop();
+    }
+  });
+});
+
+void describe('envelope sub-resources', () => {
+  void test('GET envelope (include=recipients), recipients, audit_events, documents', async () => {
+    const token = await mint();
+    const { accountId } = defaultAccount();
+    const e = emu
+      .envelopes(accountId)
+      .find((x) => x.status === 'completed' && (x.recipients?.carbonCopies.length ?? 0) > 0)!;
+    const base = `${restBase()}/envelopes/${e.envelopeId}`;
+    const plain = await getJson<EnvelopeLike>(base, token);
+    assert.equal(plain.status, 200);
+    assert.equal(plain.body.envelopeId, e.envelopeId);
+    assert.equal(plain.body.recipients, undefined);
+    assert.equal(plain.body.envelopeUri, `/envelopes/${e.envelopeId}`);
+    const full = await getJson<EnvelopeLike>(`${base}?include=recipients`, token);
+    assert.deepEqual(full.body, e);
+    const rec = await getJson<Record<string, unknown>>(`${base}/recipients`, token);
+    assert.deepEqual(rec.body, e.recipients);
+    assert.ok(Array.isArray(rec.body.carbonCopies) && Array.isArray(rec.body.inPersonSigners));
+    const audit = await getJson<{ auditEvents: { eventFields: { name: string; value: string }[] }[] }>(
+      `${base}/audit_events`,
+      token,
+    );
+    assert.ok(audit.body.auditEvents.length >= 3);
+    const actions = audit.body.auditEvents.map((ev) => ev.eventFields.find((f) => f.name === 'Action')?.value);
+    assert.equal(actions[0], 'Registered');
+    assert.ok(actions.includes('Signed'));
+    for (const ev of audit.body.auditEvents) {
+      for (const f of ev.eventFields) assert.deepEqual(Object.keys(f).sort(), ['name', 'value']);
+      assert.match(ev.eventFields.find((f) => f.name === 'logTime')!.value, DOCUSIGN_TS_PATTERN);
+    }
+    const docs = await getJson<{
+      envelopeId: string;
+      envelopeDocuments: { documentId: string; name: string; type: string; uri: string }[];
+    }>(`${base}/documents`, token);
+    assert.equal(docs.body.envelopeId, e.envelopeId);
+    assert.ok(
+      docs.body.envelopeDocuments.some((d) => d.documentId === '1' && d.type === 'content' && d.name.endsWith('.pdf')),
+    );
+    assert.ok(docs.body.envelopeDocuments.some((d) => d.documentId === 'certificate'));
+  });
+
+  void test('certificate of completion is a valid PDF with Content-Disposition', async () => {
+    const token = await mint();
+    const { accountId } = defaultAccount();
+    const e = emu.envelopes(accountId).find((x) => x.status === 'completed')!;
+    const res = await get(`${restBase()}/envelopes/${e.envelopeId}/documents/certificate`, token);
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'application/pdf');
+    assert.match(
+      res.headers.get('content-disposition') ?? '',
+      /^file; filename="[^"]+\.pdf"; documentid="certificate"$/,
+    );
+    assert.ok(res.headers.get('x-ratelimit-remaining'));
+    const pdf = Buffer.from(await res.arrayBuffer());
+    const text = pdf.toString('latin1');
+    assert.ok(text.startsWith('%PDF-1.'));
+    assert.ok(text.trimEnd().endsWith('%%EOF'));
+    assert.ok(text.includes(e.envelopeId));
+    // startxref points at the xref table, and every xref entry at its object.
+    const startxref = Number(/startxref\n(\d+)\n%%EOF/.exec(text)?.[1]);
+    assert.equal(text.slice(startxref, startxref + 4), 'xref');
+    const entries = [...text.slice(startxref).matchAll(/^(\d{10}) 00000 n $/gm)].map((m) => Number(m[1]));
+    assert.ok(entries.length >= 5);
+    entries.forEach((off, i) => assert.equal(text.slice(off, off + `${i + 1} 0 obj`.length), `${i + 1} 0 obj`));
+    const len = Number(/\/Length (\d+)/.exec(text)?.[1]);
+    const streamStart = text.indexOf('stream\n') + 'stream\n'.length;
+    assert.equal(text.slice(streamStart + len, streamStart + len + '\nendstream'.length), '\nendstream');
+    const doc1 = await get(`${restBase()}/envelopes/${e.envelopeId}/documents/1`, token);
+    assert.equal(doc1.status, 200);
+    assert.equal(doc1.headers.get('content-type'), 'application/pdf');
+  });
+
+  void test('unknown envelope → 400 ENVELOPE_DOES_NOT_EXIST; unknown document → DOCUMENT_DOES_NOT_EXIST', async () => {
+    const token = await mint();
+    const r = await getJson<{ errorCode: string }>(
+      `${restBase()}/envelopes/00000000-0000-4000-8000-000000000000`,
+      token,
+    );
+    assert.equal(r.status, 400);
+    assert.equal(r.body.errorCode, 'ENVELOPE_DOES_NOT_EXIST');
+    const e = emu.envelopes(defaultAccount().accountId)[0]!;
+    const d = await getJson<{ errorCode: string }>(`${restBase()}/envelopes/${e.envelopeId}/documents/77`, token);
+    assert.equal(d.body.errorCode, 'DOCUMENT_DOES_NOT_EXIST');
+  });
+
+  void test('per-envelope polling limit → 400 Hourly_Envelope_Polling_Limit_Exceeded; other envelopes unaffected', async () => {
+    emu.setEnvelopePollingLimit(3, 900);
+    const token = await mint();
+    const [e1, e2] = emu.envelopes(defaultAccount().accountId).slice(-2);
+    const url = `${restBase()}/envelopes/${e1!.envelopeId}`;
+    for (let i = 0; i < 3; i++) assert.equal((await get(url, token)).status, 200);
+    const r = await getJson<{ errorCode: string; message: string }>(url, token);
+    assert.equal(r.status, 400);
+    assert.equal(r.body.errorCode, 'Hourly_Envelope_Polling_Limit_Exceeded');
+    assert.equal((await get(`${restBase()}/envelopes/${e2!.envelopeId}`, token)).status, 200);
+    emu.setClock(900); // the token (1 h) is still valid 15 min later
+    assert.equal((await get(url, token)).status, 200, 'a new window resets the counter');
+  });
+});
+
+void describe('users, groups, permission profiles, settings, account', () => {
+  void test('users: paging with string counts and nextUri; the impersonated user is listed', async () => {
+    const token = await mint();
+    const { accountId } = defaultAccount();
+    const r = await getJson<{ users: Record<string, unknown>[] } & Omit<EnvelopePage, 'envelopes'>>(
+      `${restBase()}/users?count=5`,
+      token,
+    );
+    assert.equal(r.status, 200);
+    assert.equal(r.body.users.length, 5);
+    assert.equal(r.body.resultSetSize, '5');
+    assert.equal(r.body.startPosition, '0');
+    assert.equal(r.body.endPosition, '4');
+    assert.ok(Number(r.body.totalSetSize) >= 13);
+    assert.equal(r.body.nextUri, `/accounts/${accountId}/users?start_position=5&count=5`);
+    const u = r.body.users[0]!;
+    assert.equal(u.userId, USER);
+    assert.equal(u.email, 'casey@example.com');
+    for (const k of ['userName', 'userType', 'userStatus', 'isAdmin', 'permissionProfileId', 'createdDateTime'])
+      assert.ok(k in u, k);
+    assert.ok(u.isAdmin === 'True' || u.isAdmin === 'False');
+    const all: Record<string, unknown>[] = [];
+    let next: string | undefined = `${restBase()}/users?count=4`;
+    while (next) {
+      const p: { body: { users: Record<string, unknown>[]; nextUri: string } } = await getJson<{
+        users: Record<string, unknown>[];
+        nextUri: string;
+      }>(next, token);
+      all.push(...p.body.users);
+      next = p.body.nextUri ? `${defaultAccount().baseUri}/restapi/v2.1${p.body.nextUri}` : undefined;
+    }
+    assert.equal(all.length, Number(r.body.totalSetSize));
+    assert.equal(new Set(all.map((x) => x.userId)).size, all.length);
+  });
+
+  void test('groups, group users, permission profiles, settings, password rules, account', async () => {
+    const token = await mint();
+    const groups = await getJson<{
+      groups: { groupId: string; groupName: string; groupType: string; usersCount: string }[];
+      totalSetSize: string;
+    }>(`${restBase()}/groups`, token);
+    assert.equal(groups.status, 200);
+    assert.ok(groups.body.groups.some((g) => g.groupType === 'AdminGroup'));
+    assert.ok(groups.body.groups.some((g) => g.groupType === 'EveryoneGroup'));
+    assert.equal(groups.body.totalSetSize, String(groups.body.groups.length));
+    const everyone = groups.body.groups.find((g) => g.groupType === 'EveryoneGroup')!;
+    const members = await getJson<{ users: unknown[] }>(`${restBase()}/groups/${everyone.groupId}/users`, token);
+    assert.equal(String(members.body.users.length), everyone.usersCount);
+    const profiles = await getJson<{
+      permissionProfiles: { permissionProfileId: string; permissionProfileName: string; userCount: string }[];
+    }>(`${restBase()}/permission_profiles`, token);
+    assert.ok(profiles.body.permissionProfiles.some((p) => p.permissionProfileName === 'Account Administrator'));
+    const settings = await getJson<Record<string, unknown>>(`${restBase()}/settings`, token);
+    for (const k of [
+      'sessionTimeout',
+      'disableMultipleSessions',
+      'allowPhoneAuthentication',
+      'enableSMSAuthentication',
+    ]) {
+      assert.equal(typeof settings.body[k], 'string', k);
+    }
+    const rules = await getJson<Record<string, unknown>>(`${restBase()}/settings/password_rules`, token);
+    assert.equal(typeof rules.body.minimumPasswordLength, 'string');
+    const account = await getJson<Record<string, unknown>>(`${restBase()}?include_account_settings=true`, token);
+    assert.equal(account.body.accountIdGuid, defaultAccount().accountId);
+    assert.equal(typeof account.body.accountSettings, 'object');
+  });
+});
+
+/** Sets the emulator clock to 1 s into a fixed window, so a test cannot straddle a window boundary. */
+function alignClock(windowSeconds: number, plusSeconds = 0): void {
+  const now = Date.now() / 1000;
+  emu.setClock(windowSeconds - (now % windowSeconds) + 1 + plusSeconds);
+}
+
+void describe('rate limits', () => {
+  void test('headers on every REST response; remaining decrements; reset is the end of the hourly window', async () => {
+    alignClock(3600);
+    const token = await mint();
+    const a = await get(`${restBase()}/settings`, token);
+    const b = await get(`${restBase()}/settings`, token);
+    assert.equal(a.headers.get('x-ratelimit-limit'), '3000');
+    assert.equal(a.headers.get('x-burstlimit-limit'), '500');
+    assert.equal(Number(a.headers.get('x-ratelimit-remaining')) - 1, Number(b.headers.get('x-ratelimit-remaining')));
+    assert.equal(Number(a.headers.get('x-burstlimit-remaining')) - 1, Number(b.headers.get('x-burstlimit-remaining')));
+    const reset = Number(a.headers.get('x-ratelimit-reset'));
+    const emuNow = Math.floor(emu.now() / 1000);
+    assert.equal(reset % 3600, 0);
+    assert.ok(reset > emuNow && reset <= emuNow + 3600);
+    assert.match(a.headers.get('x-docusign-tracetoken') ?? '', GUID);
+    assert.notEqual(a.headers.get('x-docusign-tracetoken'), b.headers.get('x-docusign-tracetoken'));
+  });
+
+  void test('hourly limit: exhausted → HOURLY_APIINVOCATION_LIMIT_EXCEEDED (400 by default, 429 if configured); resets', async () => {
+    const token = await mint();
+    emu.setRateLimit({ hourlyLimit: 3, hourlyWindowSeconds: 60 });
+    alignClock(60);
+    emu.stats.reset();
+    const url = `${restBase()}/settings`;
+    const statuses: number[] = [];
+    let last: Response | undefined;
+    for (let i = 0; i < 5; i++) {
+      last = await get(url, token);
+      statuses.push(last.status);
+    }
+    assert.deepEqual(statuses, [200, 200, 200, 400, 400]);
+    assert.deepEqual(await last!.json(), {
+      errorCode: 'HOURLY_APIINVOCATION_LIMIT_EXCEEDED',
+      message: 'The maximum number of hourly API invocations has been exceeded. The hourly limit is 3.',
+    });
+    assert.equal(last!.headers.get('x-ratelimit-remaining'), '0');
+    assert.equal(emu.stats.callsWhileLimited, 2);
+    emu.setRateLimit({ status: 429 });
+    assert.equal((await get(url, token)).status, 429);
+    alignClock(60, 60);
+    assert.equal((await get(url, token)).status, 200, 'next window');
+  });
+
+  void test('burst limit → BURST_APIINVOCATION_LIMIT_EXCEEDED; exhaustHourly / exhaustBurst; callsWhileLimited', async () => {
+    alignClock(3600);
+    const token = await mint();
+    const url = `${restBase()}/settings`;
+    emu.setRateLimit({ burstLimit: 2, burstWindowSeconds: 3600 });
+    await get(url, token);
+    await get(url, token);
+    const r = await getJson<{ errorCode: string; message: string }>(url, token);
+    assert.equal(r.status, 400);
+    assert.equal(r.body.errorCode, 'BURST_APIINVOCATION_LIMIT_EXCEEDED');
+    assert.equal(r.headers.get('x-burstlimit-remaining'), '0');
+    emu.setRateLimit(undefined);
+
+    emu.stats.reset();
+    emu.faults.exhaustHourly();
+    const h = await getJson<{ errorCode: string }>(url, token);
+    assert.equal(h.body.errorCode, 'HOURLY_APIINVOCATION_LIMIT_EXCEEDED');
+    assert.equal(h.headers.get('x-ratelimit-remaining'), '0');
+    emu.faults.clear();
+    emu.faults.exhaustBurst();
+    const b = await getJson<{ errorCode: string }>(`${restBase()}/envelopes?from_date=2020-01-01`, token);
+    assert.equal(b.body.errorCode, 'BURST_APIINVOCATION_LIMIT_EXCEEDED');
+    assert.equal(emu.stats.callsWhileLimited, 2);
+    emu.faults.clear();
+    assert.equal((await get(url, token)).status, 200);
+  });
+});
+
+void describe('faults', () => {
+  void test('failNext(n) fails the next n REST/OAuth calls with 503 (or the status), then recovers', async () => {
+    const token = await mint();
+    emu.faults.failNext(2);
+    const a = await getJson<{ errorCode: string }>(`${restBase()}/settings`, token);
+    assert.equal(a.status, 503);
+    assert.equal(a.body.errorCode, 'SERVICE_UNAVAILABLE');
+    assert.ok(a.headers.get('x-ratelimit-limit'));
+    const b = await tokenRequest(await assertion());
+    assert.equal(b.status, 503);
+    assert.equal(typeof b.body.error, 'string');
+    assert.equal((await get(`${restBase()}/settings`, token)).status, 200);
+    emu.faults.failNext(1, 500);
+    assert.equal((await get(`${emu.url}/oauth/userinfo`, token)).status, 500);
+    assert.equal((await get(`${emu.url}/oauth/userinfo`, token)).status, 200);
+  });
+
+  void test('latencyMs delays responses', async () => {
+    const token = await mint();
+    emu.faults.latencyMs(150);
+    const t0 = performance.now();
+    assert.equal((await get(`${restBase()}/settings`, token)).status, 200);
+    assert.ok(performance.now() - t0 >= 140);
+  });
+
+  void test('malformedNext → invalid JSON once; invalidShapeNext → envelopes[0].envelopeId = 42 once', async () => {
+    const token = await mint();
+    const url = `${restBase()}/envelopes?from_date=2000-01-01&count=3`;
+    emu.stats.reset();
+    emu.faults.malformedNext();
+    const m = await get(url, token);
+    assert.equal(m.status, 200);
+    const text = await m.text();
+    assert.throws(() => JSON.parse(text) as unknown);
+    emu.faults.invalidShapeNext();
+    const s = await getJson<{ envelopes: { envelopeId: unknown }[] }>(url, token);
+    assert.equal(s.body.envelopes[0]!.envelopeId, 42);
+    assert.equal(emu.stats.pagesServed, 0, 'bad pages are not counted as served');
+    const ok = await getJson<EnvelopePage>(url, token);
+    assert.equal(typeof ok.body.envelopes[0]!.envelopeId, 'string');
+    assert.equal(emu.stats.pagesServed, 1);
+  });
+
+  void test('hangNext: the next call never answers (client times out); the one after works', async () => {
+    const token = await mint();
+    emu.faults.hangNext();
+    await assert.rejects(
+      fetch(`${restBase()}/settings`, {
+        headers: { authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(300),
+      }),
+    );
+    assert.equal((await get(`${restBase()}/settings`, token)).status, 200);
+  });
+
+  void test('mutateBetweenPages(k): after the next page, k envelopes change', async () => {
+    const token = await mint();
+    const { accountId } = defaultAccount();
+    const before = emu.envelopes(accountId);
+    const cursor = new Date(Date.now() - 1).toISOString();
+    emu.faults.mutateBetweenPages(4);
+    const first = await getJson<EnvelopePage>(`${restBase()}/envelopes?from_date=2000-01-01&count=10`, token);
+    assert.equal(first.status, 200);
+    const changed = emu.envelopes(accountId).filter((e) => Date.parse(e.statusChangedDateTime) >= Date.parse(cursor));
+    assert.equal(changed.length, 4);
+    assert.ok(emu.envelopes(accountId).length >= before.length);
+    await getJson(`${restBase()}/envelopes?from_date=2000-01-01&count=10`, token);
+    const changedAgain = emu
+      .envelopes(accountId)
+      .filter((e) => Date.parse(e.statusChangedDateTime) >= Date.parse(cursor));
+    assert.equal(changedAgain.length, 4, 'only once');
+  });
+});
+
+void describe('stats', () => {
+  void test('calls per endpoint, pagesServed, tokens and assertions; reset', async () => {
+    emu.stats.reset();
+    const token = await mint();
+    await get(`${emu.url}/oauth/userinfo`, token);
+    await get(`${restBase()}/envelopes?from_date=2000-01-01&count=2`, token);
+    await get(`${restBase()}/envelopes?from_date=2000-01-01&count=2&start_position=2`, token);
+    await get(`${restBase()}/users`, token);
+    assert.equal(emu.stats.calls['POST /oauth/token'], 1);
+    assert.equal(emu.stats.calls['GET /oauth/userinfo'], 1);
+    assert.equal(emu.stats.calls['GET envelopes'], 2);
+    assert.equal(emu.stats.calls['GET users'], 1);
+    assert.equal(emu.stats.pagesServed, 2);
+    assert.deepEqual(emu.stats.tokensIssued, [token]);
+    assert.equal(emu.stats.assertionsReceived.length, 1);
+    const calls = emu.stats.calls;
+    emu.stats.reset();
+    assert.deepEqual(calls, {});
+    assert.equal(emu.stats.pagesServed, 0);
+    assert.deepEqual(emu.stats.tokensIssued, []);
+  });
+});
+
+void describe('/__admin HTTP control API', () => {
+  const post = async (path: string, body: unknown = {}): Promise<{ status: number; body: Record<string, unknown> }> => {
+    const res = await fetch(`${emu.url}/__admin/${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  void test('register an app, add a user, consent, then a full flow; faults, envelopes and stats over HTTP', async () => {
+    const ik = '0b4c5f0e-1a2b-4c3d-8e9f-000000000099';
+    const uid = '7d0c1e2f-3a4b-4c5d-9e6f-000000000099';
+    assert.equal((await post('apps', { integrationKey: ik, publicKeyPem: PKCS1_PUBLIC_B })).status, 200);
+    const added = await post('users', { userId: uid, name: 'Admin Api' });
+    assert.equal(added.status, 200);
+    const accounts = added.body.accounts as { accountId: string; baseUri: string; isDefault: boolean }[];
+    assert.equal(accounts.length, 2);
+    await expectGrantError(await assertion({ iss: ik, sub: uid }, pairB.privateKey), 'consent_required');
+    assert.equal((await post('consent', { integrationKey: ik, userId: uid })).status, 200);
+    const tok = await tokenRequest(await assertion({ iss: ik, sub: uid }, pairB.privateKey));
+    assert.equal(tok.status, 200);
+    const token = tok.body.access_token as string;
+
+    const acct = accounts.find((a) => a.isDefault)!;
+    const truth = (await (
+      await fetch(`${emu.url}/__admin/envelopes?accountId=${acct.accountId}`)
+    ).json()) as EnvelopeLike[];
+    assert.equal(truth.length, 250);
+    assert.deepEqual(truth, emu.envelopes(acct.accountId));
+
+    assert.equal((await post('faults/failNext', { n: 1, status: 502 })).status, 200);
+    assert.equal((await get(`${acct.baseUri}/restapi/v2.1/accounts/${acct.accountId}/settings`, token)).status, 502);
+    const mutated = await post('envelopes/mutate', { accountId: acct.accountId, k: 3 });
+    assert.equal((mutated.body.envelopeIds as string[]).length, 3);
+    assert.equal((await post('envelopes/seed', { accountId: acct.accountId, count: 12 })).status, 200);
+    assert.equal(emu.envelopes(acct.accountId).length, 12);
+    assert.equal((await post('accounts/move', { accountId: acct.accountId, region: 'eu2' })).status, 200);
+    assert.equal(emu.accountsOf(uid).find((a) => a.isDefault)?.baseUri, `${emu.url}/eu2`);
+
+    const stats = (await (await fetch(`${emu.url}/__admin/stats`)).json()) as {
+      tokensIssued: string[];
+      calls: Record<string, number>;
+    };
+    assert.ok(stats.tokensIssued.includes(token));
+    assert.ok((stats.calls['GET settings'] ?? 0) >= 1);
+    assert.equal((await post('faults/revokeTokens')).status, 200);
+    assert.equal((await get(`${emu.url}/oauth/userinfo`, token)).status, 401);
+    assert.equal((await post('consent/revoke', { integrationKey: ik, userId: uid })).status, 200);
+    await expectGrantError(await assertion({ iss: ik, sub: uid }, pairB.privateKey), 'consent_required');
+    assert.equal((await post('apps/remove-key', { integrationKey: ik })).status, 200);
+    await expectGrantError(
+      await assertion({ iss: ik, sub: uid }, pairB.privateKey),
+      'invalid_grant',
+      'no_valid_keys_or_signatures',
+    );
+    assert.equal((await post('clock', { offsetSeconds: 10 })).status, 200);
+    assert.ok(Math.abs(emu.now() - Date.now() - 10_000) < 1000);
+    assert.equal((await post('rate-limit', { hourlyLimit: 5 })).status, 200);
+    assert.equal((await post('token-lifetime', { seconds: 99 })).status, 200);
+    assert.equal((await tokenRequest(await assertion())).body.expires_in, 99);
+    assert.equal((await post('consent-mode', { mode: 'deny' })).status, 200);
+    assert.equal((await post('stats/reset')).status, 200);
+    assert.deepEqual(emu.stats.calls, {});
+    const info = (await (await fetch(`${emu.url}/__admin/info`)).json()) as { host: string };
+    assert.equal(info.host, emu.host);
+  });
+
+  void test('bad bodies → 400 naming the field; unknown routes and faults → 404', async () => {
+    const r = await post('apps', { integrationKey: 'x' });
+    assert.equal(r.status, 400);
+    assert.match(r.body.error as string, /publicKeyPem/);
+    assert.equal((await post('apps', { integrationKey: 'x', publicKeyPem: 'not a pem' })).status, 400);
+    assert.equal((await post('faults/explode')).status, 404);
+    assert.equal((await post('nothing-here')).status, 404);
+  });
+});
+
+void describe('standalone entry', () => {
+  void test('main.ts starts, prints the URL, the JWT aud, the user and how to register a key', async () => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/emulator/main.ts', '--port', '0', '--envelopes', '20', '--seed', '5'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    try {
+      let out = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no URL printed: ${out}`)), 10_000);
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+          if (m && out.includes('/__admin/consent')) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+        child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+      });
+      assert.match(out, /JWT aud = "127\.0\.0\.1:\d+"/);
+      assert.match(out, /POST .*\/__admin\/apps/);
+      const info = (await (await fetch(`${url}/__admin/info`)).json()) as { users: { accounts: unknown[] }[] };
+      assert.equal(info.users.length, 1);
+      assert.equal(info.users[0]!.accounts.length, 2);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+});

@@ -1,0 +1,351 @@
+/**
+ * Wire shapes: how the emulator's records look on the wire, following docusign-api.md §2–§3 and §6.
+ * Like the real service, counts and most flags are JSON strings ("3", "true"), timestamps carry seven fractional
+ * digits, and URIs inside objects are relative to the account (`/envelopes/{id}`).
+ */
+import type { Account, AccountUser, Envelope, Group, PermissionProfile, Recipient } from './data';
+import { formatTs } from './time';
+
+type Json = Record<string, unknown>;
+
+function ts(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : formatTs(ms);
+}
+
+function recipientWire(r: Recipient): Json {
+  const common: Json = {
+    creationReason: 'sender',
+    isBulkRecipient: 'false',
+    requireUploadSignature: 'false',
+    name: r.name,
+    email: r.email,
+    recipientId: r.recipientId,
+    recipientIdGuid: r.recipientIdGuid,
+    requireIdLookup: 'false',
+    userId: r.userId,
+    routingOrder: String(r.routingOrder),
+    status: r.status,
+    completedCount: r.status === 'completed' ? '1' : '0',
+    sentDateTime: ts(r.sent),
+    deliveredDateTime: ts(r.delivered),
+    deliveryMethod: 'email',
+    recipientType: r.kind,
+  };
+  if (r.kind === 'signer') {
+    common.signedDateTime = ts(r.signed);
+    common.declinedDateTime = ts(r.declined);
+    common.declinedReason = r.declinedReason;
+    common.recipientAuthenticationStatus = undefined;
+    common.signInEachLocation = 'false';
+    common.agentCanEditEmail = 'false';
+    common.agentCanEditName = 'false';
+  }
+  return common;
+}
+
+/** Recipients:list shape (S23 model/Recipients.js). */
+export function recipientsWire(e: Envelope): Json {
+  const open = e.signers.filter((s) => s.status !== 'completed');
+  const current =
+    open.length > 0
+      ? Math.min(...open.map((s) => s.routingOrder))
+      : Math.max(...e.signers.map((s) => s.routingOrder), 1);
+  return {
+    signers: e.signers.map(recipientWire),
+    agents: [],
+    editors: [],
+    intermediaries: [],
+    carbonCopies: e.carbonCopies.map(recipientWire),
+    certifiedDeliveries: [],
+    inPersonSigners: [],
+    seals: [],
+    witnesses: [],
+    notaries: [],
+    recipientCount: String(e.signers.length + e.carbonCopies.length),
+    currentRoutingOrder: String(current),
+  };
+}
+
+/** Envelope object (S23 model/Envelope.js). `recipients` only with include=recipients. */
+export function envelopeWire(e: Envelope, includeRecipients: boolean): Json {
+  const base = `/envelopes/${e.envelopeId}`;
+  const out: Json = {
+    status: e.status,
+    documentsUri: `${base}/documents`,
+    recipientsUri: `${base}/recipients`,
+    attachmentsUri: `${base}/attachments`,
+    envelopeUri: base,
+    emailSubject: e.emailSubject,
+    emailBlurb: e.emailBlurb,
+    envelopeId: e.envelopeId,
+    signingLocation: 'online',
+    customFieldsUri: `${base}/custom_fields`,
+    notificationUri: `${base}/notification`,
+    enableWetSign: 'true',
+    allowMarkup: 'false',
+    allowReassign: 'true',
+    createdDateTime: formatTs(e.created),
+    lastModifiedDateTime: formatTs(e.lastModified),
+    deliveredDateTime: ts(e.delivered),
+    initialSentDateTime: ts(e.sent),
+    sentDateTime: ts(e.sent),
+    completedDateTime: ts(e.completed),
+    declinedDateTime: ts(e.declined),
+    voidedDateTime: ts(e.voided),
+    voidedReason: e.voidedReason,
+    statusChangedDateTime: formatTs(e.statusChanged),
+    documentsCombinedUri: `${base}/documents/combined`,
+    certificateUri: `${base}/documents/certificate`,
+    templatesUri: `${base}/templates`,
+    expireEnabled: 'true',
+    expireDateTime: e.sent === undefined ? undefined : formatTs(e.sent + 120 * 86_400_000),
+    expireAfter: '120',
+    sender: { ...e.sender },
+    purgeState: 'unpurged',
+    envelopeIdStamping: 'true',
+    is21CFRPart11: 'false',
+    signerCanSignOnMobile: 'true',
+    autoNavigation: 'true',
+    isSignatureProviderEnvelope: 'false',
+    hasFormDataChanged: 'false',
+    allowComments: 'true',
+    hasComments: 'false',
+    allowViewHistory: 'true',
+    envelopeLocation: 'current_site',
+    isDynamicEnvelope: 'false',
+    burnDefaultTabData: 'false',
+  };
+  if (includeRecipients) out.recipients = recipientsWire(e);
+  return out;
+}
+
+/** Serialized envelope (UTF-8), cached on the envelope until it changes: a page is a concatenation of buffers. */
+export function envelopeJsonBuffer(e: Envelope, includeRecipients: boolean): Buffer {
+  if (includeRecipients) return (e.cache.full ??= Buffer.from(JSON.stringify(envelopeWire(e, true))));
+  return (e.cache.base ??= Buffer.from(JSON.stringify(envelopeWire(e, false))));
+}
+
+export function envelopeJson(e: Envelope, includeRecipients: boolean): string {
+  return envelopeJsonBuffer(e, includeRecipients).toString('utf8');
+}
+
+/** Documents:list (S23): the content documents and, like DocuSign, the certificate as a `summary` document. */
+export function documentsWire(e: Envelope): Json {
+  const docs: Json[] = e.documents.map((d, i) => ({
+    documentId: d.documentId,
+    documentIdGuid: d.documentIdGuid,
+    name: d.name,
+    type: 'content',
+    uri: `/envelopes/${e.envelopeId}/documents/${d.documentId}`,
+    order: String(i + 1),
+    pages: Array.from({ length: d.pages }, (_, p) => ({
+      pageId: `${d.documentIdGuid.slice(0, 8)}-p${p + 1}`,
+      sequence: String(p + 1),
+      height: '792',
+      width: '612',
+      dpi: '72',
+    })),
+    display: 'inline',
+    includeInDownload: 'true',
+    signerMustAcknowledge: 'no_interaction',
+    templateRequired: 'false',
+    authoritativeCopy: 'false',
+    availableDocumentTypes: [{ type: 'electronic', isDefault: 'true' }],
+  }));
+  if (e.status !== 'created') {
+    docs.push({
+      documentId: 'certificate',
+      name: 'Summary',
+      type: 'summary',
+      uri: `/envelopes/${e.envelopeId}/documents/certificate`,
+      order: '999',
+      display: 'inline',
+      includeInDownload: 'true',
+      signerMustAcknowledge: 'no_interaction',
+      templateRequired: 'false',
+      authoritativeCopy: 'false',
+    });
+  }
+  return { envelopeId: e.envelopeId, envelopeDocuments: docs };
+}
+
+/** AuditEvents:list (S23): `auditEvents[].eventFields[{name, value}]`, derived from the envelope's timeline. */
+export function auditEventsWire(e: Envelope): Json {
+  interface Ev {
+    t: number;
+    user: string;
+    userId: string;
+    action: string;
+    message: string;
+    status: string;
+    ip: string;
+  }
+  const sender = e.sender;
+  const evs: Ev[] = [
+    {
+      t: e.created,
+      user: sender.userName,
+      userId: sender.userId,
+      action: 'Registered',
+      message: 'The envelope was created by ' + sender.userName,
+      status: 'created',
+      ip: sender.ipAddress,
+    },
+  ];
+  const recipients = [...e.signers, ...e.carbonCopies];
+  if (e.sent !== undefined) {
+    for (const r of recipients.filter((x) => x.sent !== undefined)) {
+      evs.push({
+        t: r.sent!,
+        user: sender.userName,
+        userId: sender.userId,
+        action: 'Sent Invitations',
+        message: `${sender.userName} sent an invitation to ${r.name} [${r.email}]`,
+        status: 'sent',
+        ip: sender.ipAddress,
+      });
+    }
+  }
+  for (const s of e.signers) {
+    const ip = `198.51.100.${(parseInt(s.recipientIdGuid.slice(0, 2), 16) % 254) + 1}`;
+    if (s.delivered !== undefined) {
+      evs.push({
+        t: s.delivered,
+        user: s.name,
+        userId: s.userId,
+        action: 'Viewed',
+        message: `${s.name} viewed the envelope`,
+        status: 'delivered',
+        ip,
+      });
+    }
+    if (s.signed !== undefined) {
+      evs.push({
+        t: s.signed,
+        user: s.name,
+        userId: s.userId,
+        action: 'Signed',
+        message: `${s.name} signed the envelope`,
+        status: 'delivered',
+        ip,
+      });
+    }
+    if (s.declined !== undefined) {
+      evs.push({
+        t: s.declined,
+        user: s.name,
+        userId: s.userId,
+        action: 'Declined',
+        message: `${s.name} declined to sign the envelope. Reason: ${s.declinedReason ?? ''}`,
+        status: 'declined',
+        ip,
+      });
+    }
+  }
+  if (e.voided !== undefined) {
+    evs.push({
+      t: e.voided,
+      user: sender.userName,
+      userId: sender.userId,
+      action: 'Voided',
+      message: `The envelope was voided by ${sender.userName}. Reason: ${e.voidedReason ?? ''}`,
+      status: 'voided',
+      ip: sender.ipAddress,
+    });
+  }
+  evs.sort((a, b) => a.t - b.t);
+  const last = evs.filter((x) => x.action === 'Signed').at(-1);
+  if (e.status === 'completed' && last) last.status = 'completed';
+  return {
+    auditEvents: evs.map((ev) => ({
+      eventFields: [
+        { name: 'logTime', value: formatTs(ev.t) },
+        { name: 'Source', value: ev.userId === sender.userId ? 'API' : 'web' },
+        { name: 'UserName', value: ev.user },
+        { name: 'UserId', value: ev.userId },
+        { name: 'Action', value: ev.action },
+        { name: 'Message', value: ev.message },
+        { name: 'EnvelopeStatus', value: ev.status },
+        { name: 'ClientIPAddress', value: ev.ip },
+        { name: 'Information', value: '' },
+        { name: 'GeoLocation', value: '' },
+        { name: 'Language', value: 'english' },
+      ],
+    })),
+  };
+}
+
+export function userWire(account: Account, u: AccountUser): Json {
+  const profile = account.profiles.find((p) => p.permissionProfileId === u.permissionProfileId);
+  return {
+    userName: `${u.firstName} ${u.lastName}`.trim(),
+    userId: u.userId,
+    userType: 'CompanyUser',
+    isAdmin: u.isAdmin ? 'True' : 'False',
+    isAlternateAdmin: 'False',
+    isNAREnabled: 'false',
+    userStatus: u.userStatus,
+    uri: `/users/${u.userId}`,
+    email: u.email,
+    firstName: u.firstName,
+    lastName: u.lastName,
+    permissionProfileId: u.permissionProfileId,
+    permissionProfileName: profile?.permissionProfileName,
+    createdDateTime: formatTs(u.created),
+    userAddedToAccountDateTime: formatTs(u.created),
+    lastLogin: u.lastLogin === undefined ? undefined : formatTs(u.lastLogin),
+    loginStatus: u.lastLogin === undefined ? 'NeverLoggedIn' : 'LoggedIn',
+    isManagedByScim: 'false',
+    defaultAccountId: account.accountId,
+    groupList: account.groups
+      .filter((g) => u.groupIds.includes(g.groupId))
+      .map((g) => ({ groupId: g.groupId, groupName: g.groupName, groupType: g.groupType })),
+  };
+}
+
+export function groupWire(account: Account, g: Group): Json {
+  return {
+    groupId: g.groupId,
+    groupName: g.groupName,
+    groupType: g.groupType,
+    permissionProfileId: g.permissionProfileId,
+    usersCount: String(account.users.filter((u) => u.groupIds.includes(g.groupId)).length),
+    lastModifiedOn: formatTs(g.lastModified),
+    isManagedByScim: 'false',
+    dsGroupId: g.dsGroupId,
+  };
+}
+
+export function profileWire(account: Account, p: PermissionProfile, includeUsers: boolean): Json {
+  const users = account.users.filter((u) => u.permissionProfileId === p.permissionProfileId);
+  return {
+    permissionProfileId: p.permissionProfileId,
+    permissionProfileName: p.permissionProfileName,
+    modifiedByUsername: account.users[0] ? `${account.users[0].firstName} ${account.users[0].lastName}` : undefined,
+    modifiedDateTime: formatTs(p.modified),
+    settings: { ...p.settings },
+    userCount: String(users.length),
+    users: includeUsers
+      ? users.map((u) => ({ userId: u.userId, userName: `${u.firstName} ${u.lastName}`, email: u.email }))
+      : undefined,
+  };
+}
+
+export function accountInfoWire(account: Account, includeSettings: boolean): Json {
+  return {
+    currentPlanId: account.organizationId,
+    planName: 'Business Pro',
+    planStartDate: formatTs(account.created),
+    accountName: account.accountName,
+    accountIdGuid: account.accountId,
+    externalAccountId: String(parseInt(account.accountId.slice(0, 7), 16)),
+    connectPermission: 'full',
+    suspensionStatus: '',
+    createdDate: formatTs(account.created),
+    isDowngrade: 'false',
+    billingProfile: 'web',
+    status21CFRPart11: 'not_enabled',
+    allowTransactionRooms: 'false',
+    accountSettings: includeSettings ? { ...account.settings } : undefined,
+  };
+}
