@@ -281,7 +281,8 @@ function contractSuite(getHarness: () => Harness): void {
 
   void it('list yields every latest record once, in envelopeId (byte) order', async () => {
     const c = newConnectionId();
-    const ids = ['b', 'A1', 'a1', '0x', 'Z-9', 'a-1', 'a.1', 'a_1', ...Array.from({ length: 23 }, () => guid())];
+    // 'a' sorts before 'a-1', although 'a.json' sorts after 'a-1.json': the order is by ID, not file name.
+    const ids = ['b', 'A1', 'a1', '0x', 'Z-9', 'a', 'a-1', 'a.1', 'a_1', ...Array.from({ length: 23 }, () => guid())];
     const shuffled = [...ids].sort(() => Math.random() - 0.5);
     const page = shuffled.map((id) => rec(c, id, V1, T1));
     await store.writePage(c, page.slice(0, 15));
@@ -484,7 +485,7 @@ void describe('DirectoryStore', () => {
       const id = guid();
       const big = (sca: string, i: number): EnvelopeRecord => {
         const r = rec(c, id, sca, T1);
-        r.envelope.documentsCombined = `${i}`.padEnd(2_000_000, 'x');
+        r.envelope.documentsCombined = `${i}`.padEnd(500_000, 'x');
         return r;
       };
       await store.writePage(c, [big('2024-10-16T12:00:00.0000000Z', 0)]);
@@ -498,7 +499,7 @@ void describe('DirectoryStore', () => {
         }
       })();
       try {
-        for (let i = 1; i <= 20; i++) {
+        for (let i = 1; i <= 12; i++) {
           await store.writePage(c, [big(`2024-10-16T12:00:${String(i).padStart(2, '0')}.0000000Z`, i)]);
         }
       } finally {
@@ -508,20 +509,39 @@ void describe('DirectoryStore', () => {
       assert.ok(reads > 0);
       assert.deepEqual(await fs.readdir(path.join(connDir(c), 'envelopes')), [`${id}.json`]);
       assert.deepEqual(sorted(await fs.readdir(connDir(c))), ['changes.jsonl', 'envelopes']);
-      assert.equal((await readLatest(c, id)).statusChangedDateTime, '2024-10-16T12:00:20.0000000Z');
+      assert.equal((await readLatest(c, id)).statusChangedDateTime, '2024-10-16T12:00:12.0000000Z');
     });
 
-    void it('a failed latest write removes its temp file and names the store', async () => {
+    void it('a failed latest write removes its temp file, names the store, and is completed by re-delivery', async () => {
       const store = open();
       const c = newConnectionId();
-      // A directory where the latest file should go makes the rename fail.
-      await fs.mkdir(latestFile(c, 'blocked'), { recursive: true });
-      await assert.rejects(store.writePage(c, [rec(c, 'blocked', V1, T1)]), (err: unknown) => {
-        assert.ok(err instanceof EvidenceStoreError);
-        assert.ok(err.message.includes(store.description));
-        assert.match(err.message, /EISDIR|ENOTEMPTY|EEXIST/);
-        return true;
-      });
+      const record = rec(c, 'blocked', V1, T1);
+      // The rename of the temp file fails (as on a full or failing disk).
+      const realRename = fs.rename;
+      let failed = 0;
+      fs.rename = async (from, to) => {
+        if (String(to).endsWith(`${path.sep}blocked.json`)) {
+          failed++;
+          throw Object.assign(new Error(`EIO: i/o error, rename '${String(from)}'`), { code: 'EIO' });
+        }
+        return realRename(from, to);
+      };
+      try {
+        await assert.rejects(store.writePage(c, [record]), (err: unknown) => {
+          assert.ok(err instanceof EvidenceStoreError);
+          assert.equal(err.code, 'evidence_store_unavailable');
+          assert.ok(err.message.includes(store.description), err.message);
+          assert.match(err.message, /EIO/);
+          return true;
+        });
+      } finally {
+        fs.rename = realRename;
+      }
+      assert.equal(failed, 1);
+      assert.deepEqual(await fs.readdir(path.join(connDir(c), 'envelopes')), []);
+      // The version was stored before the latest file; re-delivery completes the latest file.
+      assert.deepEqual(await store.writePage(c, [record]), { changed: [], unchanged: ['blocked'] });
+      assertSameRecord(await readLatest(c, 'blocked'), record);
       assert.deepEqual(await fs.readdir(path.join(connDir(c), 'envelopes')), ['blocked.json']);
     });
 

@@ -264,6 +264,7 @@ const CHANGES_FILE = 'changes.jsonl';
 const ENVELOPES_DIR = 'envelopes';
 const READ_CHUNK = 1 << 20;
 const FILE_CONCURRENCY = 16;
+const LIST_READ_AHEAD = 32;
 
 /** Per-connection-directory promise chains, shared by every instance in the process. */
 const chains = new Map<string, Promise<void>>();
@@ -413,17 +414,24 @@ export class DirectoryStore implements EvidenceStore {
       if (errnoCode(err) === 'ENOENT') return;
       throw unavailable(this.description, action, err);
     }
-    for (const id of ids) {
-      let text: string;
-      try {
-        text = await fs.readFile(path.join(envelopes, `${id}.json`), 'utf8');
-      } catch (err) {
-        if (errnoCode(err) === 'ENOENT') continue;
-        throw unavailable(this.description, action, err);
-      }
-      const record = parseRecordLine(text);
-      if (!record) throw unavailable(this.description, action, new Error(`${id}.json is not a valid record`));
-      yield record;
+    // Files are read a few ahead of the consumer (order kept); the promises never reject, so stopping early is safe.
+    const read = (id: string): Promise<{ record?: EnvelopeRecord; error?: unknown }> =>
+      fs.readFile(path.join(envelopes, `${id}.json`), 'utf8').then(
+        (text) => {
+          const record = parseRecordLine(text);
+          return record ? { record } : { error: new Error(`${id}.json is not a valid record`) };
+        },
+        (error: unknown) => (errnoCode(error) === 'ENOENT' ? {} : { error }),
+      );
+    const ahead: Promise<{ record?: EnvelopeRecord; error?: unknown }>[] = [];
+    let next = 0;
+    for (;;) {
+      while (ahead.length < LIST_READ_AHEAD && next < ids.length) ahead.push(read(ids[next++] as string));
+      const head = ahead.shift();
+      if (!head) return;
+      const { record, error } = await head;
+      if (error !== undefined) throw unavailable(this.description, action, error);
+      if (record) yield record; // a file removed since readdir is skipped
     }
   }
 
