@@ -119,6 +119,11 @@ export interface Emulator {
   moveAccount(accountId: string, region: string): void;
   envelopes(accountId: string): EnvelopeLike[];
   seedEnvelopes(accountId: string, count: number, opts?: { seed?: number; days?: number }): void;
+  /**
+   * Moves k envelopes one step (created → sent, sent → delivered, delivered → completed or declined) with
+   * statusChangedDateTime = emulator now; returns their IDs. If fewer than k envelopes are open, the rest are new
+   * envelopes sent now.
+   */
   mutate(accountId: string, k: number): string[];
   setClock(offsetSeconds: number): void;
   /** Emulator clock in epoch ms (real clock + offset). Addition. */
