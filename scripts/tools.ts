@@ -78,14 +78,18 @@ function provision(log: (line: string) => void): void {
 }
 
 /** Returns both binary paths, installing them on first use. Throws one clear line when that is impossible. */
-export function ensureTemporalTools(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): TemporalTools {
+export function ensureTemporalTools(
+  log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+): TemporalTools {
   let found = locate();
   if (!found.cli || !found.testServer) {
     provision(log);
     found = locate();
   }
   if (!found.cli || !found.testServer) {
-    throw new Error('Temporal binaries still missing after install: set TEMPORAL_CLI_PATH and TEMPORAL_TEST_SERVER_PATH');
+    throw new Error(
+      'Temporal binaries still missing after install: set TEMPORAL_CLI_PATH and TEMPORAL_TEST_SERVER_PATH',
+    );
   }
   return { cli: found.cli, testServer: found.testServer };
 }

@@ -14,7 +14,10 @@ export const ERROR_HINTS = {
   docusign_unavailable: 'DocuSign did not answer or answered with a server error; the connector retries with backoff.',
   invalid_response:
     'DocuSign returned a response that does not match the documented shape; nothing from it was stored. Retried on the next sync.',
-  evidence_store_unavailable: 'The evidence store (EVIDENCE_STORE) cannot be written; check the directory or Postgres URL.',
+  evidence_store_unavailable:
+    'The evidence store (EVIDENCE_STORE) cannot be written; check the directory or Postgres URL.',
+  request_rejected:
+    'DocuSign rejected a request the connector built (its errorCode is in message); report it with the DocuSign trace token.',
   invalid_config: 'Fix the named field of the connection config and send credentialsUpdated.',
 } as const;
 

@@ -1,0 +1,75 @@
+/**
+ * Typed connector errors. Inside activities a failure is a `ConnectorError` with a stable code; at the activity
+ * boundary it becomes an ApplicationFailure whose `type` is that code, so retry policies and the workflow match on it.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { ERROR_HINTS, NON_RETRYABLE_CODES, type ErrorCode } from '../workflows/errors';
+import { EvidenceStoreError } from './store';
+
+export class ConnectorError extends Error {
+  override name = 'ConnectorError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly extra: {
+      /** DocuSign's own reason, e.g. `no_valid_keys_or_signatures`. */
+      reason?: string;
+      httpStatus?: number;
+      /** When the caller may try again (rate-limit reset). */
+      retryAfterMs?: number;
+      traceToken?: string;
+    } = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Details carried by the ApplicationFailure, readable by the workflow (never secrets). */
+export interface FailureDetails {
+  code: ErrorCode;
+  hint: string;
+  reason?: string;
+  httpStatus?: number;
+  /** For a sync that stored some pages before failing: the cursor those pages justify. */
+  progressCursor?: string;
+}
+
+export function toApplicationFailure(err: unknown, extraDetails: Partial<FailureDetails> = {}): ApplicationFailure {
+  if (err instanceof ApplicationFailure) return err;
+  if (err instanceof EvidenceStoreError) {
+    // A record the store refuses came from DocuSign's data; an unwritable store is the operator's to fix.
+    const code = err.code === 'evidence_store_unavailable' ? 'evidence_store_unavailable' : 'invalid_response';
+    return toApplicationFailure(new ConnectorError(code, err.message), extraDetails);
+  }
+  if (err instanceof ConnectorError) {
+    const details: FailureDetails = {
+      code: err.code,
+      hint: ERROR_HINTS[err.code],
+      ...(err.extra.reason ? { reason: err.extra.reason } : {}),
+      ...(err.extra.httpStatus ? { httpStatus: err.extra.httpStatus } : {}),
+      ...extraDetails,
+    };
+    return ApplicationFailure.create({
+      type: err.code,
+      message: err.message,
+      details: [details],
+      nonRetryable: NON_RETRYABLE_CODES.includes(err.code),
+      ...(err.extra.retryAfterMs !== undefined ? { nextRetryDelay: Math.max(1, err.extra.retryAfterMs) } : {}),
+    });
+  }
+  // Unknown errors keep retrying under the activity's policy; the message is the only thing carried.
+  return ApplicationFailure.create({
+    type: 'internal_error',
+    message: err instanceof Error ? err.message : String(err),
+    details: [extraDetails],
+  });
+}
+
+/** Runs an activity body and converts whatever it throws into a typed ApplicationFailure. */
+export async function typed<T>(body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (err) {
+    throw toApplicationFailure(err);
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * All I/O of the connector, built by a factory so tests inject fakes (samples-typescript style).
+ * Workflows import the *type* of what this returns, never the code.
+ */
+import { parseConnectionConfig, consentUrlOf, oauthBaseUrlOf, type ConnectionConfig } from '../workflows/config';
+import type { AccountInfo } from '../workflows/messages';
+import type { DocuSignClient } from './docusign';
+import { ConnectorError, typed } from './errors';
+import type { EvidenceStore } from './store/types';
+import { DEFAULT_SYNC_OPTIONS, syncEnvelopes, type SyncInput, type SyncOptions, type SyncResult } from './sync';
+import type { TokenService } from './tokens';
+
+export interface ActivityDeps {
+  docusign: DocuSignClient;
+  tokens: TokenService;
+  store: EvidenceStore;
+  consent?: {
+    /** Default redirect for consent URLs (CONSENT_REDIRECT_URI). */
+    redirectUri?: string;
+    /** Signs the consent `state` so the callback can trust it; without it no state is added. */
+    signState?: (connectionId: string) => string;
+  };
+  sync?: Partial<SyncOptions>;
+  now?: () => number;
+}
+
+export interface AuthorizeResult {
+  account: AccountInfo;
+  token: { expiresAt: string };
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const now = deps.now ?? Date.now;
+  const syncOptions: SyncOptions = { ...DEFAULT_SYNC_OPTIONS, now, ...deps.sync };
+
+  return {
+    /** The consent URL the platform shows the customer (signed `state` when a secret is configured). */
+    async consentUrl(config: ConnectionConfig): Promise<string> {
+      return typed(async () =>
+        consentUrlOf(config, deps.consent?.redirectUri, deps.consent?.signState?.(config.connectionId)),
+      );
+    },
+
+    /** Mints a new token (JWT Grant). Also the consent probe: fails with `consent_required` until consent exists. */
+    async refreshToken(config: ConnectionConfig): Promise<{ expiresAt: string }> {
+      return typed(async () => {
+        const token = await deps.tokens.get(checked(config), { fresh: true });
+        return { expiresAt: new Date(token.expiresAt).toISOString() };
+      });
+    },
+
+    /** Token plus the account and its regional REST host from /oauth/userinfo. */
+    async authorize(config: ConnectionConfig): Promise<AuthorizeResult> {
+      return typed(async () => {
+        const creds = checked(config);
+        const token = await deps.tokens.get(creds);
+        const info = await deps.tokens.withToken(creds, (t) => deps.docusign.userInfo(oauthBaseUrlOf(creds), t));
+        const account = creds.accountId
+          ? info.accounts.find((a) => a.account_id.toLowerCase() === creds.accountId?.toLowerCase())
+          : (info.accounts.find((a) => a.is_default) ?? info.accounts[0]);
+        if (!account) {
+          throw new ConnectorError(
+            'account_not_found',
+            creds.accountId
+              ? `account ${creds.accountId} is not among the ${info.accounts.length} accounts of user ${creds.userId}`
+              : `user ${creds.userId} has no DocuSign accounts`,
+          );
+        }
+        return {
+          account: {
+            accountId: account.account_id,
+            ...(account.account_name ? { accountName: account.account_name } : {}),
+            baseUri: account.base_uri.replace(/\/+$/, ''),
+          },
+          token: { expiresAt: new Date(token.expiresAt).toISOString() },
+        };
+      });
+    },
+
+    async syncEnvelopes(input: SyncInput): Promise<SyncResult> {
+      const config = await typed(async () => checked(input.config));
+      // syncEnvelopes converts its own failures so they carry the progress cursor.
+      return syncEnvelopes(
+        { docusign: deps.docusign, tokens: deps.tokens, store: deps.store, options: syncOptions },
+        { ...input, config },
+      );
+    },
+
+    async storedEnvelopeCount(connectionId: string): Promise<number> {
+      return typed(() => deps.store.count(connectionId));
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+
+/** Activities re-validate: a worker must never act on a config that skipped the client's checks. */
+function checked(config: ConnectionConfig): ConnectionConfig {
+  try {
+    return parseConnectionConfig(config);
+  } catch (err) {
+    throw new ConnectorError('invalid_config', (err as Error).message);
+  }
+}

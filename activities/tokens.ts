@@ -1,0 +1,114 @@
+/**
+ * Access tokens live only in the worker's memory. One cache entry per connection and credential fingerprint;
+ * concurrent callers share one mint; a token is re-minted on a miss, near expiry, on request, or after a 401.
+ * Workflows only ever see `expiresAt`.
+ */
+import { createHash } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { oauthAudienceOf, oauthBaseUrlOf, type ConnectionConfig } from '../workflows/config';
+import { AccessTokenRejectedError, type DocuSignClient } from './docusign';
+import { loadPrivateKey } from './keys';
+
+export type TokenCredentials = Pick<
+  ConnectionConfig,
+  'connectionId' | 'environment' | 'integrationKey' | 'userId' | 'privateKeyRef' | 'oauthBaseUrl'
+>;
+
+export interface AccessToken {
+  accessToken: string;
+  /** Epoch ms. */
+  expiresAt: number;
+  lifetimeMs: number;
+}
+
+/** DocuSign's examples request 600 s; the assertion is used once, right away. */
+const ASSERTION_LIFETIME_SECONDS = 600;
+/** A cached token closer than this to expiry (or a quarter of its lifetime, if shorter) is not handed out. */
+const MIN_REMAINING_MS = 5 * 60_000;
+const isFresh = (token: AccessToken, now: number) =>
+  token.expiresAt - now > Math.min(MIN_REMAINING_MS, token.lifetimeMs / 4);
+
+export interface TokenServiceOptions {
+  now?: () => number;
+  env?: NodeJS.ProcessEnv;
+  onMint?: (outcome: string) => void;
+}
+
+export class TokenService {
+  private readonly cache = new Map<string, { fingerprint: string; token: Promise<AccessToken> }>();
+  private readonly now: () => number;
+
+  constructor(
+    private readonly client: DocuSignClient,
+    private readonly options: TokenServiceOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** A usable token: cached unless missing, stale, for other credentials, or `fresh` is asked for. */
+  async get(creds: TokenCredentials, opts: { fresh?: boolean } = {}): Promise<AccessToken> {
+    const fingerprint = fingerprintOf(creds);
+    const entry = this.cache.get(creds.connectionId);
+    if (entry && entry.fingerprint === fingerprint && !opts.fresh) {
+      const token = await entry.token.catch(() => undefined);
+      if (token && isFresh(token, this.now())) return token;
+      // A concurrent caller may already have replaced the entry with a fresh mint: share it.
+      const current = this.cache.get(creds.connectionId);
+      if (current && current !== entry && current.fingerprint === fingerprint) return current.token;
+    }
+    const token = this.mint(creds);
+    this.cache.set(creds.connectionId, { fingerprint, token });
+    token.catch(() => {
+      if (this.cache.get(creds.connectionId)?.token === token) this.cache.delete(creds.connectionId);
+    });
+    return token;
+  }
+
+  /** Runs `call` with a token; on a 401 re-mints once (unless another caller already did) and retries. */
+  async withToken<T>(creds: TokenCredentials, call: (accessToken: string) => Promise<T>): Promise<T> {
+    const first = await this.get(creds);
+    try {
+      return await call(first.accessToken);
+    } catch (err) {
+      if (!(err instanceof AccessTokenRejectedError)) throw err;
+      const current = this.cache.get(creds.connectionId);
+      const shared = current ? await current.token.catch(() => undefined) : undefined;
+      const second =
+        shared && shared.accessToken !== first.accessToken ? shared : await this.get(creds, { fresh: true });
+      return await call(second.accessToken);
+    }
+  }
+
+  forget(connectionId: string): void {
+    this.cache.delete(connectionId);
+  }
+
+  private async mint(creds: TokenCredentials): Promise<AccessToken> {
+    try {
+      const key = await loadPrivateKey(creds.privateKeyRef, this.options.env);
+      const issuedAt = Math.floor(this.now() / 1000);
+      const assertion = await new SignJWT({ scope: 'signature impersonation' })
+        .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
+        .setIssuer(creds.integrationKey)
+        .setSubject(creds.userId)
+        .setAudience(oauthAudienceOf(creds))
+        .setIssuedAt(issuedAt)
+        .setExpirationTime(issuedAt + ASSERTION_LIFETIME_SECONDS)
+        .sign(key);
+      const requestedAt = this.now();
+      const { accessToken, expiresIn } = await this.client.requestToken(oauthBaseUrlOf(creds), assertion);
+      this.options.onMint?.('ok');
+      return { accessToken, expiresAt: requestedAt + expiresIn * 1000, lifetimeMs: expiresIn * 1000 };
+    } catch (err) {
+      this.options.onMint?.((err as { code?: string }).code ?? 'error');
+      throw err;
+    }
+  }
+}
+
+/** Changes whenever anything that decides which token DocuSign would mint changes. Not secret material. */
+function fingerprintOf(creds: TokenCredentials): string {
+  return createHash('sha256')
+    .update([creds.integrationKey, creds.userId, creds.privateKeyRef, oauthBaseUrlOf(creds)].join('\n'))
+    .digest('hex');
+}

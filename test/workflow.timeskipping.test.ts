@@ -1,0 +1,243 @@
+/**
+ * The connection lifecycle on the time-skipping server, with fake activities that model DocuSign's decisions
+ * (consent, key validity) on the server's skipped clock. Days pass in seconds.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Activities } from '../activities';
+import type { ConnectionConfig } from '../workflows/config';
+import { MAX_HISTORY_EVENTS, REMINT_BEFORE_EXPIRY_MS } from '../workflows/connection';
+import { ERROR_HINTS } from '../workflows/errors';
+import {
+  consentGrantedSignal,
+  credentialsUpdatedSignal,
+  disconnectSignal,
+  statusQuery,
+  syncNowSignal,
+  WORKFLOW_TYPE,
+  workflowIdOf,
+  type ConnectionStatus,
+} from '../workflows/messages';
+import { timeSkippingEnv, uniqueTaskQueue, workflowCode } from './helpers/temporal';
+
+const HOUR = 3_600_000;
+
+/** DocuSign as the fake activities see it; every decision is made on the test server's (skipped) clock. */
+class FakeDocuSign {
+  consent = false;
+  goodKeyRef = 'file:/keys/good.pem';
+  tokenLifetimeMs = HOUR;
+  mints: { at: number; expiresAt: number }[] = [];
+  syncs: { at: number; cursor?: string }[] = [];
+  authorizeCalls = 0;
+
+  constructor(private readonly env: TestWorkflowEnvironment) {}
+
+  private async mint(config: ConnectionConfig): Promise<{ expiresAt: string }> {
+    if (config.privateKeyRef !== this.goodKeyRef) {
+      throw ApplicationFailure.create({
+        type: 'invalid_grant',
+        message: 'DocuSign: invalid_grant (no_valid_keys_or_signatures)',
+        details: [{ code: 'invalid_grant', reason: 'no_valid_keys_or_signatures' }],
+      });
+    }
+    if (!this.consent) {
+      throw ApplicationFailure.nonRetryable('DocuSign: consent_required', 'consent_required');
+    }
+    const at = await this.env.currentTimeMs();
+    const expiresAt = at + this.tokenLifetimeMs;
+    this.mints.push({ at, expiresAt });
+    return { expiresAt: new Date(expiresAt).toISOString() };
+  }
+
+  activities(): Activities {
+    return {
+      consentUrl: async (config) => `https://account-d.docusign.com/oauth/auth?client_id=${config.integrationKey}`,
+      refreshToken: async (config) => this.mint(config),
+      authorize: async (config) => {
+        this.authorizeCalls += 1;
+        const token = await this.mint(config);
+        return { account: { accountId: 'acc-1', accountName: 'Acme', baseUri: 'https://demo.docusign.net' }, token };
+      },
+      syncEnvelopes: async (input) => {
+        const at = await this.env.currentTimeMs();
+        this.syncs.push({ at, cursor: input.cursor });
+        return {
+          cursor: new Date(at).toISOString(),
+          envelopes: 3,
+          pages: 1,
+          totalStored: 3 * this.syncs.length,
+          finishedAt: new Date(at).toISOString(),
+        };
+      },
+      storedEnvelopeCount: async () => 3 * this.syncs.length,
+    };
+  }
+}
+
+const baseConfig = (connectionId: string): ConnectionConfig => ({
+  connectionId,
+  environment: 'demo',
+  integrationKey: '11111111-2222-3333-4444-555555555555',
+  userId: '66666666-7777-8888-9999-000000000000',
+  privateKeyRef: 'file:/keys/good.pem',
+});
+
+describe('docusignConnection on the time-skipping server', () => {
+  let env: TestWorkflowEnvironment;
+  before(async () => {
+    env = await timeSkippingEnv();
+  });
+  after(async () => {
+    await env?.teardown();
+  });
+
+  async function withWorker<T>(fake: FakeDocuSign, body: (taskQueue: string) => Promise<T>): Promise<T> {
+    const taskQueue = uniqueTaskQueue('ts');
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      ...(await workflowCode()),
+      activities: fake.activities(),
+    });
+    return worker.runUntil(body(taskQueue));
+  }
+
+  const start = (taskQueue: string, config: ConnectionConfig) =>
+    env.client.workflow.start(WORKFLOW_TYPE, {
+      taskQueue,
+      workflowId: workflowIdOf(config.connectionId),
+      args: [config],
+    });
+
+  test('waits for consent, then authorizes, syncs and re-mints before every expiry for 48 hours', async () => {
+    const fake = new FakeDocuSign(env);
+    await withWorker(fake, async (taskQueue) => {
+      const handle = await start(taskQueue, baseConfig('ts-lifecycle'));
+      await env.sleep('2h');
+      let status = await handle.query(statusQuery);
+      assert.equal(status.phase, 'awaiting_consent');
+      assert.match(status.consentUrl ?? '', /oauth\/auth/);
+      assert.equal(fake.mints.length, 0, 'no token can be minted before consent');
+
+      fake.consent = true;
+      await handle.signal(consentGrantedSignal);
+      await env.sleep('48h');
+      status = await handle.query(statusQuery);
+      assert.equal(status.phase, 'idle');
+      assert.equal(status.account?.baseUri, 'https://demo.docusign.net');
+      assert.equal(status.consentUrl, undefined);
+
+      // Every token was replaced before it expired, at most REMINT_BEFORE_EXPIRY_MS (+ slack) early: no gap, no churn.
+      assert.ok(fake.mints.length >= 48, `expected hourly mints, got ${fake.mints.length}`);
+      for (let i = 1; i < fake.mints.length; i++) {
+        const prev = fake.mints[i - 1]!;
+        const cur = fake.mints[i]!;
+        assert.ok(cur.at < prev.expiresAt, `mint ${i} at ${new Date(cur.at).toISOString()} came after expiry`);
+        assert.ok(prev.expiresAt - cur.at <= REMINT_BEFORE_EXPIRY_MS + 60_000, `mint ${i} came too early`);
+      }
+      const now = await env.currentTimeMs();
+      assert.ok(fake.mints.at(-1)!.expiresAt > now, 'the current token is valid');
+      assert.equal(status.token?.expiresAt, new Date(fake.mints.at(-1)!.expiresAt).toISOString());
+
+      // Hourly syncs (default interval), each from the previous cursor.
+      assert.ok(fake.syncs.length >= 47 && fake.syncs.length <= 50, `syncs: ${fake.syncs.length}`);
+      assert.equal(fake.syncs[0]!.cursor, undefined);
+      assert.equal(fake.syncs[1]!.cursor, new Date(fake.syncs[0]!.at).toISOString());
+      assert.equal(status.totals.syncs, fake.syncs.length);
+
+      await handle.signal(disconnectSignal);
+      const final = (await handle.result()) as ConnectionStatus;
+      assert.equal(final.phase, 'disconnected');
+    });
+  });
+
+  test('consent revoked mid-life returns to awaiting_consent with the consent URL, then recovers', async () => {
+    const fake = new FakeDocuSign(env);
+    fake.consent = true;
+    await withWorker(fake, async (taskQueue) => {
+      const handle = await start(taskQueue, baseConfig('ts-revoked'));
+      await env.sleep('30m');
+      assert.equal((await handle.query(statusQuery)).phase, 'idle');
+
+      fake.consent = false; // revoked in DocuSign: the next re-mint finds out
+      await env.sleep('2h');
+      const status = await handle.query(statusQuery);
+      assert.equal(status.phase, 'awaiting_consent');
+      assert.equal(status.lastError?.code, 'consent_required');
+      assert.equal(status.lastError?.hint, ERROR_HINTS.consent_required);
+      assert.match(status.consentUrl ?? '', /oauth\/auth/);
+
+      // Consent granted again elsewhere (admin consent): the slow probe notices without a signal.
+      fake.consent = true;
+      await env.sleep('20m');
+      assert.equal((await handle.query(statusQuery)).phase, 'idle');
+      await handle.terminate();
+    });
+  });
+
+  test('invalid_grant lands in needs_attention with the hint, and credentialsUpdated recovers at once', async () => {
+    const fake = new FakeDocuSign(env);
+    fake.consent = true;
+    await withWorker(fake, async (taskQueue) => {
+      const config = { ...baseConfig('ts-invalid-grant'), privateKeyRef: 'file:/keys/wrong.pem' };
+      const handle = await start(taskQueue, config);
+      await handle.signal(consentGrantedSignal);
+      await env.sleep('10m');
+      let status = await handle.query(statusQuery);
+      assert.equal(status.phase, 'needs_attention');
+      assert.equal(status.lastError?.code, 'invalid_grant');
+      assert.match(status.lastError?.message ?? '', /no_valid_keys_or_signatures/);
+      assert.equal(status.lastError?.hint, ERROR_HINTS.invalid_grant);
+
+      // The slow backoff retries (and fails again) by itself ...
+      const before = fake.authorizeCalls;
+      await env.sleep('1h');
+      assert.ok(fake.authorizeCalls > before, 'needs_attention retries on a timer');
+      assert.equal((await handle.query(statusQuery)).phase, 'needs_attention');
+
+      // ... and a fixed key is used at once.
+      await handle.signal(credentialsUpdatedSignal, { privateKeyRef: fake.goodKeyRef });
+      await env.sleep('1m');
+      status = await handle.query(statusQuery);
+      assert.equal(status.phase, 'idle');
+      assert.equal(status.lastError, undefined);
+      assert.equal(status.totals.syncs, 1);
+      await handle.terminate();
+    });
+  });
+
+  test('continue-as-new keeps state, and signals keep working across runs', async () => {
+    const fake = new FakeDocuSign(env);
+    fake.consent = true;
+    await withWorker(fake, async (taskQueue) => {
+      const config = { ...baseConfig('ts-can'), syncIntervalMinutes: 15 };
+      const handle = await start(taskQueue, config);
+      await env.sleep('2d');
+      const desc = await handle.describe();
+      assert.notEqual(desc.runId, handle.firstExecutionRunId, 'the workflow continued as new');
+      assert.ok(desc.historyLength <= MAX_HISTORY_EVENTS + 100, `history ${desc.historyLength} stays bounded`);
+
+      const status = await handle.query(statusQuery);
+      assert.equal(status.phase, 'idle');
+      assert.equal(status.totals.syncs, fake.syncs.length, 'sync count carried across runs');
+      assert.equal(fake.authorizeCalls, 1, 'the new run did not re-authorize: account and token were carried');
+      // The cursor was carried too: each sync started where the previous one ended.
+      for (let i = 1; i < fake.syncs.length; i++) {
+        assert.equal(fake.syncs[i]!.cursor, new Date(fake.syncs[i - 1]!.at).toISOString());
+      }
+
+      const syncsBefore = fake.syncs.length;
+      await handle.signal(syncNowSignal);
+      await env.sleep('1m');
+      assert.equal(fake.syncs.length, syncsBefore + 1, 'syncNow reaches the continued run');
+      await handle.signal(disconnectSignal);
+      const final = (await handle.result()) as ConnectionStatus;
+      assert.equal(final.phase, 'disconnected');
+      assert.equal(final.totals.syncs, fake.syncs.length);
+    });
+  });
+});

@@ -1,0 +1,370 @@
+/**
+ * One DocuSign connection, for months, with no human in the loop:
+ *
+ *   awaiting_consent → authorizing → syncing → idle ⟲ (re-mint before expiry, sync on schedule)
+ *                ↑__________________________________↓
+ *                       needs_attention (slow backoff; at once on credentialsUpdated / syncNow)
+ *
+ * Activities do all I/O; this file only decides. Tokens never enter it: it sees `expiresAt` only.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  isCancellation,
+  log,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { FailureDetails } from '../activities/errors';
+import type { SyncResult } from '../activities/sync';
+import {
+  DEFAULT_SYNC_INTERVAL_MINUTES,
+  credentialsUpdateSchema,
+  describeIssues,
+  parseConnectionConfig,
+  type ConnectionConfig,
+  type CredentialsUpdate,
+} from './config';
+import { ERROR_HINTS, isErrorCode, type ErrorCode } from './errors';
+import {
+  consentDeniedSignal,
+  consentGrantedSignal,
+  credentialsUpdatedSignal,
+  disconnectSignal,
+  searchAttributes,
+  statusQuery,
+  syncAndWaitUpdate,
+  syncNowSignal,
+  type ConnectionStatus,
+  type Phase,
+} from './messages';
+
+const MINUTE = 60_000;
+/** Re-mint this long before the token expires ("about 10 minutes", as DocuSign's staff advise). */
+export const REMINT_BEFORE_EXPIRY_MS = 10 * MINUTE;
+/** While waiting for consent, probe the token endpoint this often: consent may be granted elsewhere (admin consent). */
+export const CONSENT_PROBE_INTERVAL_MS = 15 * MINUTE;
+/** needs_attention retries: 5 min, doubling, at most every 6 h. */
+const ATTENTION_BACKOFF_MS = { initial: 5 * MINUTE, max: 360 * MINUTE };
+/** Each run's history stays far below the server's limits; continue-as-new carries the state. */
+export const MAX_HISTORY_EVENTS = 1500;
+const DEFAULT_BACKFILL_DAYS = 365;
+
+// Token and account calls are quick; invalid_grant gets a few retries because key or clock fixes propagate.
+const auth = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 4 },
+});
+// The sync heartbeats every few seconds, so a dead worker is noticed in 30 s and the retry resumes from the last page.
+// Rate limits retry with the server-given delay (nextRetryDelay); wrong_base_uri and invalid_response need the
+// workflow (re-resolve the account / record the error), so they are not retried here.
+const sync = proxyActivities<Activities>({
+  startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '30s',
+  retry: {
+    initialInterval: '5s',
+    backoffCoefficient: 2,
+    maximumInterval: '5 minutes',
+    maximumAttempts: 12,
+    nonRetryableErrorTypes: [
+      'wrong_base_uri',
+      'invalid_response',
+      'request_rejected',
+      'consent_required',
+      'invalid_grant',
+    ],
+  },
+});
+
+/** State carried across continue-as-new (no secrets: references and timestamps only). */
+export interface CarriedState {
+  status: ConnectionStatus;
+  cursor?: string;
+  backfillFrom?: string;
+  attentionAttempts: number;
+  syncRequested: boolean;
+  credentialsChanged: boolean;
+}
+
+export async function docusignConnection(input: ConnectionConfig, carried?: CarriedState): Promise<ConnectionStatus> {
+  let config = validated(input);
+  const status: ConnectionStatus = carried?.status ?? {
+    connectionId: config.connectionId,
+    environment: config.environment,
+    phase: 'awaiting_consent',
+    totals: { envelopes: 0, syncs: 0 },
+  };
+  let cursor = carried?.cursor;
+  let backfillFrom = carried?.backfillFrom ?? config.backfillFrom;
+  let attentionAttempts = carried?.attentionAttempts ?? 0;
+  let syncRequested = carried?.syncRequested ?? false;
+  let credentialsChanged = carried?.credentialsChanged ?? false;
+  let consentGranted = false;
+  let consentDenied: string | undefined;
+  let disconnectRequested = false;
+  let syncsCompleted = 0;
+
+  // ---- messages: always accepted, acted on by the state machine below ----
+  setHandler(statusQuery, () => status);
+  setHandler(consentGrantedSignal, () => {
+    if (status.phase === 'awaiting_consent') consentGranted = true;
+  });
+  setHandler(consentDeniedSignal, (arg) => {
+    if (status.phase === 'awaiting_consent') consentDenied = arg?.error ?? 'access_denied';
+  });
+  setHandler(syncNowSignal, () => {
+    syncRequested = true;
+  });
+  setHandler(disconnectSignal, () => {
+    disconnectRequested = true;
+  });
+  setHandler(credentialsUpdatedSignal, (update: CredentialsUpdate) => {
+    const parsed = credentialsUpdateSchema.safeParse(update);
+    if (!parsed.success) {
+      log.warn('credentialsUpdated ignored', { reason: describeIssues(parsed.error) });
+      return;
+    }
+    config = validated({ ...config, ...parsed.data });
+    credentialsChanged = true;
+  });
+  setHandler(syncAndWaitUpdate, async () => {
+    const target = syncsCompleted + (status.phase === 'syncing' ? 2 : 1);
+    syncRequested = true;
+    const attentionBefore = status.lastError?.at;
+    await condition(
+      () =>
+        syncsCompleted >= target ||
+        disconnectRequested ||
+        (status.phase === 'needs_attention' && status.lastError?.at !== attentionBefore),
+    );
+    return status;
+  });
+
+  const setPhase = (phase: Phase) => {
+    status.phase = phase;
+    if (phase !== 'awaiting_consent') status.consentUrl = undefined;
+    upsertSearchAttributes([{ key: searchAttributes.phase, value: phase }]);
+    describeForOperators();
+  };
+  const describeForOperators = () => {
+    const error = status.lastError ? `\nlast error: ${status.lastError.code}: ${status.lastError.message}` : '';
+    const lastSync = status.lastSync ? `\nlast sync: ${status.lastSync.finishedAt ?? 'running'}` : '';
+    setCurrentDetails(
+      `**${status.phase}** · ${config.environment} · ${status.totals.envelopes} envelopes${lastSync}${error}`,
+    );
+  };
+  const recordError = (code: ErrorCode, message: string) => {
+    status.lastError = { code, message, hint: ERROR_HINTS[code], at: new Date().toISOString() };
+    log.warn('connection needs attention', { code, message });
+  };
+  /** Routes a failed activity: consent problems go back to awaiting consent, everything else to needs_attention. */
+  const fail = (err: unknown): Phase => {
+    const { code, message } = failureOf(err);
+    recordError(code, message);
+    return code === 'consent_required' ? 'awaiting_consent' : 'needs_attention';
+  };
+
+  upsertSearchAttributes([
+    { key: searchAttributes.connectionId, value: config.connectionId },
+    { key: searchAttributes.environment, value: config.environment },
+  ]);
+  setPhase(status.phase);
+
+  // ---- the lifecycle ----
+  while (!disconnectRequested) {
+    if (historyIsLong()) {
+      await condition(allHandlersFinished);
+      const next: CarriedState = { status, cursor, backfillFrom, attentionAttempts, syncRequested, credentialsChanged };
+      await continueAsNew<typeof docusignConnection>(config, next);
+    }
+    switch (status.phase) {
+      case 'awaiting_consent': {
+        status.consentUrl ??= await auth.consentUrl(config);
+        const woke = await condition(
+          () => consentGranted || consentDenied !== undefined || credentialsChanged || disconnectRequested,
+          CONSENT_PROBE_INTERVAL_MS,
+        );
+        if (disconnectRequested) break;
+        if (consentDenied !== undefined) {
+          recordError('consent_denied', `Consent was declined in DocuSign (${consentDenied})`);
+          consentDenied = undefined;
+          setPhase('needs_attention');
+          break;
+        }
+        if (woke) {
+          // Granted, or new credentials: try at once.
+          consentGranted = false;
+          credentialsChanged = false;
+          setPhase('authorizing');
+          break;
+        }
+        try {
+          await auth.refreshToken(config); // the slow consent probe
+          setPhase('authorizing');
+        } catch (err) {
+          if (failureOf(err).code !== 'consent_required') setPhase(fail(err));
+        }
+        break;
+      }
+
+      case 'authorizing': {
+        credentialsChanged = false;
+        try {
+          const { account, token } = await auth.authorize(config);
+          status.account = account;
+          status.token = token;
+          setPhase('syncing');
+        } catch (err) {
+          const next = fail(err);
+          if (next === 'awaiting_consent') status.consentUrl = undefined; // rebuilt with fresh state
+          setPhase(next);
+        }
+        break;
+      }
+
+      case 'syncing': {
+        syncRequested = false; // a syncNow during this sync queues exactly one follow-up
+        const startedAt = new Date().toISOString();
+        backfillFrom ??= new Date(Date.parse(startedAt) - DEFAULT_BACKFILL_DAYS * 24 * 60 * MINUTE).toISOString();
+        status.lastSync = { startedAt, envelopes: 0, cursor: cursor ?? backfillFrom };
+        describeForOperators();
+        try {
+          if (tokenExpiresWithin(REMINT_BEFORE_EXPIRY_MS)) status.token = await auth.refreshToken(config);
+          const account = status.account;
+          if (!account) {
+            setPhase('authorizing');
+            break;
+          }
+          const result: SyncResult = await sync.syncEnvelopes({ config, account, cursor, backfillFrom, startedAt });
+          cursor = result.cursor;
+          status.lastSync = {
+            startedAt,
+            finishedAt: result.finishedAt,
+            envelopes: result.envelopes,
+            cursor: result.cursor,
+            pages: result.pages,
+          };
+          status.totals = { envelopes: result.totalStored, syncs: status.totals.syncs + 1 };
+          status.lastError = undefined;
+          attentionAttempts = 0;
+          status.nextSyncAt = new Date(Date.now() + syncIntervalMs(config)).toISOString();
+          upsertSearchAttributes([{ key: searchAttributes.lastSyncAt, value: new Date(result.finishedAt) }]);
+          syncsCompleted += 1;
+          setPhase('idle');
+        } catch (err) {
+          const details = detailsOf(err);
+          if (details?.progressCursor) {
+            cursor = details.progressCursor; // pages stored before the failure are not fetched again
+            status.lastSync.cursor = cursor;
+          }
+          status.totals.envelopes = await auth.storedEnvelopeCount(config.connectionId);
+          if (failureOf(err).code === 'wrong_base_uri') {
+            // The account moved region: resolve it again from userinfo, then sync.
+            recordError('wrong_base_uri', failureOf(err).message);
+            syncRequested = true;
+            setPhase('authorizing');
+          } else {
+            setPhase(fail(err));
+          }
+        }
+        break;
+      }
+
+      case 'idle': {
+        const nextSyncAt = Date.parse(status.nextSyncAt ?? new Date().toISOString());
+        const remintAt = Date.parse(status.token?.expiresAt ?? new Date().toISOString()) - REMINT_BEFORE_EXPIRY_MS;
+        const wakeAt = Math.min(nextSyncAt, remintAt);
+        // (condition's timeout must be > 0: a zero timeout means "no timeout")
+        if (wakeAt > Date.now()) {
+          await condition(() => syncRequested || credentialsChanged || disconnectRequested, wakeAt - Date.now());
+        }
+        if (disconnectRequested) break;
+        if (credentialsChanged) {
+          setPhase('authorizing');
+        } else if (syncRequested || Date.now() >= nextSyncAt) {
+          setPhase('syncing');
+        } else if (Date.now() >= remintAt) {
+          try {
+            status.token = await auth.refreshToken(config);
+            describeForOperators();
+          } catch (err) {
+            setPhase(fail(err));
+          }
+        }
+        break;
+      }
+
+      case 'needs_attention': {
+        const backoff = Math.min(ATTENTION_BACKOFF_MS.initial * 2 ** attentionAttempts, ATTENTION_BACKOFF_MS.max);
+        status.nextSyncAt = new Date(Date.now() + backoff).toISOString();
+        describeForOperators();
+        await condition(() => syncRequested || credentialsChanged || disconnectRequested, backoff);
+        if (disconnectRequested) break;
+        attentionAttempts += 1;
+        if (status.lastError?.code === 'consent_denied' && !credentialsChanged && !syncRequested) {
+          attentionAttempts -= 1; // a declined consent is not retried by a timer: it waits for a person
+          break;
+        }
+        if (status.lastError?.code === 'consent_denied') status.consentUrl = undefined;
+        setPhase(status.lastError?.code === 'consent_denied' ? 'awaiting_consent' : 'authorizing');
+        break;
+      }
+
+      case 'disconnected':
+        disconnectRequested = true;
+        break;
+    }
+  }
+
+  status.nextSyncAt = undefined;
+  status.consentUrl = undefined;
+  setPhase('disconnected');
+  await condition(allHandlersFinished);
+  return status;
+
+  function tokenExpiresWithin(ms: number): boolean {
+    return !status.token || Date.parse(status.token.expiresAt) - Date.now() <= ms;
+  }
+}
+
+function validated(config: ConnectionConfig): ConnectionConfig {
+  try {
+    return parseConnectionConfig(config);
+  } catch (err) {
+    // The client validates first; reaching this means someone bypassed it. Fail the run, not the task.
+    throw ApplicationFailure.nonRetryable((err as Error).message, 'invalid_config');
+  }
+}
+
+function syncIntervalMs(config: ConnectionConfig): number {
+  return (config.syncIntervalMinutes ?? DEFAULT_SYNC_INTERVAL_MINUTES) * MINUTE;
+}
+
+function historyIsLong(): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS;
+}
+
+function detailsOf(err: unknown): FailureDetails | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) return cause.details?.[0] as FailureDetails | undefined;
+  return undefined;
+}
+
+function failureOf(err: unknown): { code: ErrorCode; message: string } {
+  if (isCancellation(err)) throw err;
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure && isErrorCode(cause.type)) {
+    return { code: cause.type, message: cause.message };
+  }
+  // Timeouts and unknown errors after the retry policy gave up: DocuSign (or the network) did not answer.
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return { code: 'docusign_unavailable', message };
+}
