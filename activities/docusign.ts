@@ -59,8 +59,8 @@ const userInfoSchema = z.looseObject({
 });
 export type UserInfo = z.infer<typeof userInfoSchema>;
 
-/** DocuSign sends counts as JSON strings ("100"); accept numbers too. */
-const count = z.union([z.string().regex(/^\d+$/, 'must be a decimal count'), z.number().int()]).transform(Number);
+/** DocuSign sends counts as JSON strings ("100"; an empty page has endPosition "-1"); accept numbers too. */
+const count = z.union([z.string().regex(/^-?\d+$/, 'must be a decimal count'), z.number().int()]).transform(Number);
 const docusignTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/, {
   message: 'must be an ISO date-time',
 });

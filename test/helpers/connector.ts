@@ -1,0 +1,163 @@
+/**
+ * End-to-end harness: the shared dev server, a DocuSign emulator, a real RSA key pair (PKCS#1, as DocuSign generates),
+ * the connector's real worker with its real activities and a directory evidence store. Worker logs are captured so
+ * tests can scan them for secrets.
+ */
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ActivityDeps } from '../../activities';
+import type { ConnectionConfig } from '../../workflows/config';
+import { statusQuery, WORKFLOW_TYPE, workflowIdOf, type ConnectionStatus } from '../../workflows/messages';
+import { loadWorkerConfig } from '../../worker/config';
+import { createLogger } from '../../worker/logger';
+import { createConnectorWorker, type ConnectorWorker } from '../../worker/worker';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator';
+import { devServerEnv, uniqueTaskQueue, workflowCode } from './temporal';
+
+export interface RsaKeys {
+  privatePem: string;
+  publicPem: string;
+}
+
+export function rsaKeys(): RsaKeys {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return {
+    privatePem: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+    publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
+
+export interface Harness {
+  env: TestWorkflowEnvironment;
+  emu: Emulator;
+  keys: RsaKeys;
+  keyPath: string;
+  integrationKey: string;
+  userId: string;
+  taskQueue: string;
+  storeDir: string;
+  workDir: string;
+  connector: ConnectorWorker;
+  /** Every line the worker's logger wrote. */
+  logs: string[];
+  config(connectionId: string, overrides?: Partial<ConnectionConfig>): ConnectionConfig;
+  start(config: ConnectionConfig): Promise<WorkflowHandle>;
+  waitForStatus(
+    handle: WorkflowHandle,
+    predicate: (s: ConnectionStatus) => boolean,
+    timeoutMs?: number,
+  ): Promise<ConnectionStatus>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(
+  opts: { emulator?: EmulatorOptions; sync?: ActivityDeps['sync']; env?: TestWorkflowEnvironment } = {},
+): Promise<Harness> {
+  const env = opts.env ?? (await devServerEnv());
+  const emu = await startEmulator({ envelopes: 50, ...opts.emulator });
+  const keys = rsaKeys();
+  const workDir = mkdtempSync(path.join(tmpdir(), 'connector-e2e-'));
+  const keyPath = path.join(workDir, 'private-key.pem');
+  writeFileSync(keyPath, keys.privatePem, { mode: 0o600 });
+  const integrationKey = randomUUID();
+  const userId = randomUUID();
+  emu.registerApp(integrationKey, keys.publicPem);
+  emu.addUser({ userId });
+
+  const taskQueue = uniqueTaskQueue('e2e');
+  const storeDir = path.join(workDir, 'evidence');
+  const logs: string[] = [];
+  const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logs.push(line) } });
+  const config = loadWorkerConfig({
+    TEMPORAL_ADDRESS: env.address,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    EVIDENCE_STORE: storeDir,
+    DOCUSIGN_HTTP_TIMEOUT_MS: '5000',
+  });
+  const connector = await createConnectorWorker({
+    config,
+    connection: env.nativeConnection,
+    logger,
+    workflowCode: await workflowCode(),
+    ...(opts.sync ? { sync: opts.sync } : {}),
+  });
+
+  // One worker runs for the whole test file (a Worker runs once); a fatal worker error fails the waiting tests.
+  const running = connector.worker.run().catch((err: unknown) => {
+    console.error(`worker failed: ${(err as Error).message}`);
+  });
+
+  const harness: Harness = {
+    env,
+    emu,
+    keys,
+    keyPath,
+    integrationKey,
+    userId,
+    taskQueue,
+    storeDir,
+    workDir,
+    connector,
+    logs,
+    config: (connectionId, overrides = {}) => ({
+      connectionId,
+      environment: 'demo',
+      integrationKey,
+      userId,
+      privateKeyRef: `file:${keyPath}`,
+      oauthBaseUrl: emu.url,
+      ...overrides,
+    }),
+    start: (cfg) =>
+      env.client.workflow.start(WORKFLOW_TYPE, {
+        taskQueue,
+        workflowId: workflowIdOf(cfg.connectionId),
+        args: [cfg],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+      }),
+    waitForStatus: async (handle, predicate, timeoutMs = 30_000) => {
+      const deadline = Date.now() + timeoutMs;
+      let last: ConnectionStatus | undefined;
+      while (Date.now() < deadline) {
+        last = await handle.query(statusQuery);
+        if (predicate(last)) return last;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      throw new Error(`status never matched; last: ${JSON.stringify(last)}`);
+    },
+    close: async () => {
+      connector.worker.shutdown();
+      await running;
+      await connector.close();
+      await emu.stop();
+      if (!opts.env) await env.teardown();
+      rmSync(workDir, { recursive: true, force: true });
+    },
+  };
+  return harness;
+}
+
+/** Every secret the emulator saw or issued, plus the private key body: none may appear in `haystacks`. */
+export function findLeaks(harness: Pick<Harness, 'emu' | 'keys'>, haystacks: string[]): string[] {
+  const pemBody = harness.keys.privatePem
+    .split('\n')
+    .filter((l) => l && !l.startsWith('-----'))
+    .join('');
+  const needles = [
+    ...harness.emu.stats.tokensIssued,
+    ...harness.emu.stats.assertionsReceived,
+    // PEM bodies may be re-wrapped: look for a distinctive 40-char slice of each line.
+    ...harness.keys.privatePem
+      .split('\n')
+      .filter((l) => l.length >= 60 && !l.startsWith('-----'))
+      .map((l) => l.slice(10, 50)),
+    pemBody.slice(100, 160),
+  ].filter((n) => n.length >= 20);
+  const leaks: string[] = [];
+  for (const hay of haystacks) for (const needle of needles) if (hay.includes(needle)) leaks.push(needle.slice(0, 12));
+  return leaks;
+}

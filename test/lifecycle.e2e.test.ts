@@ -1,0 +1,161 @@
+/**
+ * The connection lifecycle end to end: dev server, the DocuSign emulator verifying real RS256 signatures, the real
+ * worker and activities. Ends with a secret scan of every history and log line this file produced, and records the
+ * histories as replay fixtures when RECORD_HISTORIES=1.
+ */
+import type { WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ERROR_HINTS } from '../workflows/errors';
+import { consentGrantedSignal, disconnectSignal, syncNowSignal, type ConnectionStatus } from '../workflows/messages';
+import { findLeaks, rsaKeys, startHarness, type Harness } from './helpers/connector';
+import { workflowCode } from './helpers/temporal';
+
+describe('connection lifecycle against the emulator', () => {
+  let h: Harness;
+  const handles: WorkflowHandle[] = [];
+  before(async () => {
+    h = await startHarness({ emulator: { envelopes: 30 } });
+  });
+  after(async () => {
+    await h?.close();
+  });
+
+  const start = async (id: string, overrides = {}) => {
+    const handle = await h.start(h.config(id, overrides));
+    handles.push(handle);
+    return handle;
+  };
+
+  test('consent → authorizing → idle with account, regional base URI and token expiry', async () => {
+    const backfillFrom = new Date(Date.now() - 500 * 86_400_000).toISOString(); // the emulator spans 400 days
+    const handle = await start('life-consent', { backfillFrom });
+    let status = await h.waitForStatus(handle, (s) => !!s.consentUrl);
+    assert.equal(status.phase, 'awaiting_consent');
+    const consentUrl = new URL(status.consentUrl!);
+    assert.equal(consentUrl.origin + consentUrl.pathname, `${h.emu.url}/oauth/auth`);
+    assert.equal(consentUrl.searchParams.get('client_id'), h.integrationKey);
+    assert.equal(consentUrl.searchParams.get('scope'), 'signature impersonation');
+    assert.equal(consentUrl.searchParams.get('response_type'), 'code');
+
+    h.emu.grantConsent(h.integrationKey, h.userId);
+    await handle.signal(consentGrantedSignal);
+    status = await h.waitForStatus(handle, (s) => s.phase === 'idle');
+    const defaultAccount = h.emu.accountsOf(h.userId).find((a) => a.isDefault)!;
+    assert.deepEqual(status.account, {
+      accountId: defaultAccount.accountId,
+      accountName: defaultAccount.accountName,
+      baseUri: defaultAccount.baseUri,
+    });
+    assert.match(defaultAccount.baseUri, /\/na3$/, 'the regional host from userinfo');
+    const expiresIn = Date.parse(status.token!.expiresAt) - Date.now();
+    assert.ok(expiresIn > 3500_000 && expiresIn <= 3600_000, `token expiry ${expiresIn} ms from now`);
+    assert.equal(status.consentUrl, undefined);
+    assert.equal(status.totals.syncs, 1);
+    // status=any leaves out drafts (docusign-api.md §3.1): every other envelope is stored.
+    const expected = h.emu.envelopes(defaultAccount.accountId).filter((e) => e.status !== 'created');
+    assert.equal(status.totals.envelopes, expected.length);
+    assert.equal(status.lastSync?.envelopes, expected.length);
+    assert.equal(status.lastError, undefined);
+  });
+
+  test('wrong environment (JWT aud is not the OAuth host) → invalid_grant with the reason and hint', async () => {
+    h.emu.grantConsent(h.integrationKey, h.userId);
+    // Same server, other host name: the assertion's aud no longer names the host DocuSign answers as.
+    const handle = await start('life-wrong-env', { oauthBaseUrl: h.emu.url.replace('127.0.0.1', 'localhost') });
+    await handle.signal(consentGrantedSignal);
+    const status = await h.waitForStatus(handle, (s) => s.phase === 'needs_attention');
+    assert.equal(status.lastError?.code, 'invalid_grant');
+    assert.match(status.lastError.message, /issuer_not_found/);
+    assert.equal(status.lastError?.hint, ERROR_HINTS.invalid_grant);
+    assert.match(status.lastError.hint, /must match the environment/);
+  });
+
+  test('a replaced public key → invalid_grant no_valid_keys_or_signatures; the old token is not used', async () => {
+    h.emu.grantConsent(h.integrationKey, h.userId);
+    const handle = await start('life-key-replaced');
+    await handle.signal(consentGrantedSignal);
+    await h.waitForStatus(handle, (s) => s.phase === 'idle');
+
+    h.emu.registerApp(h.integrationKey, rsaKeys().publicPem); // the customer uploaded another key
+    try {
+      h.emu.faults.revokeTokens(); // and the current token dies, so the connector must mint
+      await handle.signal(syncNowSignal);
+      const status = await h.waitForStatus(handle, (s) => s.phase === 'needs_attention');
+      assert.equal(status.lastError?.code, 'invalid_grant');
+      assert.match(status.lastError.message, /no_valid_keys_or_signatures/);
+      assert.match(status.lastError.hint, /Private key must match the uploaded public key/);
+    } finally {
+      h.emu.registerApp(h.integrationKey, h.keys.publicPem);
+    }
+    // Fixed: syncNow retries at once.
+    await handle.signal(syncNowSignal);
+    const recovered = await h.waitForStatus(handle, (s) => s.phase === 'idle' && s.totals.syncs === 2);
+    assert.equal(recovered.lastError, undefined);
+  });
+
+  test('a token revoked by DocuSign is re-minted on the 401 and the sync completes', async () => {
+    h.emu.grantConsent(h.integrationKey, h.userId);
+    const handle = await start('life-revoked-token');
+    await handle.signal(consentGrantedSignal);
+    const before = await h.waitForStatus(handle, (s) => s.phase === 'idle');
+    const minted = h.emu.stats.tokensIssued.length;
+
+    h.emu.faults.revokeTokens();
+    await handle.signal(syncNowSignal);
+    const status = await h.waitForStatus(handle, (s) => s.totals.syncs === before.totals.syncs + 1);
+    assert.equal(status.phase, 'idle');
+    assert.equal(status.lastError, undefined);
+    assert.equal(h.emu.stats.tokensIssued.length, minted + 1, 'exactly one new token, minted on the 401');
+  });
+
+  test('consent revoked in DocuSign → awaiting_consent with a consent URL', async () => {
+    h.emu.grantConsent(h.integrationKey, h.userId);
+    const handle = await start('life-consent-revoked');
+    await handle.signal(consentGrantedSignal);
+    await h.waitForStatus(handle, (s) => s.phase === 'idle');
+    h.emu.revokeConsent(h.integrationKey, h.userId);
+    h.emu.faults.revokeTokens();
+    await handle.signal(syncNowSignal);
+    const status = await h.waitForStatus(handle, (s) => s.phase === 'awaiting_consent' && !!s.consentUrl);
+    assert.equal(status.lastError?.code, 'consent_required');
+    assert.match(status.consentUrl!, /\/oauth\/auth\?/);
+  });
+
+  test('disconnect completes the workflow with phase disconnected; evidence is kept', async () => {
+    h.emu.grantConsent(h.integrationKey, h.userId);
+    const handle = await start('life-disconnect');
+    await handle.signal(consentGrantedSignal);
+    const idle = await h.waitForStatus(handle, (s) => s.phase === 'idle');
+    await handle.signal(disconnectSignal);
+    const final = (await handle.result()) as ConnectionStatus;
+    assert.equal(final.phase, 'disconnected');
+    assert.equal(await h.connector.store.count('life-disconnect'), idle.totals.envelopes);
+    assert.ok(idle.totals.envelopes > 0);
+  });
+
+  test('no secret in any history or worker log line; histories replay deterministically', async () => {
+    const histories = await Promise.all(handles.map((hd) => hd.fetchHistory()));
+    const raw = histories.map((hist) => JSON.stringify(hist));
+    const leaks = findLeaks(h, [...raw, ...h.logs]);
+    assert.ok(h.emu.stats.tokensIssued.length > 5 && h.emu.stats.assertionsReceived.length > 5, 'secrets were in play');
+    assert.ok(h.logs.length > 10, 'worker logs were captured');
+    assert.deepEqual(leaks, [], 'secret material leaked');
+
+    for (const [i, history] of histories.entries()) {
+      await Worker.runReplayHistory({ ...(await workflowCode()) }, history, handles[i]!.workflowId);
+    }
+    if (process.env.RECORD_HISTORIES === '1') {
+      const dir = path.join(__dirname, 'fixtures', 'histories');
+      mkdirSync(dir, { recursive: true });
+      for (const [i, history] of histories.entries()) {
+        // The JSON format `temporal workflow show --output json` writes, so fixtures can come from either.
+        writeFileSync(path.join(dir, `${handles[i]!.workflowId}.json`), historyToJSON(history));
+      }
+    }
+  });
+});

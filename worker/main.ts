@@ -1,0 +1,93 @@
+/**
+ * The worker process (`npm start`, `docusign-connector worker`). With TEMPORAL_ADDRESS it connects there; without it
+ * it starts the embedded dev server (SQLite under ./data, Web UI on, search attributes registered) and prints the UI URL.
+ * SIGTERM/SIGINT: in-flight syncs are cancelled after their last heartbeat, so the next worker resumes from it.
+ */
+import { bundleWorkflowCode, NativeConnection, Runtime } from '@temporalio/worker';
+import path from 'node:path';
+import { ensureTemporalTools } from '../scripts/tools';
+import { FAILURE_CONVERTER_PATH } from './codec';
+import { ConfigError, connectionOptionsOf, loadWorkerConfig, type WorkerConfig } from './config';
+import { startDevServer, type DevServer } from './dev-server';
+import { createLogger, toTemporalLogger } from './logger';
+import { createConnectorMetrics, startMetricsServer } from './metrics';
+import { createConnectorWorker } from './worker';
+
+export async function runWorker(config: WorkerConfig): Promise<void> {
+  const logger = createLogger({ level: config.logLevel, base: { service: 'docusign-connector-worker' } });
+  const sdkMetricsPort = config.metrics.port ? config.metrics.port + 1 : undefined;
+  Runtime.install({
+    logger: toTemporalLogger(logger),
+    ...(sdkMetricsPort
+      ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `${config.metrics.host}:${sdkMetricsPort}` } } } }
+      : {}),
+  });
+
+  let devServer: DevServer | undefined;
+  if (!config.temporal.address) {
+    devServer = await startDevServer({
+      cliPath: ensureTemporalTools((line) => logger.info(line)).cli,
+      dbFilename: path.resolve(config.devServer.dbFilename),
+      port: config.devServer.port,
+      uiPort: config.devServer.uiPort,
+    });
+    logger.info({ address: devServer.address, ui: devServer.uiUrl }, 'embedded Temporal dev server started');
+    console.log(`Temporal UI: ${devServer.uiUrl ?? '(headless)'}`);
+  }
+
+  const metrics = createConnectorMetrics();
+  const metricsServer = config.metrics.port
+    ? await startMetricsServer({
+        host: config.metrics.host,
+        port: config.metrics.port,
+        registry: metrics.registry,
+        ...(sdkMetricsPort ? { sdkMetricsUrl: `http://${config.metrics.host}:${sdkMetricsPort}/metrics` } : {}),
+      })
+    : undefined;
+
+  const connection = await NativeConnection.connect(
+    connectionOptionsOf(config, devServer ? { address: devServer.address } : {}),
+  );
+  // Production runs a pre-built bundle (WORKFLOW_BUNDLE_PATH, see `npm run build:bundle`); else bundle at start.
+  const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
+  const workflowCode = bundlePath
+    ? { workflowBundle: { codePath: path.resolve(bundlePath) } }
+    : {
+        workflowBundle: await bundleWorkflowCode({
+          workflowsPath: require.resolve('../workflows'),
+          ...(config.payloadCodecKeys ? { failureConverterPath: FAILURE_CONVERTER_PATH } : {}),
+          logger: toTemporalLogger(logger.child({ component: 'bundler' })),
+        }),
+      };
+  const connector = await createConnectorWorker({ config, connection, logger, metrics, workflowCode });
+  logger.info(
+    { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, store: connector.store.description },
+    'worker running',
+  );
+  try {
+    await connector.worker.run(); // resolves after SIGTERM/SIGINT shutdown (Runtime's default signal handling)
+  } finally {
+    await connector.close();
+    await connection.close();
+    await metricsServer?.close();
+    await devServer?.stop();
+    logger.info('worker stopped');
+  }
+}
+
+if (require.main === module) {
+  let config: WorkerConfig;
+  try {
+    config = loadWorkerConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  runWorker(config).catch((err: unknown) => {
+    console.error(`worker failed: ${(err as Error).message}`);
+    process.exit(1);
+  });
+}

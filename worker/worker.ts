@@ -1,0 +1,101 @@
+/**
+ * Builds the connector's Temporal worker from its parts: DocuSign client, token service, evidence store, activities,
+ * payload codec, metrics. Used by the worker process, the demo and the end-to-end tests alike.
+ */
+import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type pino from 'pino';
+import { createActivities, type ActivityDeps } from '../activities';
+import { DocuSignClient, type CallObservation } from '../activities/docusign';
+import { createEvidenceStore, type EvidenceStore } from '../activities/store';
+import { TokenService } from '../activities/tokens';
+import { signConsentState } from '../client/consent-state';
+import { codecFromKeys, dataConverterFor } from './codec';
+import type { WorkerConfig } from './config';
+import type { ConnectorMetrics, TokenOutcome } from './metrics';
+
+export interface ConnectorWorkerOptions {
+  config: WorkerConfig;
+  connection: NativeConnection;
+  logger: pino.Logger;
+  metrics?: ConnectorMetrics;
+  /** Pre-built workflow code (production bundle or a test run's); default: bundle `workflows/` now. */
+  workflowCode?: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>;
+  /** Test hooks: sync tuning (page size, waits) and the process env keys are read from. */
+  sync?: ActivityDeps['sync'];
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface ConnectorWorker {
+  worker: Worker;
+  store: EvidenceStore;
+  tokens: TokenService;
+  close(): Promise<void>;
+}
+
+export async function createConnectorWorker(options: ConnectorWorkerOptions): Promise<ConnectorWorker> {
+  const { config, logger, metrics } = options;
+  const store = createEvidenceStore(config.evidenceStore);
+  await store.init();
+
+  const docusign = new DocuSignClient({
+    timeoutMs: config.docusignHttpTimeoutMs,
+    observe: (call) => observeCall(call, logger, metrics),
+  });
+  const tokens = new TokenService(docusign, {
+    ...(options.env ? { env: options.env } : {}),
+    onMint: (outcome) => metrics?.recordTokenMint((outcome === 'ok' ? 'success' : outcome) as TokenOutcome),
+  });
+  const stateSecret = config.consent.stateSecret;
+  const ttlMs = config.consent.stateTtlHours * 3_600_000;
+  const activities = createActivities({
+    docusign,
+    tokens,
+    store,
+    consent: {
+      ...(config.consent.redirectUri ? { redirectUri: config.consent.redirectUri } : {}),
+      ...(stateSecret
+        ? {
+            signState: (connectionId: string) =>
+              signConsentState({ connectionId, expiresAt: new Date(Date.now() + ttlMs) }, stateSecret),
+          }
+        : {}),
+    },
+    sync: {
+      reservePercent: config.rateLimitReservePercent,
+      onPage: (stored) => {
+        metrics?.addSyncPage();
+        metrics?.addEnvelopesStored(stored);
+      },
+      ...options.sync,
+    },
+  });
+
+  const dataConverter = dataConverterFor(codecFromKeys(config.payloadCodecKeys));
+  const worker = await Worker.create({
+    connection: options.connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities,
+    ...(options.workflowCode ?? { workflowsPath: require.resolve('../workflows') }),
+    ...(dataConverter ? { dataConverter } : {}),
+    shutdownGraceTime: config.shutdownGraceMs,
+  });
+  return {
+    worker,
+    store,
+    tokens,
+    close: () => store.close(),
+  };
+}
+
+function observeCall(call: CallObservation, logger: pino.Logger, metrics: ConnectorMetrics | undefined): void {
+  metrics?.recordApiCall(call.endpoint, call.status, call.durationMs / 1000);
+  if (call.rateLimit?.hourlyRemaining !== undefined)
+    metrics?.setRateLimitRemaining('hourly', call.rateLimit.hourlyRemaining);
+  if (call.rateLimit?.burstRemaining !== undefined)
+    metrics?.setRateLimitRemaining('burst', call.rateLimit.burstRemaining);
+  logger.debug(
+    { endpoint: call.endpoint, status: call.status, ms: call.durationMs, traceToken: call.traceToken },
+    'docusign call',
+  );
+}
