@@ -31,6 +31,8 @@ export interface DocuSignClientOptions {
   /** Called after every HTTP exchange: metrics and logs hang off this. */
   observe?: (call: CallObservation) => void;
   now?: () => number;
+  /** How long to back off after a burst-limit error: DocuSign documents no reset header for the burst window. */
+  burstRetryMs?: number;
 }
 
 /** The bearer token was refused (HTTP 401): the caller re-mints once and retries. */
@@ -90,8 +92,8 @@ const RATE_LIMIT_CODES = new Set([
   'BURST_APIINVOCATION_LIMIT_EXCEEDED',
   'HOURLY_ENVELOPE_POLLING_LIMIT_EXCEEDED',
 ]);
-/** The burst window is short and DocuSign documents no reset header for it. */
-const BURST_RETRY_MS = 30_000;
+/** DocuSign's burst window is 30 s (docusign-api.md §4). */
+const DEFAULT_BURST_RETRY_MS = 30_000;
 
 interface RawResponse {
   status: number;
@@ -101,8 +103,10 @@ interface RawResponse {
 
 export class DocuSignClient {
   private readonly now: () => number;
+  readonly burstRetryMs: number;
   constructor(private readonly options: DocuSignClientOptions) {
     this.now = options.now ?? Date.now;
+    this.burstRetryMs = options.burstRetryMs ?? DEFAULT_BURST_RETRY_MS;
   }
 
   /** POST /oauth/token with a signed JWT assertion (docusign-api.md §1.3). */
@@ -313,9 +317,9 @@ export class DocuSignClient {
     const retryAfter = Number(headerValue(res.headers, 'retry-after'));
     let retryAfterMs: number;
     if (!Number.isNaN(retryAfter) && retryAfter > 0) retryAfterMs = retryAfter * 1000;
-    else if (errorCode?.toUpperCase().startsWith('BURST')) retryAfterMs = BURST_RETRY_MS;
+    else if (errorCode?.toUpperCase().startsWith('BURST')) retryAfterMs = this.burstRetryMs;
     else if (rate.hourlyResetAt !== undefined) retryAfterMs = Math.max(1000, rate.hourlyResetAt - this.now());
-    else retryAfterMs = BURST_RETRY_MS;
+    else retryAfterMs = this.burstRetryMs;
     return new ConnectorError('rate_limited', `DocuSign rate limit: ${errorCode ?? 'HTTP 429'}`, {
       reason: errorCode ?? 'HTTP_429',
       httpStatus: res.status,

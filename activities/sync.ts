@@ -101,7 +101,7 @@ export async function syncEnvelopes(
       let url =
         progress.nextUrl ?? firstPageUrl(restBase, input.account.accountId, progress.windowStart, windowEnd, options);
       for (;;) {
-        await respectRateLimit(progress.rateLimit, options, ctx);
+        await respectRateLimit(progress.rateLimit, options, docusign.burstRetryMs, ctx);
         const { page, rawEnvelopes, rateLimit } = await tokens.withToken(input.config, (token) =>
           docusign.listEnvelopes(url, token),
         );
@@ -114,11 +114,10 @@ export async function syncEnvelopes(
         );
         options.onPage?.(envelopes.length);
         progress.pages += 1;
-        progress.highWater = maxTime(progress.highWater, ...envelopes.map((e) => e.statusChangedDateTime));
 
-        const shifted = progress.windowTotal !== undefined && page.totalSetSize !== progress.windowTotal;
-        if (shifted && progress.highWater) {
-          // Offset paging over a set that changed would skip envelopes: restart the window at the high-water mark.
+        if (progress.windowTotal !== undefined && page.totalSetSize !== progress.windowTotal) {
+          // The result set changed between pages, so offsets moved: an envelope may have slid back onto a page
+          // already read. Re-query the rest of the window from the last mark known complete: before this page.
           progress.windowStart = maxTime(progress.windowStart, progress.highWater) ?? progress.windowStart;
           progress.nextUrl = undefined;
           progress.windowTotal = undefined;
@@ -126,6 +125,7 @@ export async function syncEnvelopes(
           url = firstPageUrl(restBase, input.account.accountId, progress.windowStart, windowEnd, options);
           continue;
         }
+        progress.highWater = maxTime(progress.highWater, ...envelopes.map((e) => e.statusChangedDateTime));
         progress.windowTotal = page.totalSetSize;
         progress.nextUrl = page.nextUri ? `${restBase}/v2.1${page.nextUri}` : undefined;
         ctx.heartbeat(progress);
@@ -170,6 +170,7 @@ function firstPageUrl(restBase: string, accountId: string, from: string, to: str
 async function respectRateLimit(
   rate: RateLimitSnapshot | undefined,
   options: SyncOptions,
+  burstWaitMs: number,
   ctx: Context,
 ): Promise<void> {
   if (!rate) return;
@@ -178,7 +179,7 @@ async function respectRateLimit(
   if (rate.hourlyRemaining !== undefined && rate.hourlyRemaining <= reserve && rate.hourlyResetAt !== undefined) {
     waitMs = Math.max(waitMs, rate.hourlyResetAt - options.now());
   }
-  if (rate.burstRemaining !== undefined && rate.burstRemaining <= 0) waitMs = Math.max(waitMs, 30_000);
+  if (rate.burstRemaining !== undefined && rate.burstRemaining <= 0) waitMs = Math.max(waitMs, burstWaitMs);
   if (waitMs <= 0) return;
   if (waitMs > options.maxInlineWaitMs) {
     throw new ConnectorError(

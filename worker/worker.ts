@@ -5,7 +5,7 @@
 import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import type pino from 'pino';
 import { createActivities, type ActivityDeps } from '../activities';
-import { DocuSignClient, type CallObservation } from '../activities/docusign';
+import { DocuSignClient, type CallObservation, type DocuSignClientOptions } from '../activities/docusign';
 import { createEvidenceStore, type EvidenceStore } from '../activities/store';
 import { TokenService } from '../activities/tokens';
 import { signConsentState } from '../client/consent-state';
@@ -22,6 +22,7 @@ export interface ConnectorWorkerOptions {
   workflowCode?: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>;
   /** Test hooks: sync tuning (page size, waits) and the process env keys are read from. */
   sync?: ActivityDeps['sync'];
+  docusign?: Pick<DocuSignClientOptions, 'burstRetryMs'>;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -40,6 +41,7 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
   const docusign = new DocuSignClient({
     timeoutMs: config.docusignHttpTimeoutMs,
     observe: (call) => observeCall(call, logger, metrics),
+    ...options.docusign,
   });
   const tokens = new TokenService(docusign, {
     ...(options.env ? { env: options.env } : {}),
@@ -79,6 +81,9 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
     ...(options.workflowCode ?? { workflowsPath: require.resolve('../workflows') }),
     ...(dataConverter ? { dataConverter } : {}),
     shutdownGraceTime: config.shutdownGraceMs,
+    // Each stored page is heartbeated; a short throttle gets every page's position to the server before the next
+    // page is done, so a killed worker re-fetches at most one page.
+    maxHeartbeatThrottleInterval: '100ms',
   });
   return {
     worker,

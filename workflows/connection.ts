@@ -62,12 +62,13 @@ const auth = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 4 },
 });
-// The sync heartbeats every few seconds, so a dead worker is noticed in 30 s and the retry resumes from the last page.
+// The sync heartbeats after every page and every 5 s while waiting, so a dead worker is noticed within 10 s and the
+// retry resumes from the last stored page.
 // Rate limits retry with the server-given delay (nextRetryDelay); wrong_base_uri and invalid_response need the
 // workflow (re-resolve the account / record the error), so they are not retried here.
 const sync = proxyActivities<Activities>({
   startToCloseTimeout: '6 hours',
-  heartbeatTimeout: '30s',
+  heartbeatTimeout: '10s',
   retry: {
     initialInterval: '5s',
     backoffCoefficient: 2,

@@ -55,7 +55,12 @@ export interface Harness {
 }
 
 export async function startHarness(
-  opts: { emulator?: EmulatorOptions; sync?: ActivityDeps['sync']; env?: TestWorkflowEnvironment } = {},
+  opts: {
+    emulator?: EmulatorOptions;
+    sync?: ActivityDeps['sync'];
+    burstRetryMs?: number;
+    env?: TestWorkflowEnvironment;
+  } = {},
 ): Promise<Harness> {
   const env = opts.env ?? (await devServerEnv());
   const emu = await startEmulator({ envelopes: 50, ...opts.emulator });
@@ -84,6 +89,7 @@ export async function startHarness(
     logger,
     workflowCode: await workflowCode(),
     ...(opts.sync ? { sync: opts.sync } : {}),
+    ...(opts.burstRetryMs ? { docusign: { burstRetryMs: opts.burstRetryMs } } : {}),
   });
 
   // One worker runs for the whole test file (a Worker runs once); a fatal worker error fails the waiting tests.

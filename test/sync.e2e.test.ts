@@ -1,0 +1,213 @@
+/**
+ * Envelope sync end to end: dev server + emulator + real worker + directory evidence store.
+ * Every test uses its own DocuSign user and account, and checks the store against the emulator's ground truth:
+ * every envelope present, exactly once, with the version history DocuSign showed.
+ */
+import type { WorkflowHandle } from '@temporalio/client';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { consentGrantedSignal, syncNowSignal, type ConnectionStatus } from '../workflows/messages';
+import { startHarness, type Harness } from './helpers/connector';
+
+const PAGE_SIZE = 25;
+const BACKFILL_FROM = new Date(Date.now() - 500 * 86_400_000).toISOString(); // the emulator spans 400 days
+
+describe('envelope sync against the emulator', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness({
+      emulator: { envelopes: 0, rateLimit: { hourlyLimit: 100_000, burstLimit: 100_000, burstWindowSeconds: 2 } },
+      sync: { pageSize: PAGE_SIZE },
+      burstRetryMs: 2000,
+    });
+  });
+  after(async () => {
+    h.emu.faults.clear();
+    await h?.close();
+  });
+
+  /** A fresh DocuSign user whose default account holds `count` envelopes over 400 days. */
+  function account(count: number) {
+    const userId = randomUUID();
+    h.emu.addUser({ userId });
+    h.emu.grantConsent(h.integrationKey, userId);
+    const accountId = h.emu.accountsOf(userId).find((a) => a.isDefault)!.accountId;
+    h.emu.seedEnvelopes(accountId, count, { days: 400, seed: count });
+    return { userId, accountId };
+  }
+
+  async function connect(id: string, userId: string): Promise<WorkflowHandle> {
+    const handle = await h.start(h.config(id, { userId, backfillFrom: BACKFILL_FROM }));
+    await handle.signal(consentGrantedSignal);
+    return handle;
+  }
+
+  const syncs = (n: number) => (s: ConnectionStatus) => s.phase === 'idle' && s.totals.syncs === n;
+
+  /** The store holds exactly the emulator's non-draft envelopes (status=any leaves drafts out), each once. */
+  async function assertStoreMatches(connectionId: string, accountId: string) {
+    const truth = new Map(
+      h.emu
+        .envelopes(accountId)
+        .filter((e) => e.status !== 'created')
+        .map((e) => [e.envelopeId, e]),
+    );
+    const stored = new Map<string, string>();
+    for await (const rec of h.connector.store.list(connectionId)) {
+      assert.ok(!stored.has(rec.envelopeId), `duplicate ${rec.envelopeId}`);
+      stored.set(rec.envelopeId, rec.statusChangedDateTime);
+      const real = truth.get(rec.envelopeId);
+      assert.ok(real, `stored envelope ${rec.envelopeId} is not in DocuSign`);
+      assert.equal(rec.statusChangedDateTime, real.statusChangedDateTime, `latest version of ${rec.envelopeId}`);
+      assert.equal(rec.status, real.status);
+    }
+    const missing = [...truth.keys()].filter((id) => !stored.has(id));
+    assert.deepEqual(missing, [], 'envelopes missing from the store');
+    // changes.jsonl: one line per distinct version, never a duplicate.
+    const lines = readFileSync(path.join(h.storeDir, connectionId, 'changes.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    const versions = lines.map((l) => {
+      const r = JSON.parse(l) as { envelopeId: string; statusChangedDateTime: string };
+      return `${r.envelopeId}@${r.statusChangedDateTime}`;
+    });
+    assert.equal(new Set(versions).size, versions.length, 'a version was appended twice');
+    return truth.size;
+  }
+
+  /** Resolves once `n` more envelope pages were served than when called. */
+  async function afterPages(n: number): Promise<void> {
+    const target = h.emu.stats.pagesServed + n;
+    while (h.emu.stats.pagesServed < target) await new Promise((r) => setTimeout(r, 2));
+  }
+
+  test('initial backfill of 5,000 envelopes, then an incremental sync records new versions', async () => {
+    const { userId, accountId } = account(5000);
+    const handle = await connect('sync-5000', userId);
+    let status = await h.waitForStatus(handle, syncs(1), 120_000);
+    const total = await assertStoreMatches('sync-5000', accountId);
+    assert.ok(total > 4000, `backfilled ${total}`);
+    assert.equal(status.totals.envelopes, total);
+    assert.equal(status.lastSync?.envelopes, total);
+    assert.equal(status.lastSync?.cursor, status.lastSync?.finishedAt && status.lastSync.cursor);
+
+    const moved = h.emu.mutate(accountId, 40);
+    await handle.signal(syncNowSignal);
+    status = await h.waitForStatus(handle, syncs(2));
+    assert.equal(status.lastSync?.envelopes, 40, 'the incremental sync changed exactly the mutated envelopes');
+    await assertStoreMatches('sync-5000', accountId);
+    for (const id of moved) {
+      const versions = await h.connector.store.versions('sync-5000', id);
+      const truth = h.emu.envelopes(accountId).find((e) => e.envelopeId === id)!;
+      assert.equal(versions.at(-1)?.statusChangedDateTime, truth.statusChangedDateTime);
+      if (versions.length === 1) assert.equal(truth.status, 'sent', 'only a draft that was just sent has one version');
+      else assert.equal(versions.length, 2, `history of ${id} kept`);
+    }
+    // The incremental window starts at the previous cursor (minus the overlap), not at the backfill start.
+    assert.ok((status.lastSync?.pages ?? 99) <= 4, `incremental sync fetched ${status.lastSync?.pages} pages`);
+  });
+
+  for (const limitStatus of [400, 429] as const) {
+    test(`hourly limit exhausted mid-sync (reported as ${limitStatus}): waits for the reset, then completes`, async () => {
+      h.emu.setRateLimit({ hourlyLimit: 100_000, hourlyWindowSeconds: 3, status: limitStatus });
+      const { userId, accountId } = account(600);
+      h.emu.faults.latencyMs(15);
+      const limitedBefore = h.emu.stats.callsWhileLimited;
+      const handle = await connect(`sync-hourly-${limitStatus}`, userId);
+      await afterPages(4);
+      h.emu.faults.exhaustHourly(); // another app on the account used the budget up
+      const status = await h.waitForStatus(handle, syncs(1), 60_000);
+      h.emu.faults.clear();
+      assert.equal(await assertStoreMatches(`sync-hourly-${limitStatus}`, accountId), status.totals.envelopes);
+      const limitedCalls = h.emu.stats.callsWhileLimited - limitedBefore;
+      assert.ok(limitedCalls <= 1, `${limitedCalls} calls hit the exhausted limit`);
+      assert.equal(limitedCalls, 1, 'the limit was actually hit once');
+    });
+  }
+
+  test('burst limit: backs off, then completes', async () => {
+    h.emu.setRateLimit({ hourlyLimit: 100_000, burstLimit: 100_000, burstWindowSeconds: 2, status: 429 });
+    const { userId, accountId } = account(500);
+    h.emu.faults.latencyMs(15);
+    const limitedBefore = h.emu.stats.callsWhileLimited;
+    const handle = await connect('sync-burst', userId);
+    await afterPages(3);
+    h.emu.faults.exhaustBurst();
+    await h.waitForStatus(handle, syncs(1), 60_000);
+    h.emu.faults.clear();
+    await assertStoreMatches('sync-burst', accountId);
+    assert.ok(h.emu.stats.callsWhileLimited - limitedBefore <= 1);
+  });
+
+  test('the rate-limit reserve: the connector pauses before the budget is gone and never hits the limit', async () => {
+    // 10% of 30 = 3 calls are left for other apps; 400 envelopes need 16 pages, so the sync must pause for a reset.
+    h.emu.setRateLimit({ hourlyLimit: 30, hourlyWindowSeconds: 3, burstLimit: 100_000, status: 429 });
+    const { userId, accountId } = account(400);
+    const limitedBefore = h.emu.stats.callsWhileLimited;
+    const handle = await connect('sync-reserve', userId);
+    await h.waitForStatus(handle, syncs(1), 60_000);
+    h.emu.setRateLimit({ hourlyLimit: 100_000, hourlyWindowSeconds: 3600, burstLimit: 100_000 });
+    await assertStoreMatches('sync-reserve', accountId);
+    assert.equal(h.emu.stats.callsWhileLimited - limitedBefore, 0, 'no call was made into an exhausted limit');
+  });
+
+  test('a malformed page: nothing from it is stored, the cursor does not pass it, the next sync completes', async () => {
+    const { userId, accountId } = account(300);
+    const handle = await connect('sync-malformed', userId);
+    await h.waitForStatus(handle, syncs(1));
+    const cursorBefore = (await handle.query('status')) as ConnectionStatus;
+    const moved = h.emu.mutate(accountId, 30);
+    const versionCounts = async () =>
+      Promise.all(moved.map(async (id) => (await h.connector.store.versions('sync-malformed', id)).length));
+    const before = await versionCounts();
+
+    h.emu.faults.invalidShapeNext();
+    await handle.signal(syncNowSignal);
+    const failed = await h.waitForStatus(handle, (s) => s.phase === 'needs_attention');
+    assert.equal(failed.lastError?.code, 'invalid_response');
+    assert.match(failed.lastError!.message, /envelopes\.0\.envelopeId/);
+    assert.equal(failed.lastSync?.cursor, cursorBefore.lastSync?.cursor, 'cursor not advanced past the bad page');
+    assert.deepEqual(await versionCounts(), before, 'nothing from the malformed page was written');
+
+    h.emu.faults.malformedNext(); // invalid JSON this time: the retry fails the same way
+    await handle.signal(syncNowSignal);
+    await h.waitForStatus(handle, (s) => s.phase === 'needs_attention' && s.lastError?.at !== failed.lastError?.at);
+    await handle.signal(syncNowSignal);
+    const status = await h.waitForStatus(handle, syncs(2));
+    assert.equal(status.lastError, undefined);
+    assert.equal(status.lastSync?.envelopes, moved.length);
+    await assertStoreMatches('sync-malformed', accountId);
+  });
+
+  test('5xx bursts and a token that expires mid-sync are absorbed without an error', async () => {
+    const { userId, accountId } = account(500);
+    h.emu.setTokenLifetime(2); // tokens die every 2 s: the sync outlives several
+    h.emu.faults.latencyMs(40);
+    const tokensBefore = h.emu.stats.tokensIssued.length;
+    const handle = await connect('sync-5xx', userId);
+    await afterPages(3);
+    h.emu.faults.failNext(3, 503);
+    const status = await h.waitForStatus(handle, syncs(1), 60_000);
+    h.emu.faults.clear();
+    h.emu.setTokenLifetime(3600);
+    assert.equal(status.lastError, undefined);
+    await assertStoreMatches('sync-5xx', accountId);
+    assert.ok(h.emu.stats.tokensIssued.length - tokensBefore >= 2, 'tokens were re-minted during the sync');
+  });
+
+  test('data changing between pages: nothing is missed', async () => {
+    const { userId, accountId } = account(400);
+    // While the backfill pages through, envelopes it already passed change status and leave its window: with plain
+    // offset paging every later envelope would move up one place and one per change would be skipped.
+    h.emu.faults.mutateBetweenPages(40);
+    const handle = await connect('sync-shifting', userId);
+    await h.waitForStatus(handle, syncs(1));
+    // The changes happened after the first sync's to_date: the next sync picks up their new versions.
+    await handle.signal(syncNowSignal);
+    await h.waitForStatus(handle, syncs(2));
+    await assertStoreMatches('sync-shifting', accountId);
+  });
+});
