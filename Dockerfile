@@ -18,7 +18,10 @@ RUN npm ci --omit=dev && npm cache clean --force
 # Sources stay root-owned (read-only for the service user); only ./data is writable (directory evidence store,
 # embedded dev server database when TEMPORAL_ADDRESS is unset).
 COPY . .
-RUN mkdir -p /app/data && chown node:node /app/data
+# Production runs a pre-built workflow bundle (same @temporalio/worker version bundles and runs it). docker-compose
+# always sets PAYLOAD_CODEC_KEYS, so failure messages are encrypted inside the bundle too.
+RUN npm run build:bundle -- --encrypted-failures && mkdir -p /app/data && chown node:node /app/data
+ENV WORKFLOW_BUNDLE_PATH=/app/dist/workflow-bundle.js
 
 USER node
 
