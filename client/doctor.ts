@@ -1,0 +1,221 @@
+/**
+ * `docusign-connector doctor`: the troubleshooting table (design.md §3) as live checks against DocuSign, each printed
+ * PASS / FAIL (or SKIP when an earlier failure makes it meaningless) with the fix in the table's words.
+ *
+ *   private key    the reference resolves here, parses, and is RSA              (private_key_unavailable)
+ *   environment    demo ↔ account-d.docusign.com, production ↔ account.docusign.com; an override host is reported
+ *   clock          local clock vs the OAuth host's `Date` header, at most 60 s apart   (invalid_grant)
+ *   key accepted   a real JWT Grant token mint                                   (invalid_grant + DocuSign's reason)
+ *   consent        the mint did not answer consent_required                      (consent_required + consentUrl)
+ *   account        /oauth/userinfo has the configured (or a default) account; its base URI
+ *   rate limit     one cheap envelope-list call; X-RateLimit-Remaining / Limit above the reserve
+ *
+ * The config comes from the connection's workflow (references only); the key reference is resolved in THIS process's
+ * environment, which for `env:` references may differ from the worker's. Nothing secret is printed.
+ */
+import { DocuSignClient, type RateLimitSnapshot } from '../activities/docusign';
+import { ConnectorError } from '../activities/errors';
+import { loadPrivateKey } from '../activities/keys';
+import { TokenService, type AccessToken } from '../activities/tokens';
+import { consentUrlOf, OAUTH_BASE_URLS, oauthBaseUrlOf, type ConnectionConfig } from '../workflows/config';
+import { ERROR_HINTS, type ErrorCode } from '../workflows/errors';
+
+export const MAX_CLOCK_SKEW_MS = 60_000;
+
+export interface DoctorCheck {
+  name: string;
+  result: 'PASS' | 'FAIL' | 'SKIP';
+  detail: string;
+  /** The fix, for FAIL. */
+  fix?: string;
+}
+
+export interface DoctorOptions {
+  /** Where `env:` key references are resolved; default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** The workflow's current consent URL (signed state), shown when consent is missing. */
+  consentUrl?: string;
+  /** Default redirect URI for a consent URL built here (CONSENT_REDIRECT_URI). */
+  defaultRedirectUri?: string;
+  /** Share of the hourly budget that must remain (RATE_LIMIT_RESERVE_PERCENT), default 10. */
+  reservePercent?: number;
+  timeoutMs?: number;
+  now?: () => number;
+}
+
+const fail = (name: string, detail: string, code: string): DoctorCheck => ({
+  name,
+  result: 'FAIL',
+  detail,
+  fix: code in ERROR_HINTS ? ERROR_HINTS[code as ErrorCode] : code,
+});
+const pass = (name: string, detail: string): DoctorCheck => ({ name, result: 'PASS', detail });
+const skip = (name: string, detail: string): DoctorCheck => ({ name, result: 'SKIP', detail });
+
+/** Runs every check in order; never throws for a DocuSign or key problem (that is a FAIL row). */
+export async function runDoctor(config: ConnectionConfig, options: DoctorOptions = {}): Promise<DoctorCheck[]> {
+  const now = options.now ?? Date.now;
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const oauthBase = oauthBaseUrlOf(config);
+  const oauthHost = new URL(oauthBase).host;
+  const checks: DoctorCheck[] = [];
+
+  // 1. The key reference.
+  let keyOk = false;
+  try {
+    const key = await loadPrivateKey(config.privateKeyRef, options.env ?? process.env);
+    const bits = key.asymmetricKeyDetails?.modulusLength;
+    checks.push(pass('private key', `${config.privateKeyRef} is ${bits ? `a ${bits}-bit` : 'an'} RSA private key`));
+    keyOk = true;
+  } catch (err) {
+    checks.push(fail('private key', (err as Error).message, 'private_key_unavailable'));
+  }
+
+  // 2. Environment vs OAuth host.
+  const expected = new URL(OAUTH_BASE_URLS[config.environment]).host;
+  const other = new URL(OAUTH_BASE_URLS[config.environment === 'demo' ? 'production' : 'demo']).host;
+  if (oauthHost === expected) {
+    checks.push(pass('environment', `${config.environment} uses ${oauthHost}`));
+  } else if (oauthHost === other) {
+    checks.push(
+      fail(
+        'environment',
+        `environment ${config.environment} but OAuth host ${oauthHost} (that is the ${config.environment === 'demo' ? 'production' : 'demo'} host; expected ${expected})`,
+        'invalid_grant',
+      ),
+    );
+  } else {
+    checks.push(
+      pass('environment', `${config.environment} with override OAuth host ${oauthHost} (not a DocuSign host)`),
+    );
+  }
+
+  // 3. Clock skew against the OAuth host's Date header.
+  checks.push(await clockCheck(oauthBase, oauthHost, timeoutMs, now));
+
+  // 4-5. A real token mint: key accepted, consent given.
+  const docusign = new DocuSignClient({ timeoutMs, now });
+  const tokens = new TokenService(docusign, { now, ...(options.env ? { env: options.env } : {}) });
+  let token: AccessToken | undefined;
+  if (!keyOk) {
+    checks.push(skip('key accepted', 'needs a readable RSA key'));
+    checks.push(skip('consent', 'needs a token mint'));
+  } else {
+    try {
+      token = await tokens.get(config, { fresh: true });
+      checks.push(
+        pass(
+          'key accepted',
+          `DocuSign minted a token (expires in ${Math.round((token.expiresAt - now()) / 60_000)} min)`,
+        ),
+      );
+      checks.push(pass('consent', `user ${config.userId} has granted impersonation`));
+    } catch (err) {
+      const code = err instanceof ConnectorError ? err.code : 'docusign_unavailable';
+      const message = (err as Error).message;
+      if (code === 'consent_required') {
+        checks.push(pass('key accepted', 'the JWT signature was accepted (consent is missing)'));
+        const url = options.consentUrl ?? consentUrlOf(config, options.defaultRedirectUri);
+        checks.push(fail('consent', `consent_required: open ${url}`, 'consent_required'));
+      } else {
+        checks.push(fail('key accepted', message, code));
+        checks.push(skip('consent', 'needs a token mint'));
+      }
+    }
+  }
+
+  // 6. The account and its base URI.
+  let account: { accountId: string; baseUri: string } | undefined;
+  if (!token) {
+    checks.push(skip('account', 'needs a token'));
+  } else {
+    try {
+      const info = await tokens.withToken(config, (t) => docusign.userInfo(oauthBase, t));
+      const found = config.accountId
+        ? info.accounts.find((a) => a.account_id.toLowerCase() === config.accountId?.toLowerCase())
+        : (info.accounts.find((a) => a.is_default) ?? info.accounts[0]);
+      if (!found) {
+        const ids = info.accounts.map((a) => a.account_id).join(', ') || 'none';
+        checks.push(
+          fail(
+            'account',
+            config.accountId
+              ? `account ${config.accountId} is not among the user's accounts (${ids})`
+              : `user ${config.userId} has no accounts`,
+            'account_not_found',
+          ),
+        );
+      } else {
+        account = { accountId: found.account_id, baseUri: found.base_uri.replace(/\/+$/, '') };
+        const name = found.account_name ? `${found.account_name} ` : '';
+        const which = config.accountId ? 'configured' : 'default';
+        checks.push(pass('account', `${which} account ${name}${found.account_id}, base URI ${account.baseUri}`));
+      }
+    } catch (err) {
+      const code = err instanceof ConnectorError ? err.code : 'docusign_unavailable';
+      checks.push(fail('account', (err as Error).message, code));
+    }
+  }
+
+  // 7. Rate-limit headroom: one cheap list call (from_date = now, count = 1).
+  if (!token || !account) {
+    checks.push(skip('rate limit', 'needs a token and an account'));
+  } else {
+    const from = encodeURIComponent(new Date(now()).toISOString());
+    const url = `${account.baseUri}/restapi/v2.1/accounts/${account.accountId}/envelopes?from_date=${from}&count=1`;
+    try {
+      const { rateLimit } = await tokens.withToken(config, (t) => docusign.listEnvelopes(url, t));
+      checks.push(rateLimitCheck(rateLimit, options.reservePercent ?? 10, now()));
+    } catch (err) {
+      const code = err instanceof ConnectorError ? err.code : 'docusign_unavailable';
+      checks.push(fail('rate limit', (err as Error).message, code));
+    }
+  }
+  return checks;
+}
+
+async function clockCheck(oauthBase: string, host: string, timeoutMs: number, now: () => number): Promise<DoctorCheck> {
+  const sentAt = now();
+  let dateHeader: string | null;
+  try {
+    // Any answer carries Date; an unauthenticated userinfo call is cheap and changes nothing.
+    const res = await fetch(`${oauthBase}/oauth/userinfo`, { signal: AbortSignal.timeout(timeoutMs) });
+    await res.arrayBuffer();
+    dateHeader = res.headers.get('date');
+  } catch (err) {
+    return fail('clock', `cannot reach ${host}: ${(err as Error).message}`, 'docusign_unavailable');
+  }
+  const receivedAt = now();
+  const serverMs = dateHeader ? Date.parse(dateHeader) : NaN;
+  if (Number.isNaN(serverMs)) return skip('clock', `${host} sent no usable Date header`);
+  // Date has whole seconds: compare with the middle of the exchange and allow for the truncation.
+  const skewMs = serverMs + 500 - (sentAt + receivedAt) / 2;
+  const seconds = Math.round(skewMs / 1000);
+  const text = `local clock is ${Math.abs(seconds)} s ${seconds >= 0 ? 'behind' : 'ahead of'} ${host}`;
+  return Math.abs(skewMs) > MAX_CLOCK_SKEW_MS
+    ? fail('clock', `${text} (more than ${MAX_CLOCK_SKEW_MS / 1000} s)`, 'invalid_grant')
+    : pass('clock', text);
+}
+
+function rateLimitCheck(rate: RateLimitSnapshot, reservePercent: number, now: number): DoctorCheck {
+  const { hourlyLimit, hourlyRemaining, hourlyResetAt, burstLimit, burstRemaining } = rate;
+  if (hourlyLimit === undefined || hourlyRemaining === undefined) {
+    return pass('rate limit', 'DocuSign sent no X-RateLimit headers');
+  }
+  const reset = hourlyResetAt ? `, resets in ${Math.max(0, Math.round((hourlyResetAt - now) / 60_000))} min` : '';
+  const burst =
+    burstLimit !== undefined && burstRemaining !== undefined ? `; burst ${burstRemaining} of ${burstLimit}` : '';
+  const detail = `${hourlyRemaining} of ${hourlyLimit} calls left this hour${reset}${burst}`;
+  const floor = Math.ceil((hourlyLimit * reservePercent) / 100);
+  if (hourlyRemaining <= floor || burstRemaining === 0) {
+    return fail('rate limit', `${detail} (reserve ${reservePercent}%)`, 'rate_limited');
+  }
+  return pass('rate limit', detail);
+}
+
+/** The lines `doctor` prints for one check. */
+export function formatCheck(check: DoctorCheck): string[] {
+  const lines = [`${check.result.padEnd(6)}${check.name.padEnd(14)}${check.detail}`];
+  if (check.result === 'FAIL' && check.fix) lines.push(`${''.padEnd(20)}fix: ${check.fix}`);
+  return lines;
+}
