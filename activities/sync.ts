@@ -10,7 +10,7 @@
  * - Rate limits: a reserve of the hourly budget is left for the account's other apps; at a limit no further call is
  *   made before the reset (short waits here, long ones by failing with nextRetryDelay so the worker slot is freed).
  */
-import { Context } from '@temporalio/activity';
+import { CancelledFailure, Context } from '@temporalio/activity';
 import type { AccountInfo } from '../workflows/messages';
 import type { ConnectionConfig } from '../workflows/config';
 import type { DocuSignClient, Envelope, RateLimitSnapshot } from './docusign';
@@ -101,6 +101,8 @@ export async function syncEnvelopes(
       let url =
         progress.nextUrl ?? firstPageUrl(restBase, input.account.accountId, progress.windowStart, windowEnd, options);
       for (;;) {
+        // Worker shutdown or workflow cancellation: stop between pages; the last heartbeat says where to resume.
+        if (ctx.cancellationSignal.aborted) await ctx.cancelled;
         await respectRateLimit(progress.rateLimit, options, docusign.burstRetryMs, ctx);
         const { page, rawEnvelopes, rateLimit } = await tokens.withToken(input.config, (token) =>
           docusign.listEnvelopes(url, token),
@@ -144,6 +146,7 @@ export async function syncEnvelopes(
       finishedAt: new Date(options.now()).toISOString(),
     };
   } catch (err) {
+    if (err instanceof CancelledFailure) throw err;
     // The cursor this attempt's stored pages justify travels with the failure, so nothing stored is fetched again.
     throw toApplicationFailure(err, progressCursor(progress, input.cursor));
   } finally {

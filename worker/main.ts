@@ -3,14 +3,17 @@
  * it starts the embedded dev server (SQLite under ./data, Web UI on, search attributes registered) and prints the UI URL.
  * SIGTERM/SIGINT: in-flight syncs are cancelled after their last heartbeat, so the next worker resumes from it.
  */
+import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Runtime } from '@temporalio/worker';
+import type pino from 'pino';
+import { WORKFLOW_TYPE, type Phase } from '../workflows/messages';
 import path from 'node:path';
 import { ensureTemporalTools } from '../scripts/tools';
 import { FAILURE_CONVERTER_PATH } from './codec';
 import { ConfigError, connectionOptionsOf, loadWorkerConfig, type WorkerConfig } from './config';
 import { startDevServer, type DevServer } from './dev-server';
 import { createLogger, toTemporalLogger } from './logger';
-import { createConnectorMetrics, startMetricsServer } from './metrics';
+import { createConnectorMetrics, PHASES, startMetricsServer, type ConnectorMetrics } from './metrics';
 import { createConnectorWorker } from './worker';
 
 export async function runWorker(config: WorkerConfig): Promise<void> {
@@ -60,6 +63,9 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
         }),
       };
   const connector = await createConnectorWorker({ config, connection, logger, metrics, workflowCode });
+  const stopPhaseGauge = metricsServer
+    ? await startPhaseGauge(config, devServer?.address, metrics, logger)
+    : () => Promise.resolve();
   logger.info(
     { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, store: connector.store.description },
     'worker running',
@@ -67,12 +73,42 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   try {
     await connector.worker.run(); // resolves after SIGTERM/SIGINT shutdown (Runtime's default signal handling)
   } finally {
+    await stopPhaseGauge();
     await connector.close();
     await connection.close();
     await metricsServer?.close();
     await devServer?.stop();
     logger.info('worker stopped');
   }
+}
+
+/** `docusign_connections{phase}` from visibility (the search attribute DocuSignPhase), refreshed every minute. */
+async function startPhaseGauge(
+  config: WorkerConfig,
+  devServerAddress: string | undefined,
+  metrics: ConnectorMetrics,
+  logger: pino.Logger,
+): Promise<() => Promise<void>> {
+  const connection = await Connection.connect(
+    connectionOptionsOf(config, devServerAddress ? { address: devServerAddress } : {}),
+  );
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const refresh = async () => {
+    const counts: Partial<Record<Phase, number>> = {};
+    for (const phase of PHASES) {
+      const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND DocuSignPhase = '${phase}'`;
+      counts[phase] = (await client.workflow.count(query)).count;
+    }
+    metrics.setConnections(counts);
+  };
+  const timer = setInterval(() => {
+    refresh().catch((err: unknown) => logger.warn({ err }, 'phase count failed'));
+  }, 60_000);
+  await refresh().catch((err: unknown) => logger.warn({ err }, 'phase count failed'));
+  return async () => {
+    clearInterval(timer);
+    await connection.close();
+  };
 }
 
 if (require.main === module) {
