@@ -233,7 +233,8 @@ export async function run(args: string[], io: Io = defaultIo()): Promise<number>
         );
         if (result.differingFields.length) {
           io.err(
-            `note: ${result.differingFields.map((f) => FLAG_OF[f]).join(', ')} differ from the running connection and were not applied (disconnect and connect again to change them)`,
+            `note: not applied to the running connection: ${result.differingFields.map((f) => FLAG_OF[f]).join(', ')} ` +
+              '(it keeps its current values; disconnect and connect again to change them)',
           );
         }
       }

@@ -201,6 +201,12 @@ describe('docusign-connector CLI (spawned)', () => {
     assert.equal(/^consent URL: (\S+)$/m.exec(second.stdout)?.[1], url);
     const description = await env.client.workflow.getHandle(workflowIdOf(ID)).describe();
     assert.equal(description.runId, runId);
+
+    // A different config for a running connection is not applied, and the CLI says so.
+    const changed = await cli(...connectArgs(), '--sync-interval', '30');
+    assert.equal(changed.code, 0, changed.stderr);
+    assert.equal(/run ([0-9a-f-]{36})/.exec(changed.stdout)?.[1], runId);
+    assert.match(changed.stderr, /^note: not applied to the running connection: --sync-interval \(/m);
   });
 
   test('bad input: exit 2, one line naming the flag and the rule, nothing started', async () => {
