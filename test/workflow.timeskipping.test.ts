@@ -33,6 +33,10 @@ class FakeDocuSign {
   mints: { at: number; expiresAt: number }[] = [];
   syncs: { at: number; cursor?: string }[] = [];
   authorizeCalls = 0;
+  /** While set, a sync waits for it: tests deliver signals while a sync is running. */
+  syncGate?: Promise<void>;
+  runningSyncs = 0;
+  maxConcurrentSyncs = 0;
 
   constructor(private readonly env: TestWorkflowEnvironment) {}
 
@@ -63,6 +67,10 @@ class FakeDocuSign {
         return { account: { accountId: 'acc-1', accountName: 'Acme', baseUri: 'https://demo.docusign.net' }, token };
       },
       syncEnvelopes: async (input) => {
+        this.runningSyncs += 1;
+        this.maxConcurrentSyncs = Math.max(this.maxConcurrentSyncs, this.runningSyncs);
+        await this.syncGate;
+        this.runningSyncs -= 1;
         const at = await this.env.currentTimeMs();
         this.syncs.push({ at, cursor: input.cursor });
         return {
@@ -206,6 +214,28 @@ describe('docusignConnection on the time-skipping server', () => {
       assert.equal(status.phase, 'idle');
       assert.equal(status.lastError, undefined);
       assert.equal(status.totals.syncs, 1);
+      await handle.terminate();
+    });
+  });
+
+  test('syncNow during a sync queues exactly one follow-up, never a concurrent sync', async () => {
+    const fake = new FakeDocuSign(env);
+    fake.consent = true;
+    let open!: () => void;
+    fake.syncGate = new Promise((resolve) => (open = resolve));
+    await withWorker(fake, async (taskQueue) => {
+      const handle = await start(taskQueue, baseConfig('ts-sync-queue'));
+      await handle.signal(consentGrantedSignal);
+      while (fake.runningSyncs === 0) await new Promise((r) => setTimeout(r, 20));
+      assert.equal((await handle.query(statusQuery)).phase, 'syncing');
+      for (let i = 0; i < 3; i++) await handle.signal(syncNowSignal);
+      fake.syncGate = undefined;
+      open();
+      await env.sleep('5m');
+      const status = await handle.query(statusQuery);
+      assert.equal(status.phase, 'idle');
+      assert.equal(fake.syncs.length, 2, 'the first sync plus exactly one follow-up');
+      assert.equal(fake.maxConcurrentSyncs, 1);
       await handle.terminate();
     });
   });
