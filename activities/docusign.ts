@@ -6,6 +6,7 @@
  */
 import got, { RequestError, type Headers as GotHeaders } from 'got';
 import { z } from 'zod';
+import type { ErrorCode } from '../workflows/errors';
 import { ConnectorError } from './errors';
 
 /** What DocuSign's rate-limit headers said on the last response (docusign-api.md §4). */
@@ -277,31 +278,9 @@ export class DocuSignClient {
         ...trace,
       });
     }
-    const body = safeJson(res.body, restErrorSchema);
-    const errorCode = body?.errorCode ?? `HTTP ${res.status}`;
-    if (errorCode.toUpperCase() === 'USER_LACKS_MEMBERSHIP') {
-      return new ConnectorError(
-        'account_not_found',
-        `DocuSign ${what}: ${errorCode} (the user is not a member of this account)`,
-        {
-          reason: errorCode,
-          httpStatus: res.status,
-          ...trace,
-        },
-      );
-    }
-    if (WRONG_BASE_URI_CODES.has(errorCode.toUpperCase())) {
-      return new ConnectorError(
-        'wrong_base_uri',
-        `DocuSign ${what}: ${errorCode} (the account is not served at this base URI)`,
-        {
-          reason: errorCode,
-          httpStatus: res.status,
-          ...trace,
-        },
-      );
-    }
-    return new ConnectorError('request_rejected', `DocuSign ${what} rejected the request: ${errorCode}`, {
+    const errorCode = safeJson(res.body, restErrorSchema)?.errorCode ?? `HTTP ${res.status}`;
+    const [code, explanation] = REST_ERROR_CODES[errorCode.toUpperCase()] ?? ['request_rejected', 'request rejected'];
+    return new ConnectorError(code, `DocuSign ${what}: ${errorCode} (${explanation})`, {
       reason: errorCode,
       httpStatus: res.status,
       ...trace,
@@ -329,10 +308,14 @@ export class DocuSignClient {
 }
 
 /**
- * errorCode DocuSign answers when an account is called through a REST host that does not serve it ("wrong base
- * path", docusign-api.md §4.4). The cure is to resolve base_uri again from /oauth/userinfo.
+ * REST errorCodes with a meaning of their own. PARTNER_AUTHENTICATION_FAILED is what DocuSign answers when an account
+ * is called through a REST host that does not serve it ("wrong base path", docusign-api.md §4.4): the cure is to
+ * resolve base_uri again from /oauth/userinfo. Every other 4xx is a request the connector should not have built.
  */
-export const WRONG_BASE_URI_CODES = new Set(['PARTNER_AUTHENTICATION_FAILED']);
+const REST_ERROR_CODES: Record<string, [ErrorCode, string]> = {
+  PARTNER_AUTHENTICATION_FAILED: ['wrong_base_uri', 'the account is not served at this base URI'],
+  USER_LACKS_MEMBERSHIP: ['account_not_found', 'the user is not a member of this account'],
+};
 
 function headerValue(headers: GotHeaders, name: string): string | undefined {
   const raw = headers[name];
