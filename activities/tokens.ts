@@ -67,15 +67,15 @@ export class TokenService {
   /** Runs `call` with a token; on a 401 re-mints once (unless another caller already did) and retries. */
   async withToken<T>(creds: TokenCredentials, call: (accessToken: string) => Promise<T>): Promise<T> {
     const first = await this.get(creds);
+    const used = this.cache.get(creds.connectionId);
     try {
       return await call(first.accessToken);
     } catch (err) {
       if (!(err instanceof AccessTokenRejectedError)) throw err;
+      // Decided synchronously, so concurrent callers that all got the 401 share one re-mint.
       const current = this.cache.get(creds.connectionId);
-      const shared = current ? await current.token.catch(() => undefined) : undefined;
-      const second =
-        shared && shared.accessToken !== first.accessToken ? shared : await this.get(creds, { fresh: true });
-      return await call(second.accessToken);
+      const retry = current && current !== used ? current.token : this.get(creds, { fresh: true });
+      return await call((await retry).accessToken);
     }
   }
 
