@@ -12,6 +12,7 @@ import type { ConnectionConfig } from '../workflows/config';
 import { MAX_HISTORY_EVENTS, REMINT_BEFORE_EXPIRY_MS } from '../workflows/connection';
 import { ERROR_HINTS } from '../workflows/errors';
 import {
+  consentDeniedSignal,
   consentGrantedSignal,
   credentialsUpdatedSignal,
   disconnectSignal,
@@ -214,6 +215,30 @@ describe('docusignConnection on the time-skipping server', () => {
       assert.equal(status.phase, 'idle');
       assert.equal(status.lastError, undefined);
       assert.equal(status.totals.syncs, 1);
+      await handle.terminate();
+    });
+  });
+
+  test('consent declined → needs_attention with the consent URL still shown; accepting later recovers', async () => {
+    const fake = new FakeDocuSign(env);
+    await withWorker(fake, async (taskQueue) => {
+      const handle = await start(taskQueue, baseConfig('ts-consent-denied'));
+      await env.sleep('1m');
+      await handle.signal(consentDeniedSignal, { error: 'access_denied' });
+      await env.sleep('1d');
+      let status = await handle.query(statusQuery);
+      assert.equal(status.phase, 'needs_attention');
+      assert.equal(status.lastError?.code, 'consent_denied');
+      assert.equal(status.lastError?.hint, ERROR_HINTS.consent_denied);
+      assert.match(status.consentUrl ?? '', /oauth\/auth/, 'the URL to accept at stays visible');
+      assert.equal(fake.authorizeCalls, 0, 'a declined consent is not retried by a timer');
+
+      fake.consent = true;
+      await handle.signal(consentGrantedSignal);
+      await env.sleep('1m');
+      status = await handle.query(statusQuery);
+      assert.equal(status.phase, 'idle');
+      assert.equal(status.consentUrl, undefined);
       await handle.terminate();
     });
   });

@@ -115,7 +115,7 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
   // ---- messages: always accepted, acted on by the state machine below ----
   setHandler(statusQuery, () => status);
   setHandler(consentGrantedSignal, () => {
-    if (status.phase === 'awaiting_consent') consentGranted = true;
+    if (status.phase === 'awaiting_consent' || consentWasDenied()) consentGranted = true;
   });
   setHandler(consentDeniedSignal, (arg) => {
     if (status.phase === 'awaiting_consent') consentDenied = arg?.error ?? 'access_denied';
@@ -150,7 +150,7 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
 
   const setPhase = (phase: Phase) => {
     status.phase = phase;
-    if (phase !== 'awaiting_consent') status.consentUrl = undefined;
+    if (phase !== 'awaiting_consent' && !consentWasDenied()) status.consentUrl = undefined;
     upsertSearchAttributes([{ key: searchAttributes.phase, value: phase }]);
     describeForOperators();
   };
@@ -303,18 +303,22 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
       }
 
       case 'needs_attention': {
+        if (consentWasDenied()) {
+          // A declined consent is not retried by a timer: it waits for a person to accept at consentUrl (still
+          // shown), send new credentials, or ask for a sync.
+          await condition(() => consentGranted || syncRequested || credentialsChanged || disconnectRequested);
+          if (disconnectRequested) break;
+          consentGranted = false;
+          setPhase('authorizing');
+          break;
+        }
         const backoff = Math.min(ATTENTION_BACKOFF_MS.initial * 2 ** attentionAttempts, ATTENTION_BACKOFF_MS.max);
         status.nextSyncAt = new Date(Date.now() + backoff).toISOString();
         describeForOperators();
         await condition(() => syncRequested || credentialsChanged || disconnectRequested, backoff);
         if (disconnectRequested) break;
         attentionAttempts += 1;
-        if (status.lastError?.code === 'consent_denied' && !credentialsChanged && !syncRequested) {
-          attentionAttempts -= 1; // a declined consent is not retried by a timer: it waits for a person
-          break;
-        }
-        if (status.lastError?.code === 'consent_denied') status.consentUrl = undefined;
-        setPhase(status.lastError?.code === 'consent_denied' ? 'awaiting_consent' : 'authorizing');
+        setPhase('authorizing');
         break;
       }
 
@@ -329,6 +333,10 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
   setPhase('disconnected');
   await condition(allHandlersFinished);
   return status;
+
+  function consentWasDenied(): boolean {
+    return status.phase === 'needs_attention' && status.lastError?.code === 'consent_denied';
+  }
 
   function tokenExpiresWithin(ms: number): boolean {
     return !status.token || Date.parse(status.token.expiresAt) - Date.now() <= ms;
