@@ -1,0 +1,382 @@
+/**
+ * Bad input, table by table: connection configs, private keys, the worker's environment, DocuSign responses of the
+ * wrong shape, and a workflow started with an invalid config behind the client's back. Every rejection is one line
+ * naming the field and the rule, and never echoes key material or a token. (CLI flags: test/cli.test.ts.)
+ */
+import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { DocuSignClient } from '../../activities/docusign';
+import { ConnectorError } from '../../activities/errors';
+import { loadPrivateKey } from '../../activities/keys';
+import { ConfigError, loadWorkerConfig } from '../../worker/config';
+import { InvalidConfigError, parseConnectionConfig, type ConnectionConfig } from '../../workflows/config';
+import { findLeaks, rsaKeys, startHarness, type Harness } from '../helpers/connector';
+import { historiesText } from '../helpers/evidence';
+
+const GUID_A = '5c0f6a4e-1d2b-4c3a-9e8f-7a6b5c4d3e2f';
+const GUID_B = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+const VALID: ConnectionConfig = {
+  connectionId: 'acme-docusign',
+  environment: 'demo',
+  integrationKey: GUID_A,
+  userId: GUID_B,
+  privateKeyRef: 'file:/etc/docusign/key.pem',
+};
+
+const keys = rsaKeys();
+/** Base64 lines of a PEM (its body): none may appear in an error message. */
+const bodyLines = (pem: string) => pem.split('\n').filter((l) => l.length >= 16 && !l.startsWith('-----'));
+function assertNoPemBody(message: string, pem: string): void {
+  for (const line of bodyLines(pem)) assert.ok(!message.includes(line.slice(0, 16)), 'the message echoes the PEM body');
+}
+const oneLine = (message: string) => assert.equal(message.split('\n').length, 1, `one line: ${message}`);
+
+describe('connection config: each field wrong → one line naming the field and the rule', () => {
+  const cases: [string, Partial<Record<keyof ConnectionConfig | 'extra', unknown>>, RegExp][] = [
+    ['connectionId', { connectionId: 'Acme Prod' }, /^connectionId: must match .*lowercase letters/],
+    ['connectionId', { connectionId: '-leading-dash' }, /^connectionId: must match/],
+    ['connectionId', { connectionId: 'x'.repeat(64) }, /^connectionId: must match/],
+    ['connectionId', { connectionId: 7 }, /^connectionId: .*expected string/],
+    ['environment', { environment: 'staging' }, /^environment: must be 'demo' or 'production'$/],
+    ['integrationKey', { integrationKey: 'my-app' }, /^integrationKey: must be a GUID \(the Integration Key\)$/],
+    ['integrationKey', { integrationKey: undefined }, /^integrationKey: .*expected string, received undefined/],
+    ['userId', { userId: 'admin@example.com' }, /^userId: must be a GUID \(the impersonated user ID, not an email\)$/],
+    ['privateKeyRef', { privateKeyRef: 'file:relative/key.pem' }, /^privateKeyRef: must be 'file:<absolute path>'/],
+    ['privateKeyRef', { privateKeyRef: 'vault:secret/docusign' }, /^privateKeyRef: must be .*never the key itself/],
+    ['privateKeyRef', { privateKeyRef: keys.privatePem }, /^privateKeyRef: must be .*never the key itself\)$/],
+    ['accountId', { accountId: '12345' }, /^accountId: must be a GUID \(the DocuSign account ID\)$/],
+    ['oauthBaseUrl', { oauthBaseUrl: 'account-d.docusign.com' }, /^oauthBaseUrl: must be an http\(s\) URL$/],
+    ['oauthBaseUrl', { oauthBaseUrl: 'ftp://account-d.docusign.com' }, /^oauthBaseUrl: must be an http\(s\) URL$/],
+    ['redirectUri', { redirectUri: 'javascript:alert(1)' }, /^redirectUri: must be an http\(s\) URL$/],
+    [
+      'syncIntervalMinutes',
+      { syncIntervalMinutes: 5 },
+      /^syncIntervalMinutes: must be >= 15 \(DocuSign polling rule\)$/,
+    ],
+    ['syncIntervalMinutes', { syncIntervalMinutes: 20.5 }, /^syncIntervalMinutes: must be a whole number of minutes$/],
+    ['syncIntervalMinutes', { syncIntervalMinutes: '60' }, /^syncIntervalMinutes: must be a number of minutes$/],
+    ['backfillFrom', { backfillFrom: 'last year' }, /^backfillFrom: must be an ISO date-time$/],
+    ['backfillFrom', { backfillFrom: '2024-01-01' }, /^backfillFrom: must be an ISO date-time$/],
+    ['(unknown key)', { extra: true }, /^config: Unrecognized key: "extra"$/],
+  ];
+  for (const [field, override, rule] of cases) {
+    test(`${field} = ${JSON.stringify(Object.values(override)[0])?.slice(0, 40) ?? 'undefined'}`, () => {
+      assert.throws(
+        () => parseConnectionConfig({ ...VALID, ...override }),
+        (err: unknown) => {
+          assert.ok(err instanceof InvalidConfigError);
+          oneLine(err.message);
+          assert.match(err.message, rule);
+          assertNoPemBody(err.message, keys.privatePem);
+          return true;
+        },
+      );
+    });
+  }
+
+  test('not an object at all', () => {
+    assert.throws(() => parseConnectionConfig(null), { message: /^config: .*expected object/ });
+  });
+
+  test('the valid config passes (the table changes one field at a time)', () => {
+    assert.deepEqual(parseConnectionConfig(VALID), VALID);
+  });
+});
+
+describe('private keys: loadPrivateKey → private_key_unavailable naming the ref and the rule, no PEM body', () => {
+  let dir: string;
+  const env: NodeJS.ProcessEnv = {};
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'connector-keys-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const ed = generateKeyPairSync('ed25519');
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const pkcs8 = rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const pkcs1 = rsa.privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+  const cases: [string, string | undefined, RegExp][] = [
+    ['EC key', ec.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), /is a ec key; .* needs an RSA key/],
+    ['Ed25519 key', ed.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), /is a ed25519 key/],
+    [
+      'encrypted PKCS#8',
+      rsa.privateKey
+        .export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pass-phrase' })
+        .toString(),
+      /is an encrypted key; give the connector the unencrypted RSA private key/,
+    ],
+    [
+      'encrypted PKCS#1 (Proc-Type: 4,ENCRYPTED)',
+      rsa.privateKey
+        .export({ type: 'pkcs1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pass-phrase' })
+        .toString(),
+      /is an encrypted key/,
+    ],
+    ['truncated PEM (no END line)', pkcs1.slice(0, Math.floor(pkcs1.length / 2)), /is not a complete PEM block/],
+    [
+      'truncated PEM body (END line kept)',
+      [...pkcs1.split('\n').slice(0, 8), '-----END RSA PRIVATE KEY-----'].join('\n'),
+      /PEM body does not parse as a private key/,
+    ],
+    ['CERTIFICATE label', pkcs8.replace(/PRIVATE KEY/g, 'CERTIFICATE'), /has PEM label 'CERTIFICATE'; expected/],
+    [
+      'a public key instead',
+      rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+      /has PEM label 'PUBLIC KEY'; expected 'RSA PRIVATE KEY' \(PKCS#1\) or 'PRIVATE KEY' \(PKCS#8\)/,
+    ],
+    ['empty file', '', /is not a complete PEM block/],
+    ['missing file', undefined, /file cannot be read \(ENOENT\)/],
+  ];
+  for (const [name, content, rule] of cases) {
+    test(name, async () => {
+      const file = path.join(dir, `${name.replace(/\W+/g, '-')}.pem`);
+      if (content !== undefined) writeFileSync(file, content);
+      const ref = `file:${file}`;
+      const err = await loadPrivateKey(ref, env).then(
+        () => assert.fail('the key must be refused'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof ConnectorError);
+      assert.equal(err.code, 'private_key_unavailable');
+      oneLine(err.message);
+      assert.ok(err.message.startsWith(`privateKeyRef ${ref}: `), err.message);
+      assert.match(err.message, rule);
+      if (content) assertNoPemBody(err.message, content);
+    });
+  }
+
+  test('a directory instead of a file', async () => {
+    await assert.rejects(loadPrivateKey(`file:${dir}`, env), {
+      code: 'private_key_unavailable',
+      message: `privateKeyRef file:${dir}: file cannot be read (EISDIR)`,
+    });
+  });
+
+  test('env var unset, or set but empty', async () => {
+    for (const value of [undefined, '']) {
+      await assert.rejects(loadPrivateKey('env:DOCUSIGN_KEY_UNSET', { DOCUSIGN_KEY_UNSET: value }), {
+        code: 'private_key_unavailable',
+        message: 'privateKeyRef env:DOCUSIGN_KEY_UNSET: environment variable is not set on the worker',
+      });
+    }
+  });
+
+  test('env var holding a wrong key: same rules, no PEM body in the message', async () => {
+    const pem = ec.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const err = (await loadPrivateKey('env:DOCUSIGN_KEY', { DOCUSIGN_KEY: pem }).catch((e: unknown) => e)) as Error;
+    assert.match(err.message, /^privateKeyRef env:DOCUSIGN_KEY: is a ec key/);
+    assertNoPemBody(err.message, pem);
+  });
+
+  test('the good forms load: PKCS#1 and PKCS#8 files, an env var with literal \\n', async () => {
+    const p1 = path.join(dir, 'good-pkcs1.pem');
+    const p8 = path.join(dir, 'good-pkcs8.pem');
+    writeFileSync(p1, pkcs1);
+    writeFileSync(p8, pkcs8);
+    assert.equal((await loadPrivateKey(`file:${p1}`, env)).asymmetricKeyType, 'rsa');
+    assert.equal((await loadPrivateKey(`file:${p8}`, env)).asymmetricKeyType, 'rsa');
+    const escaped = pkcs1.replace(/\n/g, '\\n');
+    assert.equal((await loadPrivateKey('env:K', { K: escaped })).asymmetricKeyType, 'rsa');
+  });
+});
+
+describe('worker environment: loadWorkerConfig → one line per bad variable', () => {
+  const bad: Record<string, [string, RegExp]> = {
+    TEMPORAL_ADDRESS: ['http://temporal:7233', /must be host:port without a scheme/],
+    TEMPORAL_NAMESPACE: ['my namespace', /must be a Temporal namespace name/],
+    TEMPORAL_TASK_QUEUE: ['two words', /must be a non-empty name without spaces/],
+    EVIDENCE_STORE: ['s3://bucket/evidence', /must be a directory path or a postgres:\/\/ URL/],
+    PAYLOAD_CODEC_KEYS: ['k1:not-base64-and-short', /format: keyId:base64key/],
+    METRICS_PORT: ['99999', /must be a whole number from 0 to 65535/],
+    LOG_LEVEL: ['loud', /must be one of fatal, error, warn, info, debug, trace, silent/],
+    CONSENT_REDIRECT_URI: ['localhost/callback', /must be an http\(s\) URL/],
+    CONSENT_STATE_SECRET: ['short-secret-xyz', /must be at least 32 characters/],
+    RATE_LIMIT_RESERVE_PERCENT: ['95', /must be a whole number from 0 to 90/],
+    DOCUSIGN_HTTP_TIMEOUT_MS: ['5s', /must be a whole number from 1000 to 600000/],
+  };
+
+  test('all at once: exactly one line per variable, each naming it and its rule, no secret echoed', () => {
+    const env = Object.fromEntries(Object.entries(bad).map(([k, [v]]) => [k, v]));
+    assert.throws(
+      () => loadWorkerConfig(env),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        const lines = err.message.split('\n');
+        assert.deepEqual(lines.map((l) => l.split(':')[0]).sort(), Object.keys(bad).sort());
+        for (const line of lines) {
+          const [name, rest] = [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 2)];
+          assert.match(rest, bad[name]![1], line);
+        }
+        assert.ok(!err.message.includes('short-secret-xyz'), 'CONSENT_STATE_SECRET echoed');
+        assert.ok(!err.message.includes('not-base64-and-short'), 'PAYLOAD_CODEC_KEYS echoed');
+        return true;
+      },
+    );
+  });
+
+  for (const [name, [value, rule]] of Object.entries(bad)) {
+    test(`${name} alone`, () => {
+      assert.throws(
+        () => loadWorkerConfig({ TEMPORAL_ADDRESS: 'localhost:7233', [name]: value }),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError);
+          oneLine(err.message);
+          assert.ok(err.message.startsWith(`${name}: `), err.message);
+          assert.match(err.message, rule);
+          return true;
+        },
+      );
+    });
+  }
+});
+
+describe('DocuSign responses of the wrong shape → invalid_response naming the field', () => {
+  let server: Server;
+  let base = '';
+  let body = '';
+  before(async () => {
+    server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const TOKEN = 'eyJ0eXAiOiJNVCIsImFsZyI6IlJTMjU2Iiwia2lkIjoi-secret-access-token';
+  const client = new DocuSignClient({ timeoutMs: 2000 });
+  const envelope = { envelopeId: GUID_A, status: 'sent', statusChangedDateTime: '2024-10-16T12:54:00.0270000Z' };
+  const page = { resultSetSize: '1', totalSetSize: '1', startPosition: '0', endPosition: '0', envelopes: [envelope] };
+  const account = { account_id: GUID_B, is_default: true, account_name: 'Acme', base_uri: 'https://na3.docusign.net' };
+
+  const calls = {
+    token: () => client.requestToken(base, 'assertion'),
+    userinfo: () => client.userInfo(base, TOKEN),
+    envelopes: () => client.listEnvelopes(`${base}/restapi/v2.1/accounts/a/envelopes`, TOKEN),
+  };
+  const cases: [keyof typeof calls, string, unknown, RegExp][] = [
+    ['token', 'access_token a number', { access_token: 5, token_type: 'Bearer', expires_in: 3600 }, /access_token/],
+    ['token', 'expires_in missing', { access_token: TOKEN, token_type: 'Bearer' }, /field expires_in/],
+    ['token', 'expires_in negative', { access_token: TOKEN, token_type: 'Bearer', expires_in: -5 }, /field expires_in/],
+    ['token', 'token_type MAC', { access_token: TOKEN, token_type: 'MAC', expires_in: 3600 }, /field token_type/],
+    ['userinfo', 'accounts missing', { sub: GUID_B }, /userinfo: field accounts /],
+    ['userinfo', 'accounts not a list', { sub: GUID_B, accounts: account }, /field accounts /],
+    [
+      'userinfo',
+      'base_uri not a URL',
+      { sub: GUID_B, accounts: [{ ...account, base_uri: 'na3' }] },
+      /field accounts\.0\.base_uri/,
+    ],
+    [
+      'userinfo',
+      'is_default "yes"',
+      { sub: GUID_B, accounts: [{ ...account, is_default: 'yes' }] },
+      /field accounts\.0\.is_default/,
+    ],
+    [
+      'userinfo',
+      'account_id missing',
+      { sub: GUID_B, accounts: [{ ...account, account_id: undefined }] },
+      /account_id/,
+    ],
+    ['envelopes', 'resultSetSize missing', { ...page, resultSetSize: undefined }, /envelope list: field resultSetSize/],
+    [
+      'envelopes',
+      'totalSetSize "many"',
+      { ...page, totalSetSize: 'many' },
+      /field totalSetSize must be a decimal count/,
+    ],
+    ['envelopes', 'envelopes not a list', { ...page, envelopes: { 0: envelope } }, /field envelopes /],
+    [
+      'envelopes',
+      'envelopeId empty',
+      { ...page, envelopes: [{ ...envelope, envelopeId: '' }] },
+      /envelopes\.0\.envelopeId/,
+    ],
+    [
+      'envelopes',
+      'envelopeId a number',
+      { ...page, envelopes: [{ ...envelope, envelopeId: 42 }] },
+      /envelopes\.0\.envelopeId/,
+    ],
+    [
+      'envelopes',
+      'status missing',
+      { ...page, envelopes: [{ ...envelope, status: undefined }] },
+      /envelopes\.0\.status/,
+    ],
+    [
+      'envelopes',
+      'statusChangedDateTime not a time',
+      { ...page, envelopes: [envelope, { ...envelope, statusChangedDateTime: '10/16/2024' }] },
+      /field envelopes\.1\.statusChangedDateTime must be an ISO date-time/,
+    ],
+    ['envelopes', 'nextUri a number', { ...page, nextUri: 5 }, /field nextUri/],
+    ['envelopes', 'a JSON array', [envelope], /field \(root\)/],
+    ['envelopes', 'not JSON', '{"resultSetSize": "1", "envelopes": [', /body is not valid JSON/],
+  ];
+  for (const [call, name, response, rule] of cases) {
+    test(`${call}: ${name}`, async () => {
+      body = typeof response === 'string' ? response : JSON.stringify(response);
+      const err = await calls[call]().then(
+        () => assert.fail('the response must be refused'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof ConnectorError, String(err));
+      assert.equal(err.code, 'invalid_response');
+      oneLine(err.message);
+      assert.match(err.message, rule);
+      assert.ok(!err.message.includes(TOKEN), 'the message echoes the access token');
+    });
+  }
+});
+
+describe('a workflow started with an invalid config, bypassing the client', () => {
+  let h: Harness;
+  const handles: WorkflowHandle[] = [];
+  before(async () => {
+    h = await startHarness({ emulator: { envelopes: 5 } });
+  });
+  after(async () => {
+    await h?.close();
+  });
+
+  test('fails with invalid_config naming the field, calls DocuSign never, writes nothing', async () => {
+    h.emu.grantConsent(h.integrationKey, h.userId);
+    const config = { ...h.config('bad-input-direct'), userId: 'admin@example.com', syncIntervalMinutes: 1 };
+    const handle = await h.start(config);
+    handles.push(handle);
+    const err = await handle.result().then(
+      () => assert.fail('the workflow must fail'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof WorkflowFailedError);
+    assert.ok(err.cause instanceof ApplicationFailure);
+    assert.equal(err.cause.type, 'invalid_config');
+    assert.equal(err.cause.nonRetryable, true);
+    assert.match(err.cause.message, /^userId: must be a GUID .*; syncIntervalMinutes: must be >= 15/);
+    assert.deepEqual(h.emu.stats.calls, {}, 'DocuSign was never called');
+    assert.equal(h.emu.stats.assertionsReceived.length, 0);
+    assert.ok(!existsSync(path.join(h.storeDir, 'bad-input-direct')), 'nothing was written to the store');
+    assert.equal(await h.connector.store.count('bad-input-direct'), 0);
+  });
+
+  test('no secret in the history or the worker logs', async () => {
+    const texts = [...(await historiesText(handles)), ...h.logs];
+    assert.deepEqual(findLeaks(h, texts), []);
+    assert.ok(!texts.some((t) => t.includes(bodyLines(h.keys.privatePem)[3]!)), 'no PEM body line');
+  });
+});
