@@ -297,6 +297,16 @@ export async function run(args: string[], io: Io = defaultIo()): Promise<number>
         io.out(`syncNow delivered to connection ${id}`);
         return;
       }
+      // The status query first: it proves a worker answers (else the update would wait for one indefinitely), and
+      // a connection that awaits consent has nothing to sync yet.
+      const before = await c.status(id);
+      const { ConnectionClosedError } = load.client();
+      if (before.phase === 'disconnected') throw new ConnectionClosedError(id, 'COMPLETED');
+      if (before.phase === 'awaiting_consent') {
+        io.err(`connection ${id} is awaiting consent; it syncs once consent is granted (consent URL in \`status\`)`);
+        code = 1;
+        return;
+      }
       const status = await withProgress(c, id, io, c.syncAndWait(id));
       if (status.phase === 'needs_attention' && status.lastError) {
         const e = status.lastError;
@@ -325,11 +335,10 @@ export async function run(args: string[], io: Io = defaultIo()): Promise<number>
     .action(async (flags: { connection?: string }) => {
       const id = connectionIdOf(flags.connection);
       const c = await getClient();
-      try {
-        const final = await c.disconnect(id, { wait: true, timeoutMs: 20_000 });
+      const final = await c.disconnect(id, { wait: true, timeoutMs: 20_000 });
+      if (final) {
         io.out(`connection ${id} disconnected; ${final.totals.envelopes} envelopes kept in the evidence store`);
-      } catch (err) {
-        if (err instanceof load.client().ConnectorClientError) throw err;
+      } else {
         io.out(`disconnect delivered to connection ${id}; it completes when a worker processes it`);
       }
     });

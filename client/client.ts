@@ -293,19 +293,29 @@ export class ConnectorClient {
     }
   }
 
-  /** Delivers `disconnect`; with `wait`, returns the final (disconnected) status once the workflow has completed. */
+  /**
+   * Delivers `disconnect`. With `wait`, also waits (up to `timeoutMs`, default 30 s) for the workflow to complete and
+   * returns its final (disconnected) status, or undefined if it did not complete in time (no worker running).
+   */
   async disconnect(connectionId: string): Promise<void>;
-  async disconnect(connectionId: string, options: { wait: true; timeoutMs?: number }): Promise<ConnectionStatus>;
+  async disconnect(
+    connectionId: string,
+    options: { wait: true; timeoutMs?: number },
+  ): Promise<ConnectionStatus | undefined>;
   async disconnect(
     connectionId: string,
     options?: { wait: true; timeoutMs?: number },
-  ): Promise<ConnectionStatus | void> {
+  ): Promise<ConnectionStatus | undefined | void> {
     await this.signal(connectionId, (h) => h.signal(disconnectSignal));
     if (!options?.wait) return;
     const handle = this.handle(connectionId);
-    const result = handle.result() as Promise<ConnectionStatus>;
-    if (options.timeoutMs === undefined) return result;
-    return this.connection.withDeadline(Date.now() + options.timeoutMs, () => result);
+    const timeout = AbortSignal.timeout(options.timeoutMs ?? 30_000);
+    try {
+      return (await this.connection.withAbortSignal(timeout, () => handle.result())) as ConnectionStatus;
+    } catch (err) {
+      if (timeout.aborted) return undefined;
+      throw await this.explain(connectionId, err);
+    }
   }
 
   /** Sends new credential references (validated first): the connection re-authorizes with them at once. */

@@ -202,6 +202,11 @@ describe('docusign-connector CLI (spawned)', () => {
     const description = await env.client.workflow.getHandle(workflowIdOf(ID)).describe();
     assert.equal(description.runId, runId);
 
+    // Nothing to sync before consent: sync --wait says so instead of waiting.
+    const early = await cli('sync', '--connection', ID, '--wait');
+    assert.equal(early.code, 1);
+    assert.match(early.stderr, /is awaiting consent/);
+
     // A different config for a running connection is not applied, and the CLI says so.
     const changed = await cli(...connectArgs(), '--sync-interval', '30');
     assert.equal(changed.code, 0, changed.stderr);
