@@ -528,6 +528,10 @@ function exitCodeOf(err: unknown, io: Io): number {
     return 1;
   }
   const message = err instanceof Error ? err.message : String(err);
+  if (/Unknown encoding: binary\/encrypted/.test(message)) {
+    io.err("error: the connection's payloads are encrypted: set PAYLOAD_CODEC_KEYS to the worker's keys");
+    return 1;
+  }
   io.err(`error: ${message.split('\n')[0] ?? message}`);
   return 1;
 }

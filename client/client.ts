@@ -92,12 +92,8 @@ export class WorkerUnavailableError extends ConnectorClientError {
   constructor(
     readonly connectionId: string,
     readonly taskQueue: string,
-    timeoutMs: number,
   ) {
-    super(
-      `no worker answered for connection ${connectionId} within ${Math.round(timeoutMs / 1000)} s: ` +
-        `is a worker running on task queue ${taskQueue}?`,
-    );
+    super(`no worker answered for connection ${connectionId}: is a worker running on task queue ${taskQueue}?`);
   }
 }
 
@@ -338,8 +334,7 @@ export class ConnectorClient {
     try {
       return await this.connection.withDeadline(Date.now() + this.queryTimeoutMs, () => handle.query(statusQuery));
     } catch (err) {
-      if (isDeadlineExceeded(err))
-        throw new WorkerUnavailableError(connectionId, description.taskQueue, this.queryTimeoutMs);
+      if (isNoWorker(err)) throw new WorkerUnavailableError(connectionId, description.taskQueue);
       throw await this.explain(connectionId, err);
     }
   }
@@ -535,6 +530,13 @@ const CONFIG_FIELDS: (keyof ConnectionConfig)[] = [
 
 function differences(running: ConnectionConfig, wanted: ConnectionConfig): (keyof ConnectionConfig)[] {
   return CONFIG_FIELDS.filter((field) => running[field] !== wanted[field]);
+}
+
+/** No worker answered: the query's deadline passed, or the server knows no poller on the task queue. */
+function isNoWorker(err: unknown): boolean {
+  const cause = (err as { cause?: { code?: unknown; details?: unknown } } | undefined)?.cause;
+  if (cause?.code === 9 && /no poller/i.test(String(cause.details))) return true; // FAILED_PRECONDITION
+  return isDeadlineExceeded(err);
 }
 
 function isDeadlineExceeded(err: unknown): boolean {
