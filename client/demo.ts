@@ -69,8 +69,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   options.signal?.addEventListener('abort', onSignal, { once: true });
+  let workerFailure: Error | undefined;
   const checkAbort = () => {
     if (abort.signal.aborted) throw new Error('demo interrupted');
+    if (workerFailure) throw new Error(`the worker stopped: ${workerFailure.message}`);
   };
 
   // Fresh state: the Temporal database and the demo's own evidence (never a user-given EVIDENCE_STORE).
@@ -161,7 +163,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       workflowCode: { workflowBundle: bundle },
     });
     running = connector.worker.run();
-    running.catch(() => undefined); // awaited at shutdown; a crash also ends the wait loops below via the status
+    running.catch((err: unknown) => {
+      workerFailure = err instanceof Error ? err : new Error(String(err)); // ends the waits below; awaited at shutdown
+    });
     step(`worker running on task queue ${TASK_QUEUE}; evidence store ${connector.store.description}`);
     checkAbort();
 
