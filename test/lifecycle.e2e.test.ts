@@ -11,7 +11,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ERROR_HINTS } from '../workflows/errors';
-import { consentGrantedSignal, disconnectSignal, syncNowSignal, type ConnectionStatus } from '../workflows/messages';
+import {
+  consentGrantedSignal,
+  disconnectSignal,
+  syncAndWaitUpdate,
+  syncNowSignal,
+  type ConnectionStatus,
+} from '../workflows/messages';
 import { findLeaks, rsaKeys, startHarness, type Harness } from './helpers/connector';
 import { workflowCode } from './helpers/temporal';
 
@@ -41,6 +47,11 @@ describe('connection lifecycle against the emulator', () => {
     assert.equal(consentUrl.searchParams.get('client_id'), h.integrationKey);
     assert.equal(consentUrl.searchParams.get('scope'), 'signature impersonation');
     assert.equal(consentUrl.searchParams.get('response_type'), 'code');
+
+    // No sync can run before consent: sync-and-wait is refused instead of hanging.
+    await assert.rejects(handle.executeUpdate(syncAndWaitUpdate), (err: Error) =>
+      /consent is not granted yet/.test((err.cause as Error | undefined)?.message ?? ''),
+    );
 
     h.emu.grantConsent(h.integrationKey, h.userId);
     await handle.signal(consentGrantedSignal);

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { consentGrantedSignal, syncNowSignal, type ConnectionStatus } from '../workflows/messages';
+import { consentGrantedSignal, statusQuery, syncNowSignal, type ConnectionStatus } from '../workflows/messages';
 import { startHarness, type Harness } from './helpers/connector';
 
 const PAGE_SIZE = 25;
@@ -158,7 +158,7 @@ describe('envelope sync against the emulator', () => {
     const { userId, accountId } = account(300);
     const handle = await connect('sync-malformed', userId);
     await h.waitForStatus(handle, syncs(1));
-    const cursorBefore = (await handle.query('status')) as ConnectionStatus;
+    const cursorBefore = await handle.query(statusQuery);
     const moved = h.emu.mutate(accountId, 30);
     const versionCounts = async () =>
       Promise.all(moved.map(async (id) => (await h.connector.store.versions('sync-malformed', id)).length));
@@ -168,7 +168,7 @@ describe('envelope sync against the emulator', () => {
     await handle.signal(syncNowSignal);
     const failed = await h.waitForStatus(handle, (s) => s.phase === 'needs_attention');
     assert.equal(failed.lastError?.code, 'invalid_response');
-    assert.match(failed.lastError!.message, /envelopes\.0\.envelopeId/);
+    assert.match(failed.lastError.message, /envelopes\.0\.envelopeId/);
     assert.equal(failed.lastSync?.cursor, cursorBefore.lastSync?.cursor, 'cursor not advanced past the bad page');
     assert.deepEqual(await versionCounts(), before, 'nothing from the malformed page was written');
 

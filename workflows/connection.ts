@@ -135,18 +135,30 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
     config = validated({ ...config, ...parsed.data });
     credentialsChanged = true;
   });
-  setHandler(syncAndWaitUpdate, async () => {
-    const target = syncsCompleted + (status.phase === 'syncing' ? 2 : 1);
-    syncRequested = true;
-    const attentionBefore = status.lastError?.at;
-    await condition(
-      () =>
-        syncsCompleted >= target ||
-        disconnectRequested ||
-        (status.phase === 'needs_attention' && status.lastError?.at !== attentionBefore),
-    );
-    return status;
-  });
+  setHandler(
+    syncAndWaitUpdate,
+    async () => {
+      const target = syncsCompleted + (status.phase === 'syncing' ? 2 : 1);
+      syncRequested = true;
+      const attentionBefore = status.lastError?.at;
+      await condition(
+        () =>
+          syncsCompleted >= target ||
+          disconnectRequested ||
+          (status.phase === 'needs_attention' && status.lastError?.at !== attentionBefore),
+      );
+      return status;
+    },
+    {
+      // Rejected before it is accepted (nothing enters history): no sync can run until consent is granted.
+      validator: () => {
+        if (status.phase === 'awaiting_consent') {
+          throw new Error('consent is not granted yet: finish consent (consentUrl) first');
+        }
+        if (disconnectRequested || status.phase === 'disconnected') throw new Error('the connection is disconnected');
+      },
+    },
+  );
 
   const setPhase = (phase: Phase) => {
     status.phase = phase;
