@@ -92,6 +92,7 @@ const RATE_LIMIT_CODES = new Set([
   'HOURLY_APIINVOCATION_LIMIT_EXCEEDED',
   'BURST_APIINVOCATION_LIMIT_EXCEEDED',
   'HOURLY_ENVELOPE_POLLING_LIMIT_EXCEEDED',
+  'BURST_ENVELOPE_POLLING_LIMIT_EXCEEDED',
 ]);
 /** DocuSign's burst window is 30 s (docusign-api.md §4). */
 const DEFAULT_BURST_RETRY_MS = 30_000;
@@ -294,11 +295,15 @@ export class DocuSignClient {
     if (!isLimit) return undefined;
     const rate = this.rateLimitOf(res.headers);
     const retryAfter = Number(headerValue(res.headers, 'retry-after'));
+    // Wait for the hourly reset only when the hourly budget is what ran out; a burst limit, or a bare 429 while
+    // hourly calls remain, clears within the burst window.
+    const upper = errorCode?.toUpperCase();
+    const hourlyExhausted = upper?.startsWith('HOURLY') === true || rate.hourlyRemaining === 0;
     let retryAfterMs: number;
     if (!Number.isNaN(retryAfter) && retryAfter > 0) retryAfterMs = retryAfter * 1000;
-    else if (errorCode?.toUpperCase().startsWith('BURST')) retryAfterMs = this.burstRetryMs;
-    else if (rate.hourlyResetAt !== undefined) retryAfterMs = Math.max(1000, rate.hourlyResetAt - this.now());
-    else retryAfterMs = this.burstRetryMs;
+    else if (hourlyExhausted && rate.hourlyResetAt !== undefined) {
+      retryAfterMs = Math.max(1000, rate.hourlyResetAt - this.now());
+    } else retryAfterMs = this.burstRetryMs;
     return new ConnectorError('rate_limited', `DocuSign rate limit: ${errorCode ?? 'HTTP 429'}`, {
       reason: errorCode ?? 'HTTP_429',
       httpStatus: res.status,
