@@ -3,17 +3,13 @@
  * Every test uses its own DocuSign user and account, and checks the store against the emulator's ground truth:
  * every envelope present, exactly once, with the version history DocuSign showed.
  */
-import type { WorkflowHandle } from '@temporalio/client';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { consentGrantedSignal, statusQuery, syncNowSignal, type ConnectionStatus } from '../workflows/messages';
+import { statusQuery, syncNowSignal, type ConnectionStatus } from '../workflows/messages';
 import { startHarness, type Harness } from './helpers/connector';
+import { assertStoreMatches as assertStoreMatchesEmulator } from './helpers/evidence';
 
 const PAGE_SIZE = 25;
-const BACKFILL_FROM = new Date(Date.now() - 500 * 86_400_000).toISOString(); // the emulator spans 400 days
 
 describe('envelope sync against the emulator', () => {
   let h: Harness;
@@ -29,54 +25,11 @@ describe('envelope sync against the emulator', () => {
     await h?.close();
   });
 
-  /** A fresh DocuSign user whose default account holds `count` envelopes over 400 days. */
-  function account(count: number) {
-    const userId = randomUUID();
-    h.emu.addUser({ userId });
-    h.emu.grantConsent(h.integrationKey, userId);
-    const accountId = h.emu.accountsOf(userId).find((a) => a.isDefault)!.accountId;
-    h.emu.seedEnvelopes(accountId, count, { days: 400, seed: count });
-    return { userId, accountId };
-  }
-
-  async function connect(id: string, userId: string): Promise<WorkflowHandle> {
-    const handle = await h.start(h.config(id, { userId, backfillFrom: BACKFILL_FROM }));
-    await handle.signal(consentGrantedSignal);
-    return handle;
-  }
-
   const syncs = (n: number) => (s: ConnectionStatus) => s.phase === 'idle' && s.totals.syncs === n;
-
-  /** The store holds exactly the emulator's non-draft envelopes (status=any leaves drafts out), each once. */
-  async function assertStoreMatches(connectionId: string, accountId: string) {
-    const truth = new Map(
-      h.emu
-        .envelopes(accountId)
-        .filter((e) => e.status !== 'created')
-        .map((e) => [e.envelopeId, e]),
-    );
-    const stored = new Map<string, string>();
-    for await (const rec of h.connector.store.list(connectionId)) {
-      assert.ok(!stored.has(rec.envelopeId), `duplicate ${rec.envelopeId}`);
-      stored.set(rec.envelopeId, rec.statusChangedDateTime);
-      const real = truth.get(rec.envelopeId);
-      assert.ok(real, `stored envelope ${rec.envelopeId} is not in DocuSign`);
-      assert.equal(rec.statusChangedDateTime, real.statusChangedDateTime, `latest version of ${rec.envelopeId}`);
-      assert.equal(rec.status, real.status);
-    }
-    const missing = [...truth.keys()].filter((id) => !stored.has(id));
-    assert.deepEqual(missing, [], 'envelopes missing from the store');
-    // changes.jsonl: one line per distinct version, never a duplicate.
-    const lines = readFileSync(path.join(h.storeDir, connectionId, 'changes.jsonl'), 'utf8')
-      .trim()
-      .split('\n');
-    const versions = lines.map((l) => {
-      const r = JSON.parse(l) as { envelopeId: string; statusChangedDateTime: string };
-      return `${r.envelopeId}@${r.statusChangedDateTime}`;
-    });
-    assert.equal(new Set(versions).size, versions.length, 'a version was appended twice');
-    return truth.size;
-  }
+  const account = (count: number) => h.newAccount(count);
+  const connect = (id: string, userId: string) => h.connect(id, userId);
+  const assertStoreMatches = async (connectionId: string, accountId: string) =>
+    (await assertStoreMatchesEmulator(h.storeDir, connectionId, h.emu, accountId)).envelopes;
 
   /** Resolves once `n` more envelope pages were served than when called. */
   async function afterPages(n: number): Promise<void> {

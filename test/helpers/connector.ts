@@ -11,12 +11,21 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ActivityDeps } from '../../activities';
 import type { ConnectionConfig } from '../../workflows/config';
-import { statusQuery, WORKFLOW_TYPE, workflowIdOf, type ConnectionStatus } from '../../workflows/messages';
+import {
+  consentGrantedSignal,
+  statusQuery,
+  WORKFLOW_TYPE,
+  workflowIdOf,
+  type ConnectionStatus,
+} from '../../workflows/messages';
 import { loadWorkerConfig } from '../../worker/config';
 import { createLogger } from '../../worker/logger';
 import { createConnectorWorker, type ConnectorWorker } from '../../worker/worker';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator';
 import { devServerEnv, uniqueTaskQueue, workflowCode } from './temporal';
+
+/** A backfill start before anything the emulator holds (it spreads envelopes over 400 days). */
+export const BACKFILL_ALL = new Date(Date.now() - 500 * 86_400_000).toISOString();
 
 export interface RsaKeys {
   privatePem: string;
@@ -46,6 +55,12 @@ export interface Harness {
   logs: string[];
   config(connectionId: string, overrides?: Partial<ConnectionConfig>): ConnectionConfig;
   start(config: ConnectionConfig): Promise<WorkflowHandle>;
+  /** Every workflow this harness started (for secret scans and replay). */
+  handles: WorkflowHandle[];
+  /** A fresh consented DocuSign user whose default account holds `count` envelopes over 400 days. */
+  newAccount(count: number): { userId: string; accountId: string };
+  /** Starts a connection for `userId` that backfills everything the emulator has, and grants consent. */
+  connect(connectionId: string, userId: string): Promise<WorkflowHandle>;
   waitForStatus(
     handle: WorkflowHandle,
     predicate: (s: ConnectionStatus) => boolean,
@@ -97,6 +112,7 @@ export async function startHarness(
     console.error(`worker failed: ${(err as Error).message}`);
   });
 
+  const handles: WorkflowHandle[] = [];
   const harness: Harness = {
     env,
     emu,
@@ -118,13 +134,32 @@ export async function startHarness(
       oauthBaseUrl: emu.url,
       ...overrides,
     }),
-    start: (cfg) =>
-      env.client.workflow.start(WORKFLOW_TYPE, {
+    start: async (cfg) => {
+      const handle = await env.client.workflow.start(WORKFLOW_TYPE, {
         taskQueue,
         workflowId: workflowIdOf(cfg.connectionId),
         args: [cfg],
         workflowIdConflictPolicy: 'USE_EXISTING',
-      }),
+      });
+      handles.push(handle);
+      return handle;
+    },
+    handles,
+    newAccount: (count) => {
+      const accountUser = randomUUID();
+      emu.addUser({ userId: accountUser });
+      emu.grantConsent(integrationKey, accountUser);
+      const accountId = emu.accountsOf(accountUser).find((a) => a.isDefault)!.accountId;
+      emu.seedEnvelopes(accountId, count, { days: 400, seed: count });
+      return { userId: accountUser, accountId };
+    },
+    connect: async (connectionId, accountUser) => {
+      const handle = await harness.start(
+        harness.config(connectionId, { userId: accountUser, backfillFrom: BACKFILL_ALL }),
+      );
+      await handle.signal(consentGrantedSignal);
+      return handle;
+    },
     waitForStatus: async (handle, predicate, timeoutMs = 30_000) => {
       const deadline = Date.now() + timeoutMs;
       let last: ConnectionStatus | undefined;

@@ -7,9 +7,7 @@
  * Not repeated here (test/sync.e2e.test.ts covers them): hourly limit at 400 and 429, burst limit, the rate-limit
  * reserve, malformed JSON and wrong-shape pages, a 503 burst, tokens expiring mid-sync, data shifting between pages.
  */
-import type { WorkflowHandle } from '@temporalio/client';
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -31,11 +29,9 @@ import { untilPagesServed } from '../helpers/processes';
 import { capturedSdkLogs } from '../helpers/temporal';
 
 const PAGE_SIZE = 25;
-const BACKFILL_FROM = new Date(Date.now() - 500 * 86_400_000).toISOString(); // the emulator spans 400 days
 
 describe('fault matrix: DocuSign failing mid-sync', { timeout: 300_000 }, () => {
   let h: Harness;
-  const handles: WorkflowHandle[] = [];
   before(async () => {
     h = await startHarness({
       emulator: { envelopes: 0, rateLimit: { hourlyLimit: 100_000, burstLimit: 100_000 } },
@@ -48,22 +44,8 @@ describe('fault matrix: DocuSign failing mid-sync', { timeout: 300_000 }, () => 
     await h?.close();
   });
 
-  /** A fresh DocuSign user whose default account holds `count` envelopes over 400 days. */
-  function account(count: number) {
-    const userId = randomUUID();
-    h.emu.addUser({ userId });
-    h.emu.grantConsent(h.integrationKey, userId);
-    const accountId = h.emu.accountsOf(userId).find((a) => a.isDefault)!.accountId;
-    h.emu.seedEnvelopes(accountId, count, { days: 400, seed: count });
-    return { userId, accountId };
-  }
-
-  async function connect(id: string, userId: string): Promise<WorkflowHandle> {
-    const handle = await h.start(h.config(id, { userId, backfillFrom: BACKFILL_FROM }));
-    handles.push(handle);
-    await handle.signal(consentGrantedSignal);
-    return handle;
-  }
+  const account = (count: number) => h.newAccount(count);
+  const connect = (id: string, userId: string) => h.connect(id, userId);
 
   /** Starts a sync of `count` envelopes and resolves once `pages` pages of it are served (it is mid-sync then). */
   async function midSync(id: string, count: number, pages = 3) {
@@ -224,7 +206,7 @@ describe('fault matrix: DocuSign failing mid-sync', { timeout: 300_000 }, () => 
 
   test('no secret in any history or worker log line', async () => {
     const texts = [
-      ...(await historiesText(handles)),
+      ...(await historiesText(h.handles)),
       ...h.logs,
       ...capturedSdkLogs.map((e) => `${e.message} ${JSON.stringify(e.meta ?? {})}`),
     ];
