@@ -27,6 +27,29 @@ import { devServerEnv, uniqueTaskQueue, workflowCode } from './temporal';
 /** A backfill start before anything the emulator holds (it spreads envelopes over 400 days). */
 export const BACKFILL_ALL = new Date(Date.now() - 500 * 86_400_000).toISOString();
 
+/** Polls the status query until the predicate holds; query errors (server down, no worker yet) are retried. */
+export async function waitForStatus(
+  handle: WorkflowHandle,
+  predicate: (s: ConnectionStatus) => boolean,
+  timeoutMs = 60_000,
+): Promise<ConnectionStatus> {
+  const deadline = Date.now() + timeoutMs;
+  let last: ConnectionStatus | undefined;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      last = await handle.query(statusQuery);
+      if (predicate(last)) return last;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(
+    `status never matched; last: ${JSON.stringify(last)}${lastError instanceof Error ? `; last error: ${lastError.message}` : ''}`,
+  );
+}
+
 export interface RsaKeys {
   privatePem: string;
   publicPem: string;
@@ -160,16 +183,7 @@ export async function startHarness(
       await handle.signal(consentGrantedSignal);
       return handle;
     },
-    waitForStatus: async (handle, predicate, timeoutMs = 30_000) => {
-      const deadline = Date.now() + timeoutMs;
-      let last: ConnectionStatus | undefined;
-      while (Date.now() < deadline) {
-        last = await handle.query(statusQuery);
-        if (predicate(last)) return last;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      throw new Error(`status never matched; last: ${JSON.stringify(last)}`);
-    },
+    waitForStatus: (handle, predicate, timeoutMs = 30_000) => waitForStatus(handle, predicate, timeoutMs),
     close: async () => {
       connector.worker.shutdown();
       await running;

@@ -10,9 +10,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ConnectionConfig } from '../../workflows/config';
-import { statusQuery, WORKFLOW_TYPE, workflowIdOf, type ConnectionStatus } from '../../workflows/messages';
+import { WORKFLOW_TYPE, workflowIdOf } from '../../workflows/messages';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator';
 import { rsaKeys, type RsaKeys } from './connector';
+export { waitForStatus } from './connector';
 import { workflowCode } from './temporal';
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
@@ -154,29 +155,6 @@ export async function runningActivityWorker(handle: WorkflowHandle): Promise<str
     (a) => a.state === temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
   );
   return running?.lastWorkerIdentity ?? undefined;
-}
-
-/** Polls the status query until the predicate holds; query errors (server down, no worker yet) are retried. */
-export async function waitForStatus(
-  handle: WorkflowHandle,
-  predicate: (s: ConnectionStatus) => boolean,
-  timeoutMs = 60_000,
-): Promise<ConnectionStatus> {
-  const deadline = Date.now() + timeoutMs;
-  let last: ConnectionStatus | undefined;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      last = await handle.query(statusQuery);
-      if (predicate(last)) return last;
-    } catch (err) {
-      lastError = err;
-    }
-    await sleep(150);
-  }
-  throw new Error(
-    `status never matched; last: ${JSON.stringify(last)}${lastError instanceof Error ? `; last error: ${lastError.message}` : ''}`,
-  );
 }
 
 /**
