@@ -128,15 +128,19 @@ export async function syncEnvelopes(
           continue;
         }
         progress.highWater = maxTime(progress.highWater, ...envelopes.map((e) => e.statusChangedDateTime));
-        progress.windowTotal = page.totalSetSize;
         progress.nextUrl = page.nextUri ? `${restBase}/v2.1${page.nextUri}` : undefined;
+        if (!progress.nextUrl) {
+          // The window's last page: "window done" goes out in the same heartbeat, so a kill right after it does
+          // not re-fetch the window.
+          progress.windowStart = windowEnd;
+          progress.windowTotal = undefined;
+          ctx.heartbeat(progress);
+          break;
+        }
+        progress.windowTotal = page.totalSetSize;
         ctx.heartbeat(progress);
-        if (!progress.nextUrl) break;
         url = progress.nextUrl;
       }
-      progress.windowStart = windowEnd;
-      progress.windowTotal = undefined;
-      ctx.heartbeat(progress);
     }
     return {
       cursor: toDate,

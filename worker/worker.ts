@@ -83,7 +83,7 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
     shutdownGraceTime: config.shutdownGraceMs,
     // Each stored page is heartbeated; a short throttle gets every page's position to the server before the next
     // page is done, so a killed worker re-fetches at most one page.
-    maxHeartbeatThrottleInterval: '100ms',
+    maxHeartbeatThrottleInterval: '20ms',
   });
   return {
     worker,
