@@ -1,0 +1,631 @@
+/**
+ * Scale benchmark: N connection workflows on ONE worker process (`node --import tsx worker/main.ts`, as operators run
+ * it) against the DocuSign emulator and a Temporal dev server, with short token lifetimes so the workflows re-mint
+ * during the run. Reports:
+ *   - worker RSS (sampled from /proc; peak = VmHWM),
+ *   - workflow task latency p50/p99 from history timestamps (WorkflowTaskScheduled → Completed), overall and after the
+ *     ramp, plus schedule-to-start,
+ *   - re-mints: how many, their lead time before the old token's expiry, late ones (goal 0: completed at or after the
+ *     previous token's expiry), and tokens minted outside the workflow's schedule (a 401 or stale-cache re-mint),
+ *   - history events per connection per simulated day: the observed rate extrapolated, and a model built from the
+ *     events one re-mint cycle and one sync cycle really cost (segmented from the histories), at the bench's
+ *     settings and at production defaults (token lifetime 3600 s, sync every 60 min).
+ *
+ * Token lifetime: the workflow re-mints 10 minutes before expiry, so a lifetime <= 10 min means a re-mint at every
+ * wake-up. 900 s (the default here) re-mints 5 minutes after each mint: every connection re-mints at least once in a
+ * 10-minute run. Mid-run, every connection also gets a `syncNow`, so a sync cycle is measured too (the minimum sync
+ * interval is 15 minutes, longer than the run).
+ *
+ *   npx tsx bench/scale.ts
+ *   SCALE_CONNECTIONS=1000 SCALE_MINUTES=9 SCALE_TOKEN_LIFETIME=900 TEMPORAL_ADDRESS=host:port (else a dev server)
+ *   SCALE_SYNC_SPREAD_S=60 (the mid-run syncNow spread; 0 = all at once)  SCALE_OUT=scale.json (result file name)
+ *
+ * Prints tables and writes bench/results/scale.json.
+ */
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { tsToMs } from '@temporalio/common/lib/time';
+import { temporal } from '@temporalio/proto';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { spawn } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import path from 'node:path';
+import { ensureTemporalTools } from '../scripts/tools';
+import { startEmulator } from '../test/emulator';
+import { startDevServer, type DevServer } from '../worker/dev-server';
+import { DEFAULT_SYNC_INTERVAL_MINUTES, type ConnectionConfig } from '../workflows/config';
+import { REMINT_BEFORE_EXPIRY_MS } from '../workflows/connection';
+import {
+  consentGrantedSignal,
+  syncNowSignal,
+  WORKFLOW_TYPE,
+  workflowIdOf,
+  searchAttributes,
+} from '../workflows/messages';
+import { machine, printTable } from './sync';
+
+const N = Number(process.env.SCALE_CONNECTIONS ?? 1000);
+const MINUTES = Number(process.env.SCALE_MINUTES ?? 9);
+const TOKEN_LIFETIME_S = Number(process.env.SCALE_TOKEN_LIFETIME ?? 900);
+/** The mid-run syncNow to every connection is spread over this many seconds (0 = one burst). */
+const SYNC_SPREAD_S = Number(process.env.SCALE_SYNC_SPREAD_S ?? 60);
+const OUT = process.env.SCALE_OUT ?? 'scale.json';
+const ENVELOPES_PER_ACCOUNT = 10;
+const CONCURRENCY = 25;
+const PROJECT = path.resolve(__dirname, '..');
+const INTEGRATION_KEY = '00000000-0000-4000-8000-00000005ca1e';
+const userIdOf = (i: number) => `00000000-0000-4000-9000-${String(i).padStart(12, '0')}`;
+const connectionIdOf = (i: number) => `scale-${i}`;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+function percentile(xs: number[], p: number): number {
+  if (!xs.length) return NaN;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+const mean = (xs: number[]) => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : NaN);
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return out;
+}
+
+/** VmRSS / VmHWM of a process, in MiB. */
+function memoryOf(pid: number): { rss: number; peak: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rss: round(kb('VmRSS') / 1024), peak: round(kb('VmHWM') / 1024) };
+}
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+const T = (e: HistoryEvent) => tsToMs(e.eventTime);
+const payloadJson = (p: temporal.api.common.v1.IPayloads | null | undefined): unknown => {
+  const data = p?.payloads?.[0]?.data;
+  return data ? JSON.parse(Buffer.from(data).toString('utf8')) : undefined;
+};
+
+interface Analysis {
+  events: number;
+  wft: { scheduledAt: number; total: number; toStart: number }[];
+  wftTimeouts: { at: number; type: string }[];
+  mints: { activity: string; completedAt: number; expiresAt: number }[];
+  leads: number[];
+  late: number;
+  firstIdleAt?: number;
+  eventsAfterFirstIdle: number;
+  cycles: { kind: string; events: number }[];
+}
+
+/** Workflow task latencies, the token chain, and the event cost of each wake-up cycle, from one history. */
+function analyse(events: HistoryEvent[]): Analysis {
+  const byId = new Map(events.map((e) => [String(e.eventId), e]));
+  const activityOf = new Map<string, string>();
+  const wft: Analysis['wft'] = [];
+  const mints: Analysis['mints'] = [];
+  const wftTimeouts: Analysis['wftTimeouts'] = [];
+  let firstIdleAt: number | undefined;
+  let firstIdleIndex = events.length;
+  let syncCompleted = false;
+  for (const [i, e] of events.entries()) {
+    if (e.activityTaskScheduledEventAttributes) {
+      activityOf.set(String(e.eventId), e.activityTaskScheduledEventAttributes.activityType?.name ?? '?');
+    }
+    const done = e.workflowTaskCompletedEventAttributes;
+    if (done) {
+      const scheduled = byId.get(String(done.scheduledEventId));
+      const started = byId.get(String(done.startedEventId));
+      if (scheduled && started) {
+        wft.push({ scheduledAt: T(scheduled), total: T(e) - T(scheduled), toStart: T(started) - T(scheduled) });
+      }
+      if (syncCompleted && firstIdleAt === undefined) {
+        firstIdleAt = T(e);
+        firstIdleIndex = i + 1;
+      }
+    }
+    const timedOut = e.workflowTaskTimedOutEventAttributes;
+    if (timedOut) {
+      const type =
+        timedOut.timeoutType === temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_SCHEDULE_TO_START
+          ? 'schedule-to-start (sticky)'
+          : 'start-to-close';
+      wftTimeouts.push({ at: T(e), type });
+    }
+    const completed = e.activityTaskCompletedEventAttributes;
+    if (completed) {
+      const activity = activityOf.get(String(completed.scheduledEventId)) ?? '?';
+      if (activity === 'syncEnvelopes') syncCompleted = true;
+      const result = payloadJson(completed.result) as
+        { expiresAt?: string; token?: { expiresAt?: string } } | undefined;
+      const expiresAt = result?.expiresAt ?? result?.token?.expiresAt;
+      if ((activity === 'authorize' || activity === 'refreshToken') && expiresAt) {
+        mints.push({ activity, completedAt: T(e), expiresAt: Date.parse(expiresAt) });
+      }
+    }
+  }
+  const leads: number[] = [];
+  let late = 0;
+  for (let k = 1; k < mints.length; k++) {
+    const lead = mints[k - 1]!.expiresAt - mints[k]!.completedAt;
+    leads.push(lead);
+    if (lead <= 0) late += 1;
+  }
+  // Cycles after the first idle: each starts at a wake-up (timer fired or signal) and runs to the next one.
+  const cycles: Analysis['cycles'] = [];
+  let current: { activities: Set<string>; events: number } | undefined;
+  const close = () => {
+    if (!current) return;
+    const kind = current.activities.has('syncEnvelopes')
+      ? 'sync'
+      : current.activities.has('refreshToken')
+        ? 're-mint'
+        : 'other';
+    cycles.push({ kind, events: current.events });
+  };
+  for (const e of events.slice(firstIdleIndex)) {
+    if (e.timerFiredEventAttributes || e.workflowExecutionSignaledEventAttributes) {
+      close();
+      current = { activities: new Set(), events: 0 };
+    }
+    if (!current) continue;
+    current.events += 1;
+    const scheduled = e.activityTaskScheduledEventAttributes;
+    if (scheduled) current.activities.add(scheduled.activityType?.name ?? '?');
+  }
+  // The last cycle is complete only if it ended with a new timer (the workflow went back to sleep).
+  if (current && events.at(-1)?.timerStartedEventAttributes) close();
+  return {
+    events: events.length,
+    wft,
+    wftTimeouts,
+    mints,
+    leads,
+    late,
+    ...(firstIdleAt !== undefined ? { firstIdleAt } : {}),
+    eventsAfterFirstIdle: events.length - firstIdleIndex,
+    cycles,
+  };
+}
+
+/**
+ * Wake-ups per day of one connection under the idle loop of workflows/connection.ts: it wakes at
+ * min(next sync, token expiry - 10 min); a sync re-mints first when the token expires within 10 min.
+ */
+function wakeUpsPerDay(
+  lifetimeMs: number,
+  intervalMs: number,
+): { syncs: number; syncsWithRemint: number; remints: number } {
+  const day = 86_400_000;
+  let now = 0;
+  let expiresAt = lifetimeMs; // minted when authorizing
+  let nextSync = 0;
+  let syncs = 0;
+  let syncsWithRemint = 0;
+  let remints = 0;
+  while (now < 10 * day) {
+    if (now >= nextSync) {
+      if (expiresAt - now <= REMINT_BEFORE_EXPIRY_MS) {
+        expiresAt = now + lifetimeMs; // re-minted inside the sync cycle
+        syncsWithRemint += 1;
+      }
+      syncs += 1;
+      nextSync = now + intervalMs;
+    } else {
+      expiresAt = now + lifetimeMs;
+      remints += 1;
+    }
+    now = Math.max(now + 1, Math.min(nextSync, expiresAt - REMINT_BEFORE_EXPIRY_MS));
+  }
+  return { syncs: syncs / 10, syncsWithRemint: syncsWithRemint / 10, remints: remints / 10 };
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(path.join(tmpdir(), 'bench-scale-'));
+  const cleanups: (() => Promise<void>)[] = [];
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const keyPath = path.join(work, 'private.pem');
+  writeFileSync(keyPath, privateKey.export({ type: 'pkcs1', format: 'pem' }), { mode: 0o600 });
+  try {
+    // ---- DocuSign: one app, N users (one per customer), each with a small default account ----
+    const emu = await startEmulator({
+      envelopes: ENVELOPES_PER_ACCOUNT,
+      tokenLifetimeSeconds: TOKEN_LIFETIME_S,
+      rateLimit: { hourlyLimit: 1_000_000, burstLimit: 1_000_000 },
+    });
+    cleanups.push(() => emu.stop());
+    emu.registerApp(INTEGRATION_KEY, publicKey.export({ type: 'spki', format: 'pem' }).toString());
+    for (let i = 0; i < N; i++) {
+      emu.addUser({ userId: userIdOf(i) });
+      emu.grantConsent(INTEGRATION_KEY, userIdOf(i));
+    }
+
+    // ---- Temporal and the worker process ----
+    let devServer: DevServer | undefined;
+    let address = process.env.TEMPORAL_ADDRESS;
+    if (!address) {
+      devServer = await startDevServer({ cliPath: ensureTemporalTools().cli, port: 0 });
+      const server = devServer;
+      cleanups.push(() => server.stop());
+      address = devServer.address;
+    }
+    const connection = await Connection.connect({ address });
+    cleanups.push(() => connection.close());
+    const client = new Client({ connection });
+    const bundle = await bundleWorkflowCode({
+      workflowsPath: require.resolve('../workflows'),
+      logger: new DefaultLogger('WARN'),
+    });
+    const bundlePath = path.join(work, 'workflow-bundle.js');
+    writeFileSync(bundlePath, bundle.code);
+    const taskQueue = `bench-scale-${Date.now()}`;
+    const worker = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT, 'worker', 'main.ts')], {
+      cwd: PROJECT,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        TEMPORAL_ADDRESS: address,
+        TEMPORAL_TASK_QUEUE: taskQueue,
+        EVIDENCE_STORE: path.join(work, 'evidence'),
+        WORKFLOW_BUNDLE_PATH: bundlePath,
+        LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const workerLog: string[] = [];
+    worker.stdout.on('data', (c: Buffer) => workerLog.push(c.toString()));
+    worker.stderr.on('data', (c: Buffer) => workerLog.push(c.toString()));
+    cleanups.push(async () => {
+      if (worker.exitCode !== null) return;
+      const exited = new Promise((r) => worker.once('exit', r));
+      worker.kill('SIGTERM');
+      const timer = setTimeout(() => worker.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(timer);
+    });
+    const pid = worker.pid!;
+    for (let polled = false; !polled;) {
+      if (worker.exitCode !== null) throw new Error(`worker exited: ${workerLog.join('')}`);
+      const res = await client.workflowService.describeTaskQueue({
+        namespace: 'default',
+        taskQueue: { name: taskQueue },
+      });
+      polled = res.pollers.some((p) => p.identity === `${pid}@${hostname()}`);
+      if (!polled) await sleep(200);
+    }
+    const rssIdle = memoryOf(pid);
+    const rssSamples: { t: number; rss: number }[] = [];
+
+    // ---- the run ----
+    const t0 = Date.now();
+    const deadline = t0 + MINUTES * 60_000;
+    const sampler = setInterval(() => rssSamples.push({ t: Date.now() - t0, rss: memoryOf(pid).rss }), 5000);
+    cleanups.push(async () => clearInterval(sampler));
+    const ids = Array.from({ length: N }, (_, i) => i);
+    const handles: WorkflowHandle[] = await mapLimit(ids, CONCURRENCY, async (i) => {
+      const config: ConnectionConfig = {
+        connectionId: connectionIdOf(i),
+        environment: 'demo',
+        integrationKey: INTEGRATION_KEY,
+        userId: userIdOf(i),
+        privateKeyRef: `file:${keyPath}`,
+        oauthBaseUrl: emu.url,
+      };
+      return client.workflow.signalWithStart(WORKFLOW_TYPE, {
+        taskQueue,
+        workflowId: workflowIdOf(config.connectionId),
+        args: [config],
+        signal: consentGrantedSignal,
+      });
+    });
+    const startedMs = Date.now() - t0;
+    console.log(`${N} connections started in ${round(startedMs / 1000)} s`);
+
+    const idleCount = async () =>
+      (
+        await client.workflow.count(
+          `TaskQueue = '${taskQueue}' AND ${searchAttributes.phase.name} = 'idle' AND ExecutionStatus = 'Running'`,
+        )
+      ).count;
+    let rampMs = NaN;
+    for (;;) {
+      const idle = await idleCount();
+      if (idle >= N) {
+        rampMs = Date.now() - t0;
+        break;
+      }
+      if (Date.now() > deadline) break;
+      await sleep(2000);
+    }
+    console.log(`all ${N} idle after ${round(rampMs / 1000)} s (first sync done); RSS ${memoryOf(pid).rss} MiB`);
+    const rssAfterRamp = memoryOf(pid);
+
+    // Mid-run: one syncNow to every connection (a sync cycle; the real interval is >= 15 min).
+    const syncNowAt = Math.max(rampMs + 20_000, 210_000);
+    if (t0 + syncNowAt < deadline - 60_000) {
+      await sleep(t0 + syncNowAt - Date.now());
+      // Spread over 60 s by default: ~17 syncs/s for 1000 connections, 60 times what hourly schedules produce.
+      const spacing = (SYNC_SPREAD_S * 1000) / N;
+      await mapLimit(
+        handles.map((h, i) => ({ h, at: Date.now() + i * spacing })),
+        CONCURRENCY,
+        async ({ h, at }) => {
+          await sleep(at - Date.now());
+          await h.signal(syncNowSignal);
+        },
+      );
+      console.log(`syncNow sent to all at ${round((Date.now() - t0) / 1000)} s`);
+    }
+    while (deadline - Date.now() > 1000) {
+      await sleep(Math.min(30_000, deadline - Date.now()));
+      console.log(
+        `t=${round((Date.now() - t0) / 1000)} s  RSS ${memoryOf(pid).rss} MiB  tokens ${emu.stats.tokensIssued.length}`,
+      );
+    }
+    clearInterval(sampler);
+    const endMs = Date.now() - t0;
+    const rssEnd = memoryOf(pid);
+    const tokensIssued = emu.stats.tokensIssued.length;
+
+    // ---- analysis ----
+    const observedAt = Date.now();
+    const analyses = await mapLimit(handles, 20, async (h) => analyse((await h.fetchHistory()).events ?? []));
+    const wft = analyses.flatMap((a) => a.wft);
+    const timeouts = analyses.flatMap((a) => a.wftTimeouts);
+    const timeoutSummary = Object.entries(
+      timeouts.reduce<Record<string, number>>((acc, t) => ({ ...acc, [t.type]: (acc[t.type] ?? 0) + 1 }), {}),
+    )
+      .map(([type, n]) => `${n} ${type}`)
+      .join(', ');
+    const byMinute = Array.from({ length: Math.ceil(endMs / 60_000) }, (_, m) => {
+      const inMinute = wft.filter((w) => Math.floor((w.scheduledAt - t0) / 60_000) === m);
+      return {
+        minute: m,
+        workflowTasks: inMinute.length,
+        p50: percentile(
+          inMinute.map((w) => w.total),
+          50,
+        ),
+        p99: percentile(
+          inMinute.map((w) => w.total),
+          99,
+        ),
+        scheduleToStartP99: percentile(
+          inMinute.map((w) => w.toStart),
+          99,
+        ),
+        timeouts: timeouts.filter((t) => Math.floor((t.at - t0) / 60_000) === m).length,
+      };
+    });
+    const steady = wft.filter((w) => w.scheduledAt - t0 > rampMs);
+    const leads = analyses.flatMap((a) => a.leads);
+    const remints = analyses.reduce((s, a) => s + a.mints.filter((m) => m.activity === 'refreshToken').length, 0);
+    const historyMints = analyses.reduce((s, a) => s + a.mints.length, 0);
+    const late = analyses.reduce((s, a) => s + a.late, 0);
+    const withRemint = analyses.filter((a) => a.mints.some((m) => m.activity === 'refreshToken')).length;
+    const observedPerDay = analyses
+      .filter((a) => a.firstIdleAt !== undefined && observedAt - a.firstIdleAt > 60_000)
+      .map((a) => (a.eventsAfterFirstIdle / (observedAt - a.firstIdleAt!)) * 86_400_000);
+    const cycles = analyses.flatMap((a) => a.cycles);
+    const perCycle = (kind: string) => mean(cycles.filter((c) => c.kind === kind).map((c) => c.events));
+    const eRemint = perCycle('re-mint');
+    const eSync = perCycle('sync');
+    const model = (lifetimeMs: number, intervalMs: number) => {
+      const w = wakeUpsPerDay(lifetimeMs, intervalMs);
+      // A sync that re-mints first has one more activity and workflow task: 6 events (3 + 3) on top of eSync.
+      const events = w.syncs * eSync + w.syncsWithRemint * 6 + w.remints * eRemint;
+      return { ...w, events: Math.round(events), daysPerContinueAsNew: round(1500 / events, 2) };
+    };
+    const benchDay = model(TOKEN_LIFETIME_S * 1000, DEFAULT_SYNC_INTERVAL_MINUTES * 60_000);
+    const prodDay = model(3_600_000, DEFAULT_SYNC_INTERVAL_MINUTES * 60_000);
+
+    const ms = (x: number) => `${Math.round(x)} ms`;
+    console.log('');
+    printTable(
+      ['measure', 'value'],
+      [
+        [
+          'machine',
+          `${machine().cpus} cores, ${machine().cpuModel}, ${machine().memoryGiB} GiB, node ${process.version}`,
+        ],
+        ['connections (workflows) on one worker process', String(N)],
+        [
+          'run',
+          `${round(endMs / 60_000, 1)} min; token lifetime ${TOKEN_LIFETIME_S} s (re-mint every ${round((TOKEN_LIFETIME_S * 1000 - REMINT_BEFORE_EXPIRY_MS) / 60_000, 1)} min)`,
+        ],
+        ['ramp: all connected and first sync done', `${round(rampMs / 1000)} s`],
+        [
+          'worker RSS: idle before / after ramp / end / peak',
+          `${rssIdle.rss} / ${rssAfterRamp.rss} / ${rssEnd.rss} / ${rssEnd.peak} MiB`,
+        ],
+        [
+          'workflow tasks (all): count, p50, p99, max',
+          `${wft.length}, ${ms(
+            percentile(
+              wft.map((w) => w.total),
+              50,
+            ),
+          )}, ${ms(
+            percentile(
+              wft.map((w) => w.total),
+              99,
+            ),
+          )}, ${ms(Math.max(...wft.map((w) => w.total)))}`,
+        ],
+        [
+          'workflow tasks after the ramp: p50, p99',
+          `${ms(
+            percentile(
+              steady.map((w) => w.total),
+              50,
+            ),
+          )}, ${ms(
+            percentile(
+              steady.map((w) => w.total),
+              99,
+            ),
+          )}`,
+        ],
+        [
+          '  of which schedule-to-start p50 / p99 (all)',
+          `${ms(
+            percentile(
+              wft.map((w) => w.toStart),
+              50,
+            ),
+          )} / ${ms(
+            percentile(
+              wft.map((w) => w.toStart),
+              99,
+            ),
+          )}`,
+        ],
+        ['workflow task timeouts', timeoutSummary || '0'],
+        ['re-mints (refreshToken) / connections that re-minted', `${remints} / ${withRemint}`],
+        [
+          're-mint lead before old expiry: min / p50',
+          `${round(Math.min(...leads) / 60_000, 2)} / ${round(percentile(leads, 50) / 60_000, 2)} min`,
+        ],
+        ['late re-mints (goal 0)', String(late)],
+        ['tokens minted outside the workflow schedule (401 / stale cache)', String(tokensIssued - historyMints)],
+        [
+          'history events per connection at the end: mean / max',
+          `${round(mean(analyses.map((a) => a.events)))} / ${Math.max(...analyses.map((a) => a.events))}`,
+        ],
+        ['events per re-mint cycle / per sync cycle (measured)', `${round(eRemint)} / ${round(eSync)}`],
+        [
+          'events/day observed after the first sync, extrapolated (incl. the forced syncNow)',
+          String(Math.round(mean(observedPerDay))),
+        ],
+        [
+          'events/day modelled, bench settings (900 s tokens, 60-min syncs)',
+          `${benchDay.events} (${benchDay.remints} re-mints + ${benchDay.syncs} syncs, ${benchDay.syncsWithRemint} re-minting first); continue-as-new every ${benchDay.daysPerContinueAsNew} d`,
+        ],
+        [
+          'events/day modelled, production (3600 s tokens, 60-min syncs)',
+          `${prodDay.events} (${prodDay.remints} re-mints + ${prodDay.syncs} syncs, ${prodDay.syncsWithRemint} re-minting first); continue-as-new every ${prodDay.daysPerContinueAsNew} d`,
+        ],
+      ],
+    );
+
+    console.log('');
+    console.log(
+      `workflow task latency by minute of the run (ramp ends ${round(rampMs / 1000)} s; syncNow from ${round(syncNowAt / 1000)} s over ${SYNC_SPREAD_S} s):`,
+    );
+    printTable(
+      ['minute', 'workflow tasks', 'p50', 'p99', 'schedule-to-start p99', 'timeouts'],
+      byMinute.map((b) => [
+        String(b.minute),
+        String(b.workflowTasks),
+        ms(b.p50),
+        ms(b.p99),
+        ms(b.scheduleToStartP99),
+        String(b.timeouts),
+      ]),
+    );
+
+    const result = {
+      benchmark: 'scale',
+      measuredAt: new Date().toISOString(),
+      machine: machine(),
+      temporal: devServer ? 'dev server (started by the bench, in-memory SQLite)' : `TEMPORAL_ADDRESS ${address}`,
+      worker: 'one process: node --import tsx worker/main.ts (prebuilt bundle), directory store',
+      emulator: 'in the bench process',
+      connections: N,
+      runMinutes: round(endMs / 60_000, 2),
+      tokenLifetimeSeconds: TOKEN_LIFETIME_S,
+      syncNowAtSeconds: round(syncNowAt / 1000),
+      syncNowSpreadSeconds: SYNC_SPREAD_S,
+      rampSeconds: round(rampMs / 1000),
+      rssMiB: {
+        idleBefore: rssIdle.rss,
+        afterRamp: rssAfterRamp.rss,
+        end: rssEnd.rss,
+        peak: rssEnd.peak,
+        samples: rssSamples.filter((_, i) => i % 6 === 0),
+      },
+      workflowTaskLatencyMs: {
+        source: 'history timestamps, WorkflowTaskScheduled → WorkflowTaskCompleted',
+        count: wft.length,
+        p50: percentile(
+          wft.map((w) => w.total),
+          50,
+        ),
+        p99: percentile(
+          wft.map((w) => w.total),
+          99,
+        ),
+        max: Math.max(...wft.map((w) => w.total)),
+        afterRamp: {
+          count: steady.length,
+          p50: percentile(
+            steady.map((w) => w.total),
+            50,
+          ),
+          p99: percentile(
+            steady.map((w) => w.total),
+            99,
+          ),
+        },
+        scheduleToStart: {
+          p50: percentile(
+            wft.map((w) => w.toStart),
+            50,
+          ),
+          p99: percentile(
+            wft.map((w) => w.toStart),
+            99,
+          ),
+        },
+        timeouts: timeoutSummary || '0',
+        byMinute,
+      },
+      remints: {
+        count: remints,
+        connectionsThatReminted: withRemint,
+        leadMinutes: { min: round(Math.min(...leads) / 60_000, 2), p50: round(percentile(leads, 50) / 60_000, 2) },
+        late,
+        goalLate: 0,
+        tokensIssued,
+        mintsInHistories: historyMints,
+        mintsOutsideSchedule: tokensIssued - historyMints,
+      },
+      historyEvents: {
+        perConnectionAtEnd: {
+          mean: round(mean(analyses.map((a) => a.events))),
+          max: Math.max(...analyses.map((a) => a.events)),
+        },
+        perRemintCycle: round(eRemint, 2),
+        perSyncCycle: round(eSync, 2),
+        observedPerDayBenchSettings: Math.round(mean(observedPerDay)),
+        modelledPerDay: { benchSettings: benchDay, production: prodDay },
+        continueAsNewAt: 1500,
+      },
+    };
+    const dir = path.join(__dirname, 'results');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, OUT), `${JSON.stringify(result, null, 2)}\n`);
+    console.log(`wrote bench/results/${OUT}`);
+    if (workerLog.length)
+      console.log(`worker output (${workerLog.length} chunks), last: ${workerLog.at(-1)?.slice(0, 300)}`);
+
+    if (!devServer) await mapLimit(handles, CONCURRENCY, (h) => h.terminate('benchmark done').catch(() => undefined));
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench/scale: ${(err as Error).stack ?? String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,477 @@
+/**
+ * Sync benchmark: an initial sync of 5,000 envelopes (page size 100, include=recipients) through the real worker,
+ * its real activities and a directory evidence store, against the DocuSign emulator running in its own process (as
+ * DocuSign would be: its CPU is not the connector's).
+ *
+ *   (a) REST calls per 1,000 envelopes stored (goal <= 11), beside the naive figure: one list call per page plus one
+ *       GET per envelope.
+ *   (b) end-to-end envelopes/s divided by a bare page-fetch loop (fetch + JSON.parse, nothing stored) over the same
+ *       emulator and the same pages (goal >= 0.8). Runs alternate; the medians are compared. Two loops in between
+ *       show where the time goes: the connector's DocuSignClient alone (got + zod), then with the directory store
+ *       (no Temporal). A disk probe gives this disk's rate of small files written + fsynced + renamed.
+ *
+ *   npx tsx bench/sync.ts            (TEMPORAL_ADDRESS=host:port to use a running server; else a dev server starts)
+ *   BENCH_ENVELOPES=5000 BENCH_RUNS=3
+ *
+ * Prints a table and writes bench/results/sync.json.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { spawn } from 'node:child_process';
+import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import path from 'node:path';
+import { SignJWT } from 'jose';
+import { DocuSignClient } from '../activities/docusign';
+import { DirectoryStore } from '../activities/store';
+import { DEFAULT_SYNC_OPTIONS } from '../activities/sync';
+import { ensureTemporalTools } from '../scripts/tools';
+import { loadWorkerConfig } from '../worker/config';
+import { startDevServer, type DevServer } from '../worker/dev-server';
+import { createLogger } from '../worker/logger';
+import { createConnectorWorker } from '../worker/worker';
+import type { ConnectionConfig } from '../workflows/config';
+import {
+  consentGrantedSignal,
+  statusQuery,
+  WORKFLOW_TYPE,
+  workflowIdOf,
+  type ConnectionStatus,
+} from '../workflows/messages';
+
+const ENVELOPES = Number(process.env.BENCH_ENVELOPES ?? 5000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const PAGE_SIZE = DEFAULT_SYNC_OPTIONS.pageSize;
+const WINDOW_MS = DEFAULT_SYNC_OPTIONS.backfillWindowDays * 86_400_000;
+const GOAL_CALLS_PER_1000 = 11;
+const GOAL_RATIO = 0.8;
+
+const INTEGRATION_KEY = '00000000-0000-4000-8000-0000000be001';
+const USER_ID = '00000000-0000-4000-8000-0000000be002';
+const PROJECT = path.resolve(__dirname, '..');
+
+interface EmulatorStats {
+  calls: Record<string, number>;
+  pagesServed: number;
+}
+
+/** The emulator as a child process (test/emulator/main.ts), driven over its /__admin API. */
+async function startEmulatorProcess(publicKeyPath: string) {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      path.join(PROJECT, 'test', 'emulator', 'main.ts'),
+      '--port',
+      '0',
+      '--envelopes',
+      String(ENVELOPES),
+      '--hourly-limit',
+      '1000000',
+      '--burst-limit',
+      '1000000',
+      '--user-id',
+      USER_ID,
+      '--integration-key',
+      INTEGRATION_KEY,
+      '--public-key',
+      publicKeyPath,
+      '--consent',
+    ],
+    { cwd: PROJECT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`emulator exited with ${code}: ${out}`)));
+  });
+  child.stdout.resume();
+  const admin = async <T>(route: string, body?: unknown): Promise<T> => {
+    const res = await fetch(`${url}/__admin/${route}`, {
+      method: body === undefined ? 'GET' : 'POST',
+      ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+    });
+    if (!res.ok) throw new Error(`admin ${route}: HTTP ${res.status} ${await res.text()}`);
+    return (await res.json()) as T;
+  };
+  return {
+    url,
+    host: new URL(url).host,
+    admin,
+    stats: () => admin<EmulatorStats>('stats'),
+    stop: async () => {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+const sum = (o: Record<string, number>) => Object.values(o).reduce((s, x) => s + x, 0);
+const diff = (a: Record<string, number>, b: Record<string, number>): Record<string, number> =>
+  Object.fromEntries<number>(
+    Object.keys(a)
+      .map((k): [string, number] => [k, (a[k] ?? 0) - (b[k] ?? 0)])
+      .filter(([, v]) => v !== 0),
+  );
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(path.join(tmpdir(), 'bench-sync-'));
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const keyPath = path.join(work, 'private.pem');
+  const publicKeyPath = path.join(work, 'public.pem');
+  writeFileSync(keyPath, privateKey.export({ type: 'pkcs1', format: 'pem' }), { mode: 0o600 });
+  writeFileSync(publicKeyPath, publicKey.export({ type: 'spki', format: 'pem' }));
+
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  let devServer: DevServer | undefined;
+  const cleanups: (() => Promise<void>)[] = [];
+  try {
+    const emu = await startEmulatorProcess(publicKeyPath);
+    cleanups.push(emu.stop);
+    let address = process.env.TEMPORAL_ADDRESS;
+    if (!address) {
+      devServer = await startDevServer({ cliPath: ensureTemporalTools().cli, port: 0 });
+      const server = devServer;
+      cleanups.push(() => server.stop());
+      address = devServer.address;
+    }
+    const connection = await NativeConnection.connect({ address });
+    const client = new Client({ connection: await Connection.connect({ address }) });
+    const taskQueue = `bench-sync-${randomUUID()}`;
+    const storeDir = path.join(work, 'evidence');
+    const connector = await createConnectorWorker({
+      config: loadWorkerConfig({ TEMPORAL_ADDRESS: address, TEMPORAL_TASK_QUEUE: taskQueue, EVIDENCE_STORE: storeDir }),
+      connection,
+      logger: createLogger({ level: 'warn' }),
+      workflowCode: {
+        workflowBundle: await bundleWorkflowCode({
+          workflowsPath: require.resolve('../workflows'),
+          logger: new DefaultLogger('WARN'),
+        }),
+      },
+    });
+    const running = connector.worker.run();
+    cleanups.push(async () => {
+      connector.worker.shutdown();
+      await running;
+      await connector.close();
+      await connection.close();
+    });
+
+    const info = await emu.admin<{
+      users: { accounts: { accountId: string; baseUri: string; isDefault: boolean }[] }[];
+    }>('info');
+    const account = info.users[0]!.accounts.find((a) => a.isDefault)!;
+    const truth = (await emu.admin<{ status: string }[]>(`envelopes?accountId=${account.accountId}`)).filter(
+      (e) => e.status !== 'created',
+    ).length;
+    // The data spans 400 days: back-fill from 401 days ago so every envelope is in the initial sync.
+    const backfillFrom = new Date(Date.now() - 401 * 86_400_000).toISOString();
+
+    // ---- loops over the same windows, query and pages as the sync, without Temporal ----
+    const token = await mintToken(emu.url, emu.host, privateKey);
+    const restBase = `${account.baseUri}/restapi`;
+    /** Walks every page of the back-fill the way activities/sync.ts does; `fetchPage` returns the page. */
+    const pageLoop = async (
+      fetchPage: (url: string) => Promise<{ envelopes: number; nextUri?: string | null }>,
+    ): Promise<{ ms: number; pages: number; envelopes: number }> => {
+      const toDate = Date.now();
+      let pages = 0;
+      let envelopes = 0;
+      const t0 = performance.now();
+      for (let start = Date.parse(backfillFrom); start < toDate; start += WINDOW_MS) {
+        const end = Math.min(start + WINDOW_MS, toDate);
+        const query = new URLSearchParams({
+          from_date: new Date(start).toISOString(),
+          to_date: new Date(end).toISOString(),
+          status: 'any',
+          from_to_status: 'changed',
+          order_by: 'status_changed',
+          order: 'asc',
+          include: 'recipients',
+          count: String(PAGE_SIZE),
+          start_position: '0',
+        });
+        let url: string | undefined = `${restBase}/v2.1/accounts/${account.accountId}/envelopes?${query.toString()}`;
+        while (url) {
+          const page = await fetchPage(url);
+          pages += 1;
+          envelopes += page.envelopes;
+          url = page.nextUri ? `${restBase}/v2.1${page.nextUri}` : undefined;
+        }
+      }
+      return { ms: performance.now() - t0, pages, envelopes };
+    };
+    /** (b)'s baseline: fetch + JSON.parse, nothing else. */
+    const bareLoop = () =>
+      pageLoop(async (url) => {
+        const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+        const page = JSON.parse(await res.text()) as { envelopes?: unknown[]; nextUri?: string };
+        if (res.status !== 200) throw new Error(`bare loop: HTTP ${res.status}`);
+        return { envelopes: page.envelopes?.length ?? 0, nextUri: page.nextUri };
+      });
+    // Where the time goes: the connector's DocuSign client (got + zod), then that plus the directory store.
+    const docusign = new DocuSignClient({ timeoutMs: 30_000 });
+    const clientLoop = () =>
+      pageLoop(async (url) => {
+        const { page } = await docusign.listEnvelopes(url, token);
+        return { envelopes: page.envelopes?.length ?? 0, nextUri: page.nextUri };
+      });
+    const store = new DirectoryStore(path.join(work, 'evidence-direct'));
+    await store.init();
+    cleanups.push(() => store.close());
+    const storeLoop = (run: number) =>
+      pageLoop(async (url) => {
+        const { page, rawEnvelopes } = await docusign.listEnvelopes(url, token);
+        const syncedAt = new Date().toISOString();
+        const envelopes = page.envelopes ?? [];
+        await store.writePage(
+          `direct-${run}`,
+          envelopes.map((e, i) => ({
+            connectionId: `direct-${run}`,
+            envelopeId: e.envelopeId,
+            status: e.status,
+            statusChangedDateTime: e.statusChangedDateTime,
+            syncedAt,
+            envelope: rawEnvelopes[i] ?? e,
+          })),
+        );
+        return { envelopes: envelopes.length, nextUri: page.nextUri };
+      });
+
+    // ---- the real thing: a connection workflow's initial sync ----
+    const e2e = async (run: number) => {
+      const connectionId = `bench-sync-${run}`;
+      const config: ConnectionConfig = {
+        connectionId,
+        environment: 'demo',
+        integrationKey: INTEGRATION_KEY,
+        userId: USER_ID,
+        privateKeyRef: `file:${keyPath}`,
+        oauthBaseUrl: emu.url,
+        backfillFrom,
+      };
+      const before = await emu.stats();
+      const t0 = performance.now();
+      const handle = await client.workflow.start(WORKFLOW_TYPE, {
+        taskQueue,
+        workflowId: workflowIdOf(connectionId),
+        args: [config],
+      });
+      await handle.signal(consentGrantedSignal);
+      let status: ConnectionStatus;
+      for (;;) {
+        status = await handle.query(statusQuery);
+        if (status.phase === 'idle' && status.totals.syncs === 1) break;
+        if (status.phase === 'needs_attention') throw new Error(`sync failed: ${JSON.stringify(status.lastError)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const wallMs = performance.now() - t0;
+      const after = await emu.stats();
+      await handle.terminate('benchmark done');
+      const syncMs = Date.parse(status.lastSync!.finishedAt!) - Date.parse(status.lastSync!.startedAt);
+      return {
+        envelopes: status.totals.envelopes,
+        pages: status.lastSync?.pages ?? 0,
+        syncMs,
+        wallMs,
+        calls: diff(after.calls, before.calls),
+        pagesServed: after.pagesServed - before.pagesServed,
+      };
+    };
+
+    // The disk under the store: small files written the way the directory store writes a latest record (temp file,
+    // fsync, rename), 16 at a time, plus the directory fsync it does once per page.
+    const diskProbe = async (files: number): Promise<number> => {
+      const dir = path.join(work, 'disk-probe');
+      mkdirSync(dir, { recursive: true });
+      const body = JSON.stringify({ probe: 'x'.repeat(1500) });
+      const t0 = performance.now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < files) {
+            const i = next++;
+            const temp = path.join(dir, `.${i}.tmp`);
+            const handle = await open(temp, 'wx');
+            await handle.writeFile(body);
+            await handle.sync();
+            await handle.close();
+            await rename(temp, path.join(dir, `${i}.json`));
+          }
+        }),
+      );
+      const dirHandle = await open(dir, 'r');
+      await dirHandle.sync();
+      await dirHandle.close();
+      return (files / (performance.now() - t0)) * 1000;
+    };
+    const fsyncedFilesPerSecond = await diskProbe(1000);
+
+    await bareLoop(); // warm-up: the emulator serialises each envelope once, then serves cached bytes
+    type Loop = Awaited<ReturnType<typeof bareLoop>>;
+    const bare: Loop[] = [];
+    const viaClient: Loop[] = [];
+    const viaStore: Loop[] = [];
+    const full: Awaited<ReturnType<typeof e2e>>[] = [];
+    for (let run = 1; run <= RUNS; run++) {
+      bare.push(await bareLoop());
+      viaClient.push(await clientLoop());
+      viaStore.push(await storeLoop(run));
+      full.push(await e2e(run));
+      console.log(
+        `run ${run}: bare ${round(bare.at(-1)!.ms)} ms, client ${round(viaClient.at(-1)!.ms)} ms, ` +
+          `client + store ${round(viaStore.at(-1)!.ms)} ms, end-to-end ${full.at(-1)!.syncMs} ms ` +
+          `(${round(full.at(-1)!.wallMs)} ms from workflow start to idle)`,
+      );
+    }
+
+    const first = full[0]!;
+    if (first.envelopes !== truth) throw new Error(`stored ${first.envelopes} envelopes, DocuSign has ${truth}`);
+    const restCalls = sum(first.calls);
+    const callsPer1000 = (restCalls / first.envelopes) * 1000;
+    const naiveCalls = first.pagesServed + first.envelopes + (restCalls - first.pagesServed);
+    const naivePer1000 = (naiveCalls / first.envelopes) * 1000;
+    const rate = (loops: Loop[]) => median(loops.map((b) => (b.envelopes / b.ms) * 1000));
+    const bareRate = rate(bare);
+    const clientRate = rate(viaClient);
+    const storeRate = rate(viaStore);
+    const e2eRate = median(full.map((f) => (f.envelopes / f.syncMs) * 1000));
+    const e2eWallRate = median(full.map((f) => (f.envelopes / f.wallMs) * 1000));
+    const ratio = e2eRate / bareRate;
+
+    const rows: [string, string, string][] = [
+      ['envelopes generated / stored (non-draft)', `${ENVELOPES} / ${first.envelopes}`, ''],
+      ['pages fetched (page size 100, 180-day windows)', String(first.pagesServed), ''],
+      [
+        'DocuSign calls in the initial sync',
+        `${restCalls} (${Object.entries(first.calls)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')})`,
+        '',
+      ],
+      ['(a) calls per 1,000 envelopes', String(round(callsPer1000, 2)), `goal <= ${GOAL_CALLS_PER_1000}`],
+      ['    naive: 1 list call per page + 1 GET per envelope', String(round(naivePer1000, 1)), ''],
+      ['bare page-fetch loop, envelopes/s (median)', String(Math.round(bareRate)), ''],
+      [
+        '  DocuSignClient loop (got + zod), envelopes/s',
+        `${Math.round(clientRate)} (${round(clientRate / bareRate, 2)}x bare)`,
+        '',
+      ],
+      [
+        '  client + directory store, no Temporal, envelopes/s',
+        `${Math.round(storeRate)} (${round(storeRate / bareRate, 2)}x bare)`,
+        '',
+      ],
+      [
+        '  disk probe: small files written + fsynced + renamed per second',
+        String(Math.round(fsyncedFilesPerSecond)),
+        '',
+      ],
+      ['end-to-end sync, envelopes/s (median, sync start → finish)', String(Math.round(e2eRate)), ''],
+      ['end-to-end incl. workflow start + consent + authorize', String(Math.round(e2eWallRate)), ''],
+      ['(b) end-to-end / bare', String(round(ratio, 2)), `goal >= ${GOAL_RATIO}`],
+    ];
+    printTable(['measure', 'value', 'goal'], rows);
+
+    const result = {
+      benchmark: 'sync',
+      measuredAt: new Date().toISOString(),
+      machine: machine(),
+      temporal: devServer ? 'dev server (started by the bench, in-memory)' : `TEMPORAL_ADDRESS ${address}`,
+      emulator: 'separate process (test/emulator/main.ts)',
+      store: 'directory',
+      envelopesGenerated: ENVELOPES,
+      envelopesStored: first.envelopes,
+      pageSize: PAGE_SIZE,
+      include: 'recipients',
+      backfillWindowDays: DEFAULT_SYNC_OPTIONS.backfillWindowDays,
+      a: {
+        callsByEndpoint: first.calls,
+        calls: restCalls,
+        pages: first.pagesServed,
+        callsPer1000Envelopes: round(callsPer1000, 2),
+        naiveCallsPer1000Envelopes: round(naivePer1000, 1),
+        goal: `<= ${GOAL_CALLS_PER_1000}`,
+        met: callsPer1000 <= GOAL_CALLS_PER_1000,
+      },
+      b: {
+        runs: RUNS,
+        bareMs: bare.map((b) => round(b.ms)),
+        syncMs: full.map((f) => f.syncMs),
+        wallMs: full.map((f) => round(f.wallMs)),
+        clientMs: viaClient.map((b) => round(b.ms)),
+        clientAndStoreMs: viaStore.map((b) => round(b.ms)),
+        bareEnvelopesPerSecond: Math.round(bareRate),
+        clientEnvelopesPerSecond: Math.round(clientRate),
+        clientAndStoreEnvelopesPerSecond: Math.round(storeRate),
+        diskProbeFsyncedFilesPerSecond: Math.round(fsyncedFilesPerSecond),
+        endToEndEnvelopesPerSecond: Math.round(e2eRate),
+        endToEndWithStartEnvelopesPerSecond: Math.round(e2eWallRate),
+        ratio: round(ratio, 3),
+        goal: `>= ${GOAL_RATIO}`,
+        met: ratio >= GOAL_RATIO,
+      },
+    };
+    const dir = path.join(__dirname, 'results');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'sync.json'), `${JSON.stringify(result, null, 2)}\n`);
+    console.log('wrote bench/results/sync.json');
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function mintToken(url: string, host: string, key: KeyObject): Promise<string> {
+  const iat = Math.floor(Date.now() / 1000);
+  const assertion = await new SignJWT({ scope: 'signature impersonation' })
+    .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
+    .setIssuer(INTEGRATION_KEY)
+    .setSubject(USER_ID)
+    .setAudience(host)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + 600)
+    .sign(key);
+  const res = await fetch(`${url}/oauth/token`, {
+    method: 'POST',
+    body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }),
+  });
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
+export function machine() {
+  const cpu = cpus();
+  return {
+    cpus: cpu.length,
+    cpuModel: cpu[0]?.model ?? 'unknown',
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+  };
+}
+
+export function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+  for (const r of rows) console.log(line(r));
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(`bench/sync: ${(err as Error).stack ?? String(err)}`);
+    process.exit(1);
+  });
+}
