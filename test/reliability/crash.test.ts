@@ -200,39 +200,35 @@ describe('crash trials: SIGKILL the worker process mid-sync', { timeout: 600_000
       assert.equal(results.length, TRIALS);
     });
 
-    test(
-      "a kill just after a backfill window's last page: store exact, and at most one page fetched again",
-      async () => {
-        const rig = await trialRig();
-        const taskQueue = uniqueTaskQueue('crash-window');
-        const storeDir = path.join(rig.workDir, 'evidence');
-        const first = await worker(env.address, taskQueue, storeDir);
-        await waitForPoller(client, first, taskQueue);
-        const handle = await connect(rig, taskQueue, 'crash-window');
-        // The first window's pages, from DocuSign's data; the kill lands as the second window's first page arrives.
-        const from = Date.parse(backfillFromOf.get(handle.workflowId)!);
-        const firstWindow = rig.emu
-          .envelopes(rig.accountId)
-          .filter((e) => e.status !== 'created')
-          .filter(
-            (e) =>
-              Date.parse(e.statusChangedDateTime) >= from && Date.parse(e.statusChangedDateTime) <= from + WINDOW_MS,
-          );
-        const killAt = Math.max(1, Math.ceil(firstWindow.length / 100)) + 1;
-        const gap = await pageGapAt(rig, killAt);
-        await first.kill();
-        const second = await worker(env.address, taskQueue, storeDir);
-        await waitForStatus(handle, idleAfterSyncs(1), 120_000);
-        await assertStoreMatches(storeDir, 'crash-window', rig.emu, rig.accountId);
-        const refetched = rig.emu.stats.pagesServed - (await cleanRun);
-        kills.push({ what: 'window boundary', killAt, refetched, msBetweenLastPages: gap });
-        await second.stop();
-        assert.ok(
-          refetched <= 1,
-          `killed after page ${killAt} (first page of window 2): ${refetched} pages fetched again`,
+    test("a kill just after a backfill window's last page: store exact, and at most one page fetched again", async () => {
+      const rig = await trialRig();
+      const taskQueue = uniqueTaskQueue('crash-window');
+      const storeDir = path.join(rig.workDir, 'evidence');
+      const first = await worker(env.address, taskQueue, storeDir);
+      await waitForPoller(client, first, taskQueue);
+      const handle = await connect(rig, taskQueue, 'crash-window');
+      // The first window's pages, from DocuSign's data; the kill lands as the second window's first page arrives.
+      const from = Date.parse(backfillFromOf.get(handle.workflowId)!);
+      const firstWindow = rig.emu
+        .envelopes(rig.accountId)
+        .filter((e) => e.status !== 'created')
+        .filter(
+          (e) => Date.parse(e.statusChangedDateTime) >= from && Date.parse(e.statusChangedDateTime) <= from + WINDOW_MS,
         );
-      },
-    );
+      const killAt = Math.max(1, Math.ceil(firstWindow.length / 100)) + 1;
+      const gap = await pageGapAt(rig, killAt);
+      await first.kill();
+      const second = await worker(env.address, taskQueue, storeDir);
+      await waitForStatus(handle, idleAfterSyncs(1), 120_000);
+      await assertStoreMatches(storeDir, 'crash-window', rig.emu, rig.accountId);
+      const refetched = rig.emu.stats.pagesServed - (await cleanRun);
+      kills.push({ what: 'window boundary', killAt, refetched, msBetweenLastPages: gap });
+      await second.stop();
+      assert.ok(
+        refetched <= 1,
+        `killed after page ${killAt} (first page of window 2): ${refetched} pages fetched again`,
+      );
+    });
 
     test('two workers on one task queue: the one running the sync is killed, the other finishes it', async () => {
       const rig = await trialRig();
