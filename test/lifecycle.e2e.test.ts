@@ -19,6 +19,7 @@ import {
   type ConnectionStatus,
 } from '../workflows/messages';
 import { findLeaks, rsaKeys, startHarness, type Harness } from './helpers/connector';
+import { historyText } from './helpers/evidence';
 import { workflowCode } from './helpers/temporal';
 
 describe('connection lifecycle against the emulator', () => {
@@ -151,7 +152,8 @@ describe('connection lifecycle against the emulator', () => {
 
   test('no secret in any history or worker log line; histories replay deterministically', async () => {
     const histories = await Promise.all(handles.map((hd) => hd.fetchHistory()));
-    const raw = histories.map((hist) => JSON.stringify(hist));
+    // Payload bytes decoded to text, so a secret inside any input, result or failure would be found.
+    const raw = histories.map((hist) => historyText(hist));
     const leaks = findLeaks(h, [...raw, ...h.logs]);
     assert.ok(h.emu.stats.tokensIssued.length > 5 && h.emu.stats.assertionsReceived.length > 5, 'secrets were in play');
     assert.ok(h.logs.length > 10, 'worker logs were captured');

@@ -5,9 +5,13 @@
 import { z } from 'zod';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const guid = (what: string) => z.string().regex(GUID, `must be a GUID (${what})`);
+/** A string field whose missing or non-string value gets the same rule as a malformed one. */
+const text = (rule: string) =>
+  z.string({ error: (issue) => (issue.input === undefined ? `is required: ${rule}` : rule) });
+const guid = (what: string) => text(`must be a GUID (${what})`).regex(GUID, `must be a GUID (${what})`);
 
 export const CONNECTION_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const CONNECTION_RULE = 'must match /^[a-z0-9][a-z0-9_-]{0,62}$/ (lowercase letters, digits, - and _)';
 export const MIN_SYNC_INTERVAL_MINUTES = 15;
 export const DEFAULT_SYNC_INTERVAL_MINUTES = 60;
 
@@ -24,18 +28,14 @@ const httpUrl = z
 
 export const connectionConfigSchema = z
   .object({
-    connectionId: z
-      .string()
-      .regex(CONNECTION_ID, 'must match /^[a-z0-9][a-z0-9_-]{0,62}$/ (lowercase letters, digits, - and _)'),
+    connectionId: text(CONNECTION_RULE).regex(CONNECTION_ID, CONNECTION_RULE),
     environment: z.enum(['demo', 'production'], { error: "must be 'demo' or 'production'" }),
     integrationKey: guid('the Integration Key'),
     userId: guid('the impersonated user ID, not an email'),
-    privateKeyRef: z
-      .string()
-      .regex(
-        /^(file:\/.+|env:[A-Za-z_][A-Za-z0-9_]*)$/,
-        "must be 'file:<absolute path>' or 'env:<VAR_NAME>' (a reference, never the key itself)",
-      ),
+    privateKeyRef: text("must be 'file:<absolute path>' or 'env:<VAR_NAME>'").regex(
+      /^(file:\/.+|env:[A-Za-z_][A-Za-z0-9_]*)$/,
+      "must be 'file:<absolute path>' or 'env:<VAR_NAME>' (a reference, never the key itself)",
+    ),
     accountId: guid('the DocuSign account ID').optional(),
     oauthBaseUrl: httpUrl.optional(),
     redirectUri: httpUrl.optional(),
