@@ -602,13 +602,19 @@ function untilSignal(): Promise<NodeJS.Signals> {
 
 /** Entry point of bin/docusign-connector.js and `tsx client/cli.ts`. */
 export function main(argv: string[] = process.argv): void {
-  run(argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(`error: ${(err as Error).message}`);
-      process.exit(1);
-    },
-  );
+  run(argv.slice(2)).then(exitAfterFlush, (err: unknown) => {
+    console.error(`error: ${(err as Error).message}`);
+    exitAfterFlush(1);
+  });
+}
+
+/**
+ * Exits once stdout and stderr have flushed: process.exit() drops what is still queued for a pipe (a large
+ * `evidence --json` lost records), and exiting explicitly stops open Temporal connections from keeping us alive.
+ */
+function exitAfterFlush(code: number): void {
+  process.exitCode = code;
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 }
 
 if (require.main === module) main();
