@@ -50,6 +50,23 @@ export async function waitForStatus(
   );
 }
 
+/** A demo-environment connection config for the emulator's app and user, key read from `keyPath`. */
+export function connectionConfigFor(
+  app: { emu: Pick<Emulator, 'url'>; integrationKey: string; userId: string; keyPath: string },
+  connectionId: string,
+  overrides: Partial<ConnectionConfig> = {},
+): ConnectionConfig {
+  return {
+    connectionId,
+    environment: 'demo',
+    integrationKey: app.integrationKey,
+    userId: app.userId,
+    privateKeyRef: `file:${app.keyPath}`,
+    oauthBaseUrl: app.emu.url,
+    ...overrides,
+  };
+}
+
 export interface RsaKeys {
   privatePem: string;
   publicPem: string;
@@ -148,15 +165,8 @@ export async function startHarness(
     workDir,
     connector,
     logs,
-    config: (connectionId, overrides = {}) => ({
-      connectionId,
-      environment: 'demo',
-      integrationKey,
-      userId,
-      privateKeyRef: `file:${keyPath}`,
-      oauthBaseUrl: emu.url,
-      ...overrides,
-    }),
+    config: (connectionId, overrides = {}) =>
+      connectionConfigFor({ emu, integrationKey, userId, keyPath }, connectionId, overrides),
     start: async (cfg) => {
       const handle = await env.client.workflow.start(WORKFLOW_TYPE, {
         taskQueue,

@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { ConnectionConfig } from '../../workflows/config';
 import { WORKFLOW_TYPE, workflowIdOf } from '../../workflows/messages';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator';
-import { rsaKeys, type RsaKeys } from './connector';
+import { connectionConfigFor, rsaKeys, type RsaKeys } from './connector';
 export { waitForStatus } from './connector';
 import { workflowCode } from './temporal';
 
@@ -204,15 +204,8 @@ export async function startRig(
     userId,
     accountId,
     workDir,
-    config: (connectionId, overrides = {}) => ({
-      connectionId,
-      environment: 'demo',
-      integrationKey,
-      userId,
-      privateKeyRef: `file:${keyPath}`,
-      oauthBaseUrl: emu.url,
-      ...overrides,
-    }),
+    config: (connectionId, overrides = {}) =>
+      connectionConfigFor({ emu, integrationKey, userId, keyPath }, connectionId, overrides),
     start: (client, taskQueue, cfg) =>
       client.workflow.start(WORKFLOW_TYPE, {
         taskQueue,
