@@ -79,10 +79,6 @@ export class TokenService {
     }
   }
 
-  forget(connectionId: string): void {
-    this.cache.delete(connectionId);
-  }
-
   private async mint(creds: TokenCredentials): Promise<AccessToken> {
     try {
       const key = await loadPrivateKey(creds.privateKeyRef, this.options.env);

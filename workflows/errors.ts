@@ -23,8 +23,6 @@ export const ERROR_HINTS = {
 
 export type ErrorCode = keyof typeof ERROR_HINTS;
 
-export const ERROR_CODES = Object.keys(ERROR_HINTS) as ErrorCode[];
-
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && value in ERROR_HINTS;
 }
