@@ -3,8 +3,10 @@
  *
  * - `to_date` is fixed when the run starts, so the window is stable; `from_date` overlaps the cursor a little.
  * - The first sync backfills from `backfillFrom` in bounded windows.
- * - Each page is validated, stored, then heartbeated with the position; a retried attempt resumes from the last
- *   heartbeat, so a killed worker re-fetches at most one page. The returned cursor only covers stored pages.
+ * - Each page is validated, then stored together with the position it leads to (the store's sync checkpoint), then
+ *   that position is heartbeated. A retried attempt resumes from the checkpoint, or the heartbeat if that is further
+ *   on, so a killed worker re-fetches at most one page even when its last heartbeats never reached Temporal.
+ *   The returned cursor only covers stored pages.
  * - If the result set shifts between pages (an envelope changed and left the window), offset paging would skip one:
  *   the window restarts from the high-water mark instead.
  * - Rate limits: a reserve of the hourly budget is left for the account's other apps; at a limit no further call is
@@ -83,7 +85,9 @@ export async function syncEnvelopes(
   const { docusign, tokens, store, options } = deps;
   const ctx = Context.current();
   const { connectionId } = input.config;
-  const resumed = ctx.info.heartbeatDetails as SyncProgress | undefined;
+  // One sync across its retries: this activity of this workflow run (startedAt, decided by the workflow, as well).
+  const syncId = `${ctx.info.workflowExecution?.runId ?? ''}/${ctx.info.activityId}/${input.startedAt}`;
+  const resumed = await resumePoint(store, connectionId, syncId, ctx.info.heartbeatDetails as SyncProgress | undefined);
   const toDate = resumed?.toDate ?? new Date(options.now()).toISOString();
   const fromDate = input.cursor
     ? new Date(Date.parse(input.cursor) - options.overlapMs).toISOString()
@@ -107,39 +111,21 @@ export async function syncEnvelopes(
         const { page, rawEnvelopes, rateLimit } = await tokens.withToken(input.config, (token) =>
           docusign.listEnvelopes(url, token),
         );
-        progress.rateLimit = rateLimit;
         const envelopes = page.envelopes ?? [];
+        const next = advance(progress, page, windowEnd, restBase);
+        next.rateLimit = rateLimit;
         const syncedAt = new Date(options.now()).toISOString();
         await store.writePage(
           connectionId,
           envelopes.map((e, i) => recordOf(connectionId, e, rawEnvelopes[i] ?? e, syncedAt)),
+          { syncId, progress: { ...next } },
         );
         options.onPage?.(envelopes.length);
-        progress.pages += 1;
-
-        if (progress.windowTotal !== undefined && page.totalSetSize !== progress.windowTotal) {
-          // The result set changed between pages, so offsets moved: an envelope may have slid back onto a page
-          // already read. Re-query the rest of the window from the last mark known complete: before this page.
-          progress.windowStart = maxTime(progress.windowStart, progress.highWater) ?? progress.windowStart;
-          progress.nextUrl = undefined;
-          progress.windowTotal = undefined;
-          ctx.heartbeat(progress);
-          url = firstPageUrl(restBase, input.account.accountId, progress.windowStart, windowEnd, options);
-          continue;
-        }
-        progress.highWater = maxTime(progress.highWater, ...envelopes.map((e) => e.statusChangedDateTime));
-        progress.nextUrl = page.nextUri ? `${restBase}/v2.1${page.nextUri}` : undefined;
-        if (!progress.nextUrl) {
-          // The window's last page: "window done" goes out in the same heartbeat, so a kill right after it does
-          // not re-fetch the window.
-          progress.windowStart = windowEnd;
-          progress.windowTotal = undefined;
-          ctx.heartbeat(progress);
-          break;
-        }
-        progress.windowTotal = page.totalSetSize;
+        Object.assign(progress, next);
         ctx.heartbeat(progress);
-        url = progress.nextUrl;
+        if (progress.windowStart === windowEnd) break;
+        url =
+          progress.nextUrl ?? firstPageUrl(restBase, input.account.accountId, progress.windowStart, windowEnd, options);
       }
     }
     return {
@@ -156,6 +142,47 @@ export async function syncEnvelopes(
   } finally {
     clearInterval(ticker);
   }
+}
+
+/** Where an attempt starts: the store's checkpoint of this sync or the last heartbeat, whichever got further. */
+async function resumePoint(
+  store: EvidenceStore,
+  connectionId: string,
+  syncId: string,
+  heartbeat: SyncProgress | undefined,
+): Promise<SyncProgress | undefined> {
+  const saved = await store.readCheckpoint(connectionId);
+  const checkpoint = saved?.syncId === syncId ? (saved.progress as unknown as SyncProgress) : undefined;
+  if (!checkpoint || typeof checkpoint.pages !== 'number') return heartbeat;
+  return heartbeat && heartbeat.pages > checkpoint.pages ? heartbeat : checkpoint;
+}
+
+/**
+ * The position after a page: the next page of the window, the next window, or (if the result set shifted under the
+ * offsets) the rest of the window re-queried from the last mark known complete.
+ */
+function advance(
+  progress: SyncProgress,
+  page: { envelopes?: Envelope[] | null; nextUri?: string | null; totalSetSize?: number },
+  windowEnd: string,
+  restBase: string,
+): SyncProgress {
+  const next: SyncProgress = { ...progress, pages: progress.pages + 1 };
+  if (progress.windowTotal !== undefined && page.totalSetSize !== progress.windowTotal) {
+    // An envelope may have slid back onto a page already read: restart from before this page.
+    return {
+      ...next,
+      windowStart: maxTime(progress.windowStart, progress.highWater) ?? progress.windowStart,
+      nextUrl: undefined,
+      windowTotal: undefined,
+    };
+  }
+  next.highWater = maxTime(progress.highWater, ...(page.envelopes ?? []).map((e) => e.statusChangedDateTime));
+  if (!page.nextUri) {
+    // The window's last page: "window done" is saved with it, so a kill right after it does not re-fetch the window.
+    return { ...next, windowStart: windowEnd, nextUrl: undefined, windowTotal: undefined };
+  }
+  return { ...next, nextUrl: `${restBase}/v2.1${page.nextUri}`, windowTotal: page.totalSetSize };
 }
 
 function firstPageUrl(restBase: string, accountId: string, from: string, to: string, options: SyncOptions): string {

@@ -377,6 +377,37 @@ function contractSuite(getHarness: () => Harness): void {
     await assert.rejects(store.writePage('Not Valid!', []), /connectionId/);
   });
 
+  void it('the sync checkpoint is saved with a page (an empty one too), replaced by the next, seen by every instance', async () => {
+    const c = newConnectionId();
+    assert.equal(await store.readCheckpoint(c), undefined);
+    const first = { syncId: 'run-1/3', progress: { pages: 1, nextUrl: 'https://x/restapi/v2.1/a?start_position=100' } };
+    await store.writePage(c, [rec(c, 'a', V1, T1)], first);
+    assert.deepEqual(await store.readCheckpoint(c), first);
+    const second = { syncId: 'run-1/3', progress: { pages: 2, windowStart: V2, highWater: V1 } };
+    assert.deepEqual(await store.writePage(c, [], second), { changed: [], unchanged: [] });
+    const other = getHarness().open();
+    assert.deepEqual(await other.readCheckpoint(c), second);
+    // A page without a checkpoint leaves it alone; another connection has none.
+    await store.writePage(c, [rec(c, 'b', V1, T1)]);
+    assert.deepEqual(await other.readCheckpoint(c), second);
+    assert.equal(await store.readCheckpoint(newConnectionId()), undefined);
+  });
+
+  void it('a page with an invalid record or checkpoint writes neither', async () => {
+    const c = newConnectionId();
+    const saved = { syncId: 's', progress: { pages: 1 } };
+    await store.writePage(c, [rec(c, 'a', V1, T1)], saved);
+    const next = { syncId: 's', progress: { pages: 2 } };
+    await assert.rejects(store.writePage(c, [rec(c, 'b', 'yesterday', T1)], next), /record 0.*statusChangedDateTime/);
+    await assert.rejects(
+      store.writePage(c, [rec(c, 'b', V1, T1)], { syncId: '', progress: { pages: 2 } }),
+      (err: unknown) =>
+        err instanceof EvidenceStoreError && /sync checkpoint syncId must be a non-empty string/.test(err.message),
+    );
+    assert.deepEqual(await store.readCheckpoint(c), saved);
+    assert.equal(await store.count(c), 1);
+  });
+
   void it('errors name the store and the cause, never credentials', async () => {
     const { store: broken, cause, secret } = await getHarness().broken();
     try {
@@ -527,7 +558,7 @@ void describe('DirectoryStore', () => {
         return realRename(from, to);
       };
       try {
-        await assert.rejects(store.writePage(c, [record]), (err: unknown) => {
+        await assert.rejects(store.writePage(c, [record], { syncId: 's', progress: { pages: 1 } }), (err: unknown) => {
           assert.ok(err instanceof EvidenceStoreError);
           assert.equal(err.code, 'evidence_store_unavailable');
           assert.ok(err.message.includes(store.description), err.message);
@@ -539,6 +570,7 @@ void describe('DirectoryStore', () => {
       }
       assert.equal(failed, 1);
       assert.deepEqual(await fs.readdir(path.join(connDir(c), 'envelopes')), []);
+      assert.equal(await store.readCheckpoint(c), undefined, 'no checkpoint claims a page that is not durable');
       // The version was stored before the latest file; re-delivery completes the latest file.
       assert.deepEqual(await store.writePage(c, [record]), { changed: [], unchanged: ['blocked'] });
       assertSameRecord(await readLatest(c, 'blocked'), record);
@@ -699,7 +731,7 @@ void describe('PostgresStore', () => {
         const { rows } = await admin.query<{ version: string }>(`SELECT version FROM ${fresh}.schema_migrations`);
         assert.deepEqual(
           rows.map((r) => r.version),
-          ['evidence_store_001_tables'],
+          ['evidence_store_001_tables', 'evidence_store_002_sync_checkpoints'],
         );
         const tables = await admin.query<{ table_name: string }>(
           `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
@@ -707,12 +739,29 @@ void describe('PostgresStore', () => {
         );
         assert.deepEqual(
           tables.rows.map((r) => r.table_name),
-          ['evidence_envelope_versions', 'evidence_envelopes', 'schema_migrations'],
+          ['evidence_envelope_versions', 'evidence_envelopes', 'evidence_sync_checkpoints', 'schema_migrations'],
         );
         const c = newConnectionId();
         await stores[1]!.writePage(c, [rec(c, 'a', V1, T1)]);
         assert.equal(await stores[2]!.count(c), 1);
       }
+    });
+
+    void it('a database created before the checkpoint table is migrated on start, its evidence untouched', async () => {
+      const fresh = `${schema}_upgrade`;
+      await admin.query(`CREATE SCHEMA ${fresh}`);
+      const before = open(fresh);
+      const c = newConnectionId();
+      await before.writePage(c, [rec(c, 'a', V1, T1)]);
+      // Back to the schema as the first release left it.
+      await admin.query(`DROP TABLE ${fresh}.evidence_sync_checkpoints`);
+      await admin.query(`DELETE FROM ${fresh}.schema_migrations WHERE version = 'evidence_store_002_sync_checkpoints'`);
+      const upgraded = open(fresh);
+      await upgraded.init();
+      assert.equal(await upgraded.readCheckpoint(c), undefined);
+      await upgraded.writePage(c, [], { syncId: 's', progress: { pages: 1 } });
+      assert.deepEqual(await upgraded.readCheckpoint(c), { syncId: 's', progress: { pages: 1 } });
+      assertSameRecord((await collect(upgraded.list(c)))[0], rec(c, 'a', V1, T1));
     });
 
     void it('writePage is one transaction: a failure after the versions were inserted leaves nothing behind', async () => {
@@ -731,9 +780,11 @@ void describe('PostgresStore', () => {
         `CREATE TRIGGER fail_${c.replace(/-/g, '_')} BEFORE INSERT OR UPDATE ON ${schema}.evidence_envelopes
          FOR EACH ROW EXECUTE FUNCTION ${fn}()`,
       );
+      const saved = { syncId: 's', progress: { pages: 1 } };
+      await store.writePage(c, [], saved);
       try {
         await assert.rejects(
-          store.writePage(c, [rec(c, 'a', V2, T2), rec(c, 'b', V1, T2)]),
+          store.writePage(c, [rec(c, 'a', V2, T2), rec(c, 'b', V1, T2)], { syncId: 's', progress: { pages: 2 } }),
           (err: unknown) => err instanceof EvidenceStoreError && /injected failure/.test(err.message),
         );
       } finally {
@@ -747,6 +798,7 @@ void describe('PostgresStore', () => {
         [V1],
       );
       assert.deepEqual(await store.versions(c, 'b'), []);
+      assert.deepEqual(await store.readCheckpoint(c), saved, 'the checkpoint rolled back with the page');
       // And the same page goes through once the failure is gone.
       assert.deepEqual(sorted((await store.writePage(c, [rec(c, 'a', V2, T2), rec(c, 'b', V1, T2)])).changed), [
         'a',

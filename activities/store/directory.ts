@@ -3,11 +3,13 @@
  *
  *   <dir>/<connectionId>/envelopes/<envelopeId>.json   latest record of each envelope (one JSON object)
  *   <dir>/<connectionId>/changes.jsonl                 one line per stored version, append-only
+ *   <dir>/<connectionId>/sync-checkpoint.json          where an interrupted sync resumes (not evidence)
  *
  * Durability and crash safety, in write order:
  * 1. New versions are appended to changes.jsonl in one write and fsynced.
  * 2. Each latest record that must change is written to a temp file in the same directory, fsynced, renamed over
  *    `<envelopeId>.json`; then the directory is fsynced. Readers see the old or the new record, never a torn one.
+ * 3. The sync checkpoint, if given, the same way: it never claims a page whose records are not durable.
  * A crash between 1 and 2 is repaired by re-delivery of the page: the version is found in changes.jsonl (so it is not
  * appended again) and the latest file, which is compared with the newest stored version, is brought up to date.
  * A crash in the middle of 1 leaves a torn last line without a newline: loading ignores it, and the next append starts
@@ -29,7 +31,7 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { EnvelopeRecord, EvidenceStore, PageWriteResult } from './types';
+import type { EnvelopeRecord, EvidenceStore, PageWriteResult, SyncCheckpoint } from './types';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Shared by both backends
@@ -176,6 +178,29 @@ export function preparePage(description: string, connectionId: string, records: 
   return out;
 }
 
+/** The checkpoint as stored (JSON text), or an `invalid_evidence_record` error naming the field. */
+export function prepareCheckpoint(description: string, checkpoint: SyncCheckpoint): string {
+  const fail = (rule: string): never => {
+    throw new EvidenceStoreError('invalid_evidence_record', `Evidence store ${description}: sync checkpoint ${rule}`);
+  };
+  if (typeof checkpoint.syncId !== 'string' || checkpoint.syncId === '') fail('syncId must be a non-empty string');
+  if (!isPlainObject(checkpoint.progress)) fail('progress must be an object');
+  return JSON.stringify({ syncId: checkpoint.syncId, progress: checkpoint.progress });
+}
+
+/** A stored checkpoint, or undefined if the text is not one (the sync then resumes from its heartbeat alone). */
+export function parseCheckpoint(text: string): SyncCheckpoint | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (isPlainObject(value) && typeof value.syncId === 'string' && isPlainObject(value.progress)) {
+      return { syncId: value.syncId, progress: value.progress };
+    }
+  } catch {
+    // fall through
+  }
+  return undefined;
+}
+
 /** Parses an ISO time argument (countChangedSince) or throws. */
 export function parseSince(description: string, since: string): number {
   const ms = typeof since === 'string' && instantKey(since) !== undefined ? Date.parse(since) : NaN;
@@ -261,6 +286,7 @@ interface ConnectionPaths {
 }
 
 const CHANGES_FILE = 'changes.jsonl';
+const CHECKPOINT_FILE = 'sync-checkpoint.json';
 const ENVELOPES_DIR = 'envelopes';
 const READ_CHUNK = 1 << 20;
 const FILE_CONCURRENCY = 16;
@@ -371,18 +397,42 @@ export class DirectoryStore implements EvidenceStore {
     }
   }
 
-  async writePage(connectionId: string, records: EnvelopeRecord[]): Promise<PageWriteResult> {
+  async writePage(
+    connectionId: string,
+    records: EnvelopeRecord[],
+    checkpoint?: SyncCheckpoint,
+  ): Promise<PageWriteResult> {
     this.assertOpen();
     const page = preparePage(this.description, connectionId, records);
-    if (page.length === 0) return { changed: [], unchanged: [] };
+    const checkpointJson = checkpoint && prepareCheckpoint(this.description, checkpoint);
+    if (page.length === 0 && !checkpointJson) return { changed: [], unchanged: [] };
     const paths = this.paths(connectionId);
     return serialised(paths.dir, async () => {
       try {
-        return await this.writeLocked(connectionId, paths, page);
+        const result = page.length ? await this.writeLocked(connectionId, paths, page) : { changed: [], unchanged: [] };
+        if (checkpointJson) {
+          await fs.mkdir(paths.dir, { recursive: true });
+          await writeFileAtomic(paths.dir, CHECKPOINT_FILE, checkpointJson);
+          await fsyncDirectory(paths.dir);
+        }
+        return result;
       } catch (err) {
         throw unavailable(this.description, `write a page for connection ${connectionId}`, err);
       }
     });
+  }
+
+  async readCheckpoint(connectionId: string): Promise<SyncCheckpoint | undefined> {
+    this.assertOpen();
+    assertConnectionId(this.description, connectionId);
+    let text: string;
+    try {
+      text = await fs.readFile(path.join(this.paths(connectionId).dir, CHECKPOINT_FILE), 'utf8');
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return undefined;
+      throw unavailable(this.description, `read the sync checkpoint of connection ${connectionId}`, err);
+    }
+    return parseCheckpoint(text);
   }
 
   async count(connectionId: string): Promise<number> {

@@ -6,7 +6,7 @@ import { DirectoryStore } from './directory';
 import { PostgresStore } from './postgres';
 import type { EvidenceStore } from './types';
 
-export type { EnvelopeRecord, EvidenceStore, PageWriteResult } from './types';
+export type { EnvelopeRecord, EvidenceStore, PageWriteResult, SyncCheckpoint } from './types';
 export { DirectoryStore, EvidenceStoreError, instantKey, type EvidenceStoreErrorCode } from './directory';
 export { PostgresStore, describePostgresUrl, type PostgresStoreOptions } from './postgres';
 

@@ -6,6 +6,7 @@
  * neither race nor half-apply a migration):
  * - `evidence_envelopes`: the latest record of each (connection_id, envelope_id).
  * - `evidence_envelope_versions`: every version, keyed by (connection_id, envelope_id, status_changed_at).
+ * - `evidence_sync_checkpoints`: where an interrupted sync of the connection resumes (not evidence).
  * `status_changed_at` is DocuSign's exact string (7 fractional digits; timestamptz would keep 6);
  * `status_changed_key` is the same instant normalised (UTC, 9 digits) so string order is time order.
  * `record` (jsonb) is for querying; `record_text` holds the record exactly as written and is what reads return:
@@ -13,7 +14,8 @@
  * `envelope_id` is COLLATE "C" so envelopeId order is byte order (as in the directory store) and served by the key.
  *
  * `writePage` is one transaction: versions are inserted with ON CONFLICT DO NOTHING RETURNING (what comes back is
- * what this write created), then latest rows are upserted only where the new instant is later than the stored one.
+ * what this write created), then latest rows are upserted only where the new instant is later than the stored one,
+ * then the sync checkpoint (if given) is replaced.
  * Both statements are safe under concurrent writers of the same rows (the unique index serialises them; a waiting
  * insert sees the other's committed row and does nothing). Rows go in sorted order to avoid lock-order deadlocks;
  * a deadlock or serialisation failure is retried anyway.
@@ -22,12 +24,14 @@ import { Pool, type PoolClient } from 'pg';
 import {
   EvidenceStoreError,
   assertConnectionId,
+  parseCheckpoint,
   parseSince,
+  prepareCheckpoint,
   preparePage,
   unavailable,
   type PreparedRecord,
 } from './directory';
-import type { EnvelopeRecord, EvidenceStore, PageWriteResult } from './types';
+import type { EnvelopeRecord, EvidenceStore, PageWriteResult, SyncCheckpoint } from './types';
 
 export interface PostgresStoreOptions {
   /** Rows per keyset batch in list() (default 500). */
@@ -73,6 +77,16 @@ const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX evidence_envelope_versions_synced_at ON evidence_envelope_versions (connection_id, synced_at);
     `,
   },
+  {
+    version: 'evidence_store_002_sync_checkpoints',
+    sql: `
+      CREATE TABLE evidence_sync_checkpoints (
+        connection_id   text PRIMARY KEY,
+        checkpoint_text text NOT NULL,
+        updated_at      timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 
 /** Arbitrary constant: the advisory lock that serialises migrations of this store. */
@@ -109,6 +123,10 @@ const UPSERT_LATEST = `
     record = EXCLUDED.record,
     record_text = EXCLUDED.record_text
   WHERE e.status_changed_key < EXCLUDED.status_changed_key`;
+
+const UPSERT_CHECKPOINT = `
+  INSERT INTO evidence_sync_checkpoints (connection_id, checkpoint_text) VALUES ($1, $2)
+  ON CONFLICT (connection_id) DO UPDATE SET checkpoint_text = EXCLUDED.checkpoint_text, updated_at = now()`;
 
 /** `postgres://user@host:port/db`: the URL without password and query (which may carry credentials too). */
 export function describePostgresUrl(url: string): string {
@@ -169,10 +187,15 @@ export class PostgresStore implements EvidenceStore {
     await this.ensureSchema();
   }
 
-  async writePage(connectionId: string, records: EnvelopeRecord[]): Promise<PageWriteResult> {
+  async writePage(
+    connectionId: string,
+    records: EnvelopeRecord[],
+    checkpoint?: SyncCheckpoint,
+  ): Promise<PageWriteResult> {
     this.assertOpen();
     const page = preparePage(this.description, connectionId, records);
-    if (page.length === 0) return { changed: [], unchanged: [] };
+    const checkpointText = checkpoint && prepareCheckpoint(this.description, checkpoint);
+    if (page.length === 0 && !checkpointText) return { changed: [], unchanged: [] };
     const action = `write a page for connection ${connectionId}`;
     await this.ensureSchema();
 
@@ -191,12 +214,12 @@ export class PostgresStore implements EvidenceStore {
     for (let attempt = 1; ; attempt++) {
       try {
         const created = await this.transaction(async (client) => {
-          const inserted = await client.query<{ envelope_id: string }>(INSERT_VERSIONS, [
-            connectionId,
-            ...arrays(versions),
-          ]);
-          await client.query(UPSERT_LATEST, [connectionId, ...arrays([...latest.values()])]);
-          return new Set(inserted.rows.map((r) => r.envelope_id));
+          const inserted = versions.length
+            ? (await client.query<{ envelope_id: string }>(INSERT_VERSIONS, [connectionId, ...arrays(versions)])).rows
+            : [];
+          if (latest.size) await client.query(UPSERT_LATEST, [connectionId, ...arrays([...latest.values()])]);
+          if (checkpointText) await client.query(UPSERT_CHECKPOINT, [connectionId, checkpointText]);
+          return new Set(inserted.map((r) => r.envelope_id));
         });
         const pageIds = [...new Set(page.map((p) => p.record.envelopeId))];
         return {
@@ -207,6 +230,21 @@ export class PostgresStore implements EvidenceStore {
         if (attempt < MAX_ATTEMPTS && RETRYABLE_SQLSTATES.has(sqlState(err) ?? '')) continue;
         throw unavailable(this.description, action, err);
       }
+    }
+  }
+
+  async readCheckpoint(connectionId: string): Promise<SyncCheckpoint | undefined> {
+    this.assertOpen();
+    assertConnectionId(this.description, connectionId);
+    try {
+      await this.ensureSchema();
+      const { rows } = await this.pool.query<{ checkpoint_text: string }>(
+        'SELECT checkpoint_text FROM evidence_sync_checkpoints WHERE connection_id = $1',
+        [connectionId],
+      );
+      return rows[0] && parseCheckpoint(rows[0].checkpoint_text);
+    } catch (err) {
+      throw unavailable(this.description, `read the sync checkpoint of connection ${connectionId}`, err);
     }
   }
 

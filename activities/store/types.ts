@@ -23,6 +23,17 @@ export interface PageWriteResult {
   unchanged: string[];
 }
 
+/**
+ * Where an interrupted sync resumes, saved with each page (design.md §6: "a killed worker resumes from the last stored
+ * page"). Heartbeats say the same, but the last few may never reach Temporal when the worker dies or loses the server;
+ * the store cannot disagree with itself. One per connection; `progress` is opaque JSON to the store.
+ */
+export interface SyncCheckpoint {
+  /** Identifies one sync across its retries; a checkpoint of another sync is ignored by the reader. */
+  syncId: string;
+  progress: Record<string, unknown>;
+}
+
 export interface EvidenceStore {
   /** Human-readable location for logs and status, with any password removed. */
   readonly description: string;
@@ -32,9 +43,12 @@ export interface EvidenceStore {
    * Stores one page atomically as far as the backend allows (Postgres: one transaction; directory: each file by
    * temp-file + rename, versions appended before the latest record is replaced). Idempotent on re-delivery.
    * An envelope older than the stored latest (same ID, earlier statusChangedDateTime) is kept as a version but
-   * does not replace the latest record.
+   * does not replace the latest record. The checkpoint, if given, replaces the connection's checkpoint once the
+   * records are durable (Postgres: in the same transaction; directory: after them), also for an empty page.
    */
-  writePage(connectionId: string, records: EnvelopeRecord[]): Promise<PageWriteResult>;
+  writePage(connectionId: string, records: EnvelopeRecord[], checkpoint?: SyncCheckpoint): Promise<PageWriteResult>;
+  /** The checkpoint the last writePage saved for the connection, if any. */
+  readCheckpoint(connectionId: string): Promise<SyncCheckpoint | undefined>;
   /** Distinct envelopes stored for the connection. */
   count(connectionId: string): Promise<number>;
   /** Distinct envelopes with a version stored at or after `syncedAt` (ISO): what one sync created or changed. */

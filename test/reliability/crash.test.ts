@@ -8,7 +8,8 @@
  *
  *   CRASH_TRIALS (default 3)   CRASH_SEED (default 1729)   CRASH_CONCURRENCY (trials at once, default 3)
  *
- * Also: two worker processes on one task queue, the one running the sync killed, the other finishes it.
+ * Also: two worker processes on one task queue, the one running the sync killed, the other finishes it; and a worker
+ * that loses Temporal mid-sync (so its last heartbeats never arrive), goes on storing pages, then dies.
  * Each kill costs about 15 s of waiting: the sync activity's 10 s heartbeat timeout, then its 5 s retry interval.
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
@@ -30,6 +31,7 @@ import {
   type Rig,
   type WorkerProcess,
 } from '../helpers/processes';
+import { startTcpProxy } from '../helpers/tcp-proxy';
 import { capturedSdkLogs, devServerEnv, uniqueTaskQueue } from '../helpers/temporal';
 
 const TRIALS = Number(process.env.CRASH_TRIALS ?? 3);
@@ -227,6 +229,34 @@ describe('crash trials: SIGKILL the worker process mid-sync', { timeout: 600_000
       assert.ok(
         refetched <= 1,
         `killed after page ${killAt} (first page of window 2): ${refetched} pages fetched again`,
+      );
+    });
+
+    test('Temporal unreachable from the worker mid-sync, then the worker dies: the retry resumes from the last stored page', async () => {
+      const rig = await trialRig();
+      const proxy = await startTcpProxy(env.address);
+      const taskQueue = uniqueTaskQueue('crash-partition');
+      const storeDir = path.join(rig.workDir, 'evidence');
+      const first = await worker(proxy.address, taskQueue, storeDir);
+      await waitForPoller(client, first, taskQueue);
+      const handle = await connect(rig, taskQueue, 'crash-partition');
+      await pageGapAt(rig, 3);
+      proxy.freeze();
+      // Pages stored from here on are known to the store only: no heartbeat about them reaches Temporal.
+      const killAt = rig.emu.stats.pagesServed + 5;
+      const gap = await pageGapAt(rig, killAt);
+      await first.kill();
+      await proxy.close();
+      const second = await worker(env.address, taskQueue, storeDir);
+      const status = await waitForStatus(handle, idleAfterSyncs(1), 120_000);
+      const check = await assertStoreMatches(storeDir, 'crash-partition', rig.emu, rig.accountId);
+      assert.equal(status.totals.envelopes, check.envelopes);
+      const refetched = rig.emu.stats.pagesServed - (await cleanRun);
+      kills.push({ what: 'Temporal unreachable', killAt, refetched, msBetweenLastPages: gap });
+      await second.stop();
+      assert.ok(
+        refetched <= 1,
+        `killed after page ${killAt}, Temporal lost after page 3: ${refetched} pages fetched again`,
       );
     });
 
