@@ -56,7 +56,8 @@ export interface WorkerProcess {
 export interface WorkerProcessOptions {
   address: string;
   taskQueue: string;
-  storeDir: string;
+  /** EVIDENCE_STORE: a directory or a postgres:// URL. */
+  evidenceStore: string;
   logLevel?: string;
   env?: Record<string, string>;
 }
@@ -68,7 +69,7 @@ export async function startWorkerProcess(opts: WorkerProcessOptions): Promise<Wo
     HOME: process.env.HOME,
     TEMPORAL_ADDRESS: opts.address,
     TEMPORAL_TASK_QUEUE: opts.taskQueue,
-    EVIDENCE_STORE: opts.storeDir,
+    EVIDENCE_STORE: opts.evidenceStore,
     WORKFLOW_BUNDLE_PATH: await workflowBundlePath(),
     LOG_LEVEL: opts.logLevel ?? 'warn',
     // Same client timeout as the in-process harness: a hung DocuSign call costs 5 s, not 30.

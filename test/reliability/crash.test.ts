@@ -9,12 +9,14 @@
  *   CRASH_TRIALS (default 3)   CRASH_SEED (default 1729)   CRASH_CONCURRENCY (trials at once, default 3)
  *
  * Also: two worker processes on one task queue, the one running the sync killed, the other finishes it; and a worker
- * that loses Temporal mid-sync (so its last heartbeats never arrive), goes on storing pages, then dies.
+ * that loses Temporal mid-sync (so its last heartbeats never arrive), goes on storing pages, then dies; and, when
+ * TEST_POSTGRES_URL is set, a kill mid-sync with the Postgres store.
  * Each kill costs about 15 s of waiting: the sync activity's 10 s heartbeat timeout, then its 5 s retry interval.
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { consentGrantedSignal, type ConnectionStatus } from '../../workflows/messages';
@@ -35,6 +37,7 @@ import { startTcpProxy } from '../helpers/tcp-proxy';
 import { capturedSdkLogs, devServerEnv, uniqueTaskQueue } from '../helpers/temporal';
 
 const TRIALS = Number(process.env.CRASH_TRIALS ?? 3);
+const POSTGRES_URL = process.env.TEST_POSTGRES_URL;
 const SEED = Number(process.env.CRASH_SEED ?? 1729);
 const CONCURRENCY = Math.max(1, Number(process.env.CRASH_CONCURRENCY ?? 3));
 /** With the worker's default page size (100) this is ~20 pages in 3 backfill windows. */
@@ -94,8 +97,8 @@ describe('crash trials: SIGKILL the worker process mid-sync', { timeout: 600_000
     return rig;
   }
 
-  async function worker(address: string, taskQueue: string, storeDir: string): Promise<WorkerProcess> {
-    const w = await startWorkerProcess({ address, taskQueue, storeDir });
+  async function worker(address: string, taskQueue: string, evidenceStore: string): Promise<WorkerProcess> {
+    const w = await startWorkerProcess({ address, taskQueue, evidenceStore });
     workers.push(w);
     return w;
   }
@@ -259,6 +262,32 @@ describe('crash trials: SIGKILL the worker process mid-sync', { timeout: 600_000
         `killed after page ${killAt}, Temporal lost after page 3: ${refetched} pages fetched again`,
       );
     });
+
+    test(
+      'Postgres store: a kill mid-sync, the store exact and at most one page fetched again',
+      { skip: POSTGRES_URL ? false : 'TEST_POSTGRES_URL not set' },
+      async () => {
+        const rig = await trialRig();
+        const taskQueue = uniqueTaskQueue('crash-postgres');
+        const storeUrl = POSTGRES_URL!;
+        // The database outlives this run: a connection ID of its own keeps earlier runs' evidence out of the check.
+        const connectionId = `crash-pg-${randomBytes(4).toString('hex')}`;
+        const first = await worker(env.address, taskQueue, storeUrl);
+        await waitForPoller(client, first, taskQueue);
+        const handle = await connect(rig, taskQueue, connectionId);
+        const killAt = 9; // the middle of the second backfill window
+        const gap = await pageGapAt(rig, killAt);
+        await first.kill();
+        const second = await worker(env.address, taskQueue, storeUrl);
+        const status = await waitForStatus(handle, idleAfterSyncs(1), 120_000);
+        const check = await assertStoreMatches(storeUrl, connectionId, rig.emu, rig.accountId);
+        assert.equal(status.totals.envelopes, check.envelopes);
+        const refetched = rig.emu.stats.pagesServed - (await cleanRun);
+        kills.push({ what: 'Postgres store', killAt, refetched, msBetweenLastPages: gap });
+        await second.stop();
+        assert.ok(refetched <= 1, `killed after page ${killAt}: ${refetched} pages fetched again`);
+      },
+    );
 
     test('two workers on one task queue: the one running the sync is killed, the other finishes it', async () => {
       const rig = await trialRig();
