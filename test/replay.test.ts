@@ -2,6 +2,8 @@
  * Determinism guard: histories recorded from real runs (test/fixtures/histories, written by the lifecycle e2e suite
  * with RECORD_HISTORIES=1) must replay against the current workflow code. A change to the command sequence of
  * `docusignConnection` fails here until it is made replay-safe (patched()) or the fixtures are re-recorded on purpose.
+ * Histories of earlier workflow versions are kept in subfolders (e.g. before-sync-jitter/): running workflows started
+ * under them must keep replaying.
  */
 import { Worker } from '@temporalio/worker';
 import assert from 'node:assert/strict';
@@ -11,11 +13,17 @@ import { describe, test } from 'node:test';
 import { workflowCode } from './helpers/temporal';
 
 const dir = path.join(__dirname, 'fixtures', 'histories');
-const fixtures = readdirSync(dir).filter((f) => f.endsWith('.json'));
+const fixtures = readdirSync(dir, { recursive: true, encoding: 'utf8' })
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 describe('replay of recorded histories', () => {
   test('fixtures exist', () => {
-    assert.ok(fixtures.length >= 5, `expected recorded histories in ${dir}`);
+    assert.ok(fixtures.filter((f) => !f.includes(path.sep)).length >= 5, `expected current histories in ${dir}`);
+    assert.ok(
+      fixtures.filter((f) => f.includes(path.sep)).length >= 5,
+      `expected earlier versions' histories in ${dir}`,
+    );
   });
   for (const file of fixtures) {
     test(file, async () => {

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Activities } from '../activities';
 import type { ConnectionConfig } from '../workflows/config';
-import { MAX_HISTORY_EVENTS, REMINT_BEFORE_EXPIRY_MS } from '../workflows/connection';
+import { MAX_HISTORY_EVENTS, REMINT_BEFORE_EXPIRY_MS, SYNC_JITTER } from '../workflows/connection';
 import { ERROR_HINTS } from '../workflows/errors';
 import {
   consentDeniedSignal,
@@ -152,8 +152,12 @@ describe('docusignConnection on the time-skipping server', () => {
       assert.ok(fake.mints.at(-1)!.expiresAt > now, 'the current token is valid');
       assert.equal(status.token?.expiresAt, new Date(fake.mints.at(-1)!.expiresAt).toISOString());
 
-      // Hourly syncs (default interval), each from the previous cursor.
-      assert.ok(fake.syncs.length >= 47 && fake.syncs.length <= 50, `syncs: ${fake.syncs.length}`);
+      // Hourly syncs (default interval, up to 10 % later), each from the previous cursor.
+      assert.ok(fake.syncs.length >= 43 && fake.syncs.length <= 49, `syncs: ${fake.syncs.length}`);
+      for (let i = 1; i < fake.syncs.length; i++) {
+        const gap = fake.syncs[i]!.at - fake.syncs[i - 1]!.at;
+        assert.ok(gap >= HOUR && gap <= HOUR * (1 + SYNC_JITTER) + 60_000, `sync ${i} came ${gap} ms after the last`);
+      }
       assert.equal(fake.syncs[0]!.cursor, undefined);
       assert.equal(fake.syncs[1]!.cursor, new Date(fake.syncs[0]!.at).toISOString());
       assert.equal(status.totals.syncs, fake.syncs.length);
@@ -161,6 +165,34 @@ describe('docusignConnection on the time-skipping server', () => {
       await handle.signal(disconnectSignal);
       const final = (await handle.result()) as ConnectionStatus;
       assert.equal(final.phase, 'disconnected');
+    });
+  });
+
+  test('connections started together do not sync in lockstep: each next sync is 0-10 % later than the interval', async () => {
+    const fake = new FakeDocuSign(env);
+    fake.consent = true;
+    await withWorker(fake, async (taskQueue) => {
+      const handles = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => start(taskQueue, baseConfig(`ts-jitter-${i}`))),
+      );
+      try {
+        await Promise.all(handles.map((h) => h.signal(consentGrantedSignal)));
+        await env.sleep('5m');
+        const delays: number[] = [];
+        for (const handle of handles) {
+          const status = await handle.query(statusQuery);
+          assert.equal(status.phase, 'idle');
+          delays.push(Date.parse(status.nextSyncAt!) - Date.parse(status.lastSync!.finishedAt!));
+        }
+        for (const delay of delays) {
+          assert.ok(delay >= HOUR && delay <= HOUR * (1 + SYNC_JITTER) + 1_000, `next sync ${delay} ms after the last`);
+        }
+        // Six draws over a 6-minute range all falling within 30 s of each other: odds of about 1 in 40,000.
+        const spread = Math.max(...delays) - Math.min(...delays);
+        assert.ok(spread >= 30_000, `next syncs spread over ${spread} ms only: ${delays.join(', ')}`);
+      } finally {
+        await Promise.all(handles.map((h) => h.terminate()));
+      }
     });
   });
 

@@ -15,6 +15,7 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -56,6 +57,11 @@ const ATTENTION_BACKOFF_MS = { initial: 5 * MINUTE, max: 360 * MINUTE };
 /** Each run's history stays far below the server's limits; continue-as-new carries the state. */
 export const MAX_HISTORY_EVENTS = 1500;
 const DEFAULT_BACKFILL_DAYS = 365;
+/**
+ * Each sync is scheduled up to this share of the interval later (never earlier), so connections started together,
+ * e.g. a mass onboarding, do not all sync in the same minute every hour.
+ */
+export const SYNC_JITTER = 0.1;
 
 // Token and account calls are quick; invalid_grant gets a few retries because key or clock fixes propagate.
 const auth = proxyActivities<Activities>({
@@ -267,7 +273,7 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
           status.totals = { envelopes: result.totalStored, syncs: status.totals.syncs + 1 };
           status.lastError = undefined;
           attentionAttempts = 0;
-          status.nextSyncAt = new Date(Date.now() + syncIntervalMs(config)).toISOString();
+          status.nextSyncAt = new Date(Date.now() + nextSyncDelayMs(config)).toISOString();
           upsertSearchAttributes([{ key: searchAttributes.lastSyncAt, value: new Date(result.finishedAt) }]);
           syncsCompleted += 1;
           setPhase('idle');
@@ -364,8 +370,10 @@ function validated(config: ConnectionConfig): ConnectionConfig {
   }
 }
 
-function syncIntervalMs(config: ConnectionConfig): number {
-  return (config.syncIntervalMinutes ?? DEFAULT_SYNC_INTERVAL_MINUTES) * MINUTE;
+function nextSyncDelayMs(config: ConnectionConfig): number {
+  const interval = (config.syncIntervalMinutes ?? DEFAULT_SYNC_INTERVAL_MINUTES) * MINUTE;
+  // Workflow Math.random is seeded per run, so replays agree. Histories from before the jitter replay without it.
+  return patched('sync-schedule-jitter') ? Math.round(interval * (1 + SYNC_JITTER * Math.random())) : interval;
 }
 
 function historyIsLong(): boolean {
