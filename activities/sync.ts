@@ -105,7 +105,7 @@ export async function syncEnvelopes(
       let url =
         progress.nextUrl ?? firstPageUrl(restBase, input.account.accountId, progress.windowStart, windowEnd, options);
       for (;;) {
-        // Worker shutdown or workflow cancellation: stop between pages; the last heartbeat says where to resume.
+        // Worker shutdown or workflow cancellation: stop between pages; the checkpoint says where to resume.
         if (ctx.cancellationSignal.aborted) await ctx.cancelled;
         await respectRateLimit(progress.rateLimit, options, docusign.burstRetryMs, ctx);
         const { page, rawEnvelopes, rateLimit } = await tokens.withToken(input.config, (token) =>
