@@ -88,11 +88,19 @@ export async function syncEnvelopes(
   // One sync across its retries: this activity of this workflow run (startedAt, decided by the workflow, as well).
   const syncId = `${ctx.info.workflowExecution?.runId ?? ''}/${ctx.info.activityId}/${input.startedAt}`;
   const resumed = await resumePoint(store, connectionId, syncId, ctx.info.heartbeatDetails as SyncProgress | undefined);
-  const toDate = resumed?.toDate ?? new Date(options.now()).toISOString();
+  if (resumed) {
+    ctx.log.info('sync resumes', {
+      connectionId,
+      from: resumed.from,
+      pagesDone: resumed.progress.pages,
+      attempt: ctx.info.attempt,
+    });
+  }
+  const toDate = resumed?.progress.toDate ?? new Date(options.now()).toISOString();
   const fromDate = input.cursor
     ? new Date(Date.parse(input.cursor) - options.overlapMs).toISOString()
     : input.backfillFrom;
-  const progress: SyncProgress = resumed ?? { toDate, windowStart: fromDate, pages: 0 };
+  const progress: SyncProgress = resumed?.progress ?? { toDate, windowStart: fromDate, pages: 0 };
   const restBase = `${input.account.baseUri.replace(/\/+$/, '')}/restapi`;
 
   // A ticker keeps heartbeats flowing during slow calls and waits, so a short heartbeat timeout detects a dead worker.
@@ -150,11 +158,13 @@ async function resumePoint(
   connectionId: string,
   syncId: string,
   heartbeat: SyncProgress | undefined,
-): Promise<SyncProgress | undefined> {
+): Promise<{ progress: SyncProgress; from: 'checkpoint' | 'heartbeat' } | undefined> {
   const saved = await store.readCheckpoint(connectionId);
   const checkpoint = saved?.syncId === syncId ? (saved.progress as unknown as SyncProgress) : undefined;
-  if (!checkpoint || typeof checkpoint.pages !== 'number') return heartbeat;
-  return heartbeat && heartbeat.pages > checkpoint.pages ? heartbeat : checkpoint;
+  if (checkpoint && typeof checkpoint.pages === 'number' && !(heartbeat && heartbeat.pages > checkpoint.pages)) {
+    return { progress: checkpoint, from: 'checkpoint' };
+  }
+  return heartbeat && { progress: heartbeat, from: 'heartbeat' };
 }
 
 /**

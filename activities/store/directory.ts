@@ -178,8 +178,20 @@ export function preparePage(description: string, connectionId: string, records: 
   return out;
 }
 
+/** A writePage call validated (before anything is written); undefined when it has nothing to write. */
+export function prepareWrite(
+  description: string,
+  connectionId: string,
+  records: unknown,
+  checkpoint: SyncCheckpoint | undefined,
+): { page: PreparedRecord[]; checkpointJson?: string } | undefined {
+  const page = preparePage(description, connectionId, records);
+  const checkpointJson = checkpoint && prepareCheckpoint(description, checkpoint);
+  return page.length || checkpointJson ? { page, checkpointJson } : undefined;
+}
+
 /** The checkpoint as stored (JSON text), or an `invalid_evidence_record` error naming the field. */
-export function prepareCheckpoint(description: string, checkpoint: SyncCheckpoint): string {
+function prepareCheckpoint(description: string, checkpoint: SyncCheckpoint): string {
   const fail = (rule: string): never => {
     throw new EvidenceStoreError('invalid_evidence_record', `Evidence store ${description}: sync checkpoint ${rule}`);
   };
@@ -403,9 +415,9 @@ export class DirectoryStore implements EvidenceStore {
     checkpoint?: SyncCheckpoint,
   ): Promise<PageWriteResult> {
     this.assertOpen();
-    const page = preparePage(this.description, connectionId, records);
-    const checkpointJson = checkpoint && prepareCheckpoint(this.description, checkpoint);
-    if (page.length === 0 && !checkpointJson) return { changed: [], unchanged: [] };
+    const write = prepareWrite(this.description, connectionId, records, checkpoint);
+    if (!write) return { changed: [], unchanged: [] };
+    const { page, checkpointJson } = write;
     const paths = this.paths(connectionId);
     return serialised(paths.dir, async () => {
       try {

@@ -26,8 +26,7 @@ import {
   assertConnectionId,
   parseCheckpoint,
   parseSince,
-  prepareCheckpoint,
-  preparePage,
+  prepareWrite,
   unavailable,
   type PreparedRecord,
 } from './directory';
@@ -193,9 +192,9 @@ export class PostgresStore implements EvidenceStore {
     checkpoint?: SyncCheckpoint,
   ): Promise<PageWriteResult> {
     this.assertOpen();
-    const page = preparePage(this.description, connectionId, records);
-    const checkpointText = checkpoint && prepareCheckpoint(this.description, checkpoint);
-    if (page.length === 0 && !checkpointText) return { changed: [], unchanged: [] };
+    const write = prepareWrite(this.description, connectionId, records, checkpoint);
+    if (!write) return { changed: [], unchanged: [] };
+    const { page, checkpointJson } = write;
     const action = `write a page for connection ${connectionId}`;
     await this.ensureSchema();
 
@@ -218,7 +217,7 @@ export class PostgresStore implements EvidenceStore {
             ? (await client.query<{ envelope_id: string }>(INSERT_VERSIONS, [connectionId, ...arrays(versions)])).rows
             : [];
           if (latest.size) await client.query(UPSERT_LATEST, [connectionId, ...arrays([...latest.values()])]);
-          if (checkpointText) await client.query(UPSERT_CHECKPOINT, [connectionId, checkpointText]);
+          if (checkpointJson) await client.query(UPSERT_CHECKPOINT, [connectionId, checkpointJson]);
           return new Set(inserted.map((r) => r.envelope_id));
         });
         const pageIds = [...new Set(page.map((p) => p.record.envelopeId))];

@@ -97,8 +97,13 @@ describe('crash trials: SIGKILL the worker process mid-sync', { timeout: 600_000
     return rig;
   }
 
-  async function worker(address: string, taskQueue: string, evidenceStore: string): Promise<WorkerProcess> {
-    const w = await startWorkerProcess({ address, taskQueue, evidenceStore });
+  async function worker(
+    address: string,
+    taskQueue: string,
+    evidenceStore: string,
+    logLevel?: string,
+  ): Promise<WorkerProcess> {
+    const w = await startWorkerProcess({ address, taskQueue, evidenceStore, logLevel });
     workers.push(w);
     return w;
   }
@@ -250,8 +255,14 @@ describe('crash trials: SIGKILL the worker process mid-sync', { timeout: 600_000
       const gap = await pageGapAt(rig, killAt);
       await first.kill();
       await proxy.close();
-      const second = await worker(env.address, taskQueue, storeDir);
+      const second = await worker(env.address, taskQueue, storeDir, 'info');
       const status = await waitForStatus(handle, idleAfterSyncs(1), 120_000);
+      // The retry says where it resumed from: the store's checkpoint, the heartbeats having stopped at page 3.
+      const resumes = second.output.filter((line) => line.includes('sync resumes'));
+      assert.equal(resumes.length, 1, resumes.join('\n'));
+      assert.match(resumes[0]!, /"from":"checkpoint"/);
+      // Page killAt was served when the kill came: stored or not yet.
+      assert.match(resumes[0]!, new RegExp(`"pagesDone":(${killAt - 1}|${killAt})[,}]`));
       const check = await assertStoreMatches(storeDir, 'crash-partition', rig.emu, rig.accountId);
       assert.equal(status.totals.envelopes, check.envelopes);
       const refetched = rig.emu.stats.pagesServed - (await cleanRun);
