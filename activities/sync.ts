@@ -110,31 +110,27 @@ export async function syncEnvelopes(
       const windowEnd = new Date(
         Math.min(Date.parse(progress.windowStart) + options.backfillWindowDays * DAY_MS, Date.parse(toDate)),
       ).toISOString();
-      let url =
-        progress.nextUrl ?? firstPageUrl(restBase, input.account.accountId, progress.windowStart, windowEnd, options);
-      for (;;) {
+      const firstPageFrom = (from: string) => firstPageUrl(restBase, input.account.accountId, from, windowEnd, options);
+      do {
         // Worker shutdown or workflow cancellation: stop between pages; the checkpoint says where to resume.
         if (ctx.cancellationSignal.aborted) await ctx.cancelled;
         await respectRateLimit(progress.rateLimit, options, docusign.burstRetryMs, ctx);
+        const url = progress.nextUrl ?? firstPageFrom(progress.windowStart);
         const { page, rawEnvelopes, rateLimit } = await tokens.withToken(input.config, (token) =>
           docusign.listEnvelopes(url, token),
         );
         const envelopes = page.envelopes ?? [];
-        const next = advance(progress, page, windowEnd, restBase);
-        next.rateLimit = rateLimit;
+        const next = { ...advance(progress, page, windowEnd, restBase, firstPageFrom), rateLimit };
         const syncedAt = new Date(options.now()).toISOString();
         await store.writePage(
           connectionId,
           envelopes.map((e, i) => recordOf(connectionId, e, rawEnvelopes[i] ?? e, syncedAt)),
-          { syncId, progress: { ...next } },
+          { syncId, progress: next },
         );
         options.onPage?.(envelopes.length);
         Object.assign(progress, next);
         ctx.heartbeat(progress);
-        if (progress.windowStart === windowEnd) break;
-        url =
-          progress.nextUrl ?? firstPageUrl(restBase, input.account.accountId, progress.windowStart, windowEnd, options);
-      }
+      } while (progress.windowStart !== windowEnd);
     }
     return {
       cursor: toDate,
@@ -169,23 +165,21 @@ async function resumePoint(
 
 /**
  * The position after a page: the next page of the window, the next window, or (if the result set shifted under the
- * offsets) the rest of the window re-queried from the last mark known complete.
+ * offsets) the rest of the window re-queried from the last mark known complete. The window itself (its start, hence
+ * its end) only changes when it is done, so an attempt resuming mid-window ends it where the first attempt would.
  */
 function advance(
   progress: SyncProgress,
   page: { envelopes?: Envelope[] | null; nextUri?: string | null; totalSetSize?: number },
   windowEnd: string,
   restBase: string,
+  firstPageFrom: (from: string) => string,
 ): SyncProgress {
   const next: SyncProgress = { ...progress, pages: progress.pages + 1 };
   if (progress.windowTotal !== undefined && page.totalSetSize !== progress.windowTotal) {
     // An envelope may have slid back onto a page already read: restart from before this page.
-    return {
-      ...next,
-      windowStart: maxTime(progress.windowStart, progress.highWater) ?? progress.windowStart,
-      nextUrl: undefined,
-      windowTotal: undefined,
-    };
+    const from = maxTime(progress.windowStart, progress.highWater) ?? progress.windowStart;
+    return { ...next, nextUrl: firstPageFrom(from), windowTotal: undefined };
   }
   next.highWater = maxTime(progress.highWater, ...(page.envelopes ?? []).map((e) => e.statusChangedDateTime));
   if (!page.nextUri) {

@@ -66,11 +66,14 @@ describe('envelope sync against the emulator', () => {
   for (const limitStatus of [400, 429] as const) {
     test(`hourly limit exhausted mid-sync (reported as ${limitStatus}): waits for the reset, then completes`, async () => {
       h.emu.setRateLimit({ hourlyLimit: 100_000, hourlyWindowSeconds: 3, status: limitStatus });
-      const { userId, accountId } = account(600);
+      const { userId, accountId } = account(1000);
       h.emu.faults.latencyMs(15);
       const limitedBefore = h.emu.stats.callsWhileLimited;
       const handle = await connect(`sync-hourly-${limitStatus}`, userId);
       await afterPages(4);
+      // Not in the last second of the 3-second "hour": the next call must land in the exhausted window, not after
+      // its reset, which would leave the limit never hit.
+      while (h.emu.now() % 3000 >= 2000) await new Promise((r) => setTimeout(r, 2));
       h.emu.faults.exhaustHourly(); // another app on the account used the budget up
       const status = await h.waitForStatus(handle, syncs(1), 60_000);
       h.emu.faults.clear();
@@ -162,5 +165,19 @@ describe('envelope sync against the emulator', () => {
     await handle.signal(syncNowSignal);
     await h.waitForStatus(handle, syncs(2));
     await assertStoreMatches('sync-shifting', accountId);
+  });
+
+  test('data changing between pages, then a failed page: the retry finishes the same window, nothing is missed', async () => {
+    const { userId, accountId } = account(400);
+    // Page 2 of the first backfill window sees the shift and the window is re-queried from its high-water mark; the
+    // second page of that re-query fails, so the retry resumes in the middle of it. It must keep that window's end.
+    h.emu.faults.mutateBetweenPages(40);
+    h.emu.faults.failAfterPages(3);
+    const handle = await connect('sync-shift-retry', userId);
+    const status = await h.waitForStatus(handle, syncs(1), 60_000);
+    assert.equal(status.lastError, undefined);
+    await handle.signal(syncNowSignal); // the mutated envelopes' new versions are after the first sync's to_date
+    await h.waitForStatus(handle, syncs(2));
+    await assertStoreMatches('sync-shift-retry', accountId);
   });
 });

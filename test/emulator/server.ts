@@ -198,15 +198,7 @@ export class EmulatorServer implements Emulator {
   private readonly polling = new PollingLimiter();
   private readonly hung = new Set<ServerResponse>();
 
-  private fault = {
-    failRemaining: 0,
-    failStatus: 503,
-    latencyMs: 0,
-    malformed: false,
-    invalidShape: false,
-    hang: false,
-    mutateBetweenPages: 0,
-  };
+  private fault = { ...NO_FAULTS };
 
   readonly stats: EmulatorStats;
   readonly faults: EmulatorFaults;
@@ -264,18 +256,14 @@ export class EmulatorServer implements Emulator {
       mutateBetweenPages: (k) => {
         f.mutateBetweenPages = Math.max(0, Math.floor(k));
       },
+      failAfterPages: (pages, status = 503) => {
+        f.failAfterPages = Math.max(0, Math.floor(pages));
+        f.failAfterPagesStatus = status;
+      },
       exhaustHourly: () => this.rate.exhaustHourly(this.nowSeconds()),
       exhaustBurst: () => this.rate.exhaustBurst(this.nowSeconds()),
       clear: () => {
-        Object.assign(f, {
-          failRemaining: 0,
-          failStatus: 503,
-          latencyMs: 0,
-          malformed: false,
-          invalidShape: false,
-          hang: false,
-          mutateBetweenPages: 0,
-        });
+        Object.assign(f, NO_FAULTS);
         this.rate.clearForced();
         this.releaseHung();
       },
@@ -1092,6 +1080,9 @@ export class EmulatorServer implements Emulator {
     await this.sendJson(res, key, body);
     if (!wellFormed) return;
     this.stats.pagesServed++;
+    if (this.fault.failAfterPages > 0 && --this.fault.failAfterPages === 0) {
+      this.faults.failNext(1, this.fault.failAfterPagesStatus);
+    }
     if (this.fault.mutateBetweenPages > 0) {
       const k = this.fault.mutateBetweenPages;
       this.fault.mutateBetweenPages = 0;
@@ -1102,6 +1093,19 @@ export class EmulatorServer implements Emulator {
 
 // -------------------------------------------------------------------------------------------------------------
 // Helpers.
+
+/** The fault state with nothing injected; also what faults.clear() restores. */
+const NO_FAULTS = {
+  failRemaining: 0,
+  failStatus: 503,
+  latencyMs: 0,
+  malformed: false,
+  invalidShape: false,
+  hang: false,
+  mutateBetweenPages: 0,
+  failAfterPages: 0,
+  failAfterPagesStatus: 503,
+};
 
 function consentKey(integrationKey: string, userId: string): string {
   return `${lc(integrationKey)}|${lc(userId)}`;

@@ -88,6 +88,8 @@ export interface EmulatorFaults {
   revokeTokens(): void;
   /** After the next envelope-list page is served, mutate k envelopes of that account. */
   mutateBetweenPages(k: number): void;
+  /** Once `pages` more envelope-list pages were served, the next REST/OAuth call fails with `status` (default 503). */
+  failAfterPages(pages: number, status?: number): void;
   exhaustHourly(): void;
   exhaustBurst(): void;
   clear(): void;
