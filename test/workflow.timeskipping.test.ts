@@ -34,6 +34,8 @@ class FakeDocuSign {
   mints: { at: number; expiresAt: number }[] = [];
   syncs: { at: number; cursor?: string }[] = [];
   authorizeCalls = 0;
+  /** While set, the evidence store is down: syncs and counts fail. */
+  storeDown = false;
   /** While set, a sync waits for it: tests deliver signals while a sync is running. */
   syncGate?: Promise<void>;
   runningSyncs = 0;
@@ -68,6 +70,7 @@ class FakeDocuSign {
         return { account: { accountId: 'acc-1', accountName: 'Acme', baseUri: 'https://demo.docusign.net' }, token };
       },
       syncEnvelopes: async (input) => {
+        if (this.storeDown) throw storeUnavailable();
         this.runningSyncs += 1;
         this.maxConcurrentSyncs = Math.max(this.maxConcurrentSyncs, this.runningSyncs);
         await this.syncGate;
@@ -82,10 +85,19 @@ class FakeDocuSign {
           finishedAt: new Date(at).toISOString(),
         };
       },
-      storedEnvelopeCount: async () => 3 * this.syncs.length,
+      storedEnvelopeCount: async () => {
+        if (this.storeDown) throw storeUnavailable();
+        return 3 * this.syncs.length;
+      },
     };
   }
 }
+
+const storeUnavailable = () =>
+  ApplicationFailure.nonRetryable(
+    'Evidence store postgres://x@db/evidence: cannot connect',
+    'evidence_store_unavailable',
+  );
 
 const baseConfig = (connectionId: string): ConnectionConfig => ({
   connectionId,
@@ -193,6 +205,31 @@ describe('docusignConnection on the time-skipping server', () => {
       } finally {
         await Promise.all(handles.map((h) => h.terminate()));
       }
+    });
+  });
+
+  test('the evidence store down during a sync: needs_attention (not a failed workflow), recovers once it is back', async () => {
+    const fake = new FakeDocuSign(env);
+    fake.consent = true;
+    await withWorker(fake, async (taskQueue) => {
+      const handle = await start(taskQueue, baseConfig('ts-store-down'));
+      await handle.signal(consentGrantedSignal);
+      await env.sleep('5m');
+      assert.equal((await handle.query(statusQuery)).totals.syncs, 1);
+
+      fake.storeDown = true;
+      await handle.signal(syncNowSignal);
+      await env.sleep('1m');
+      const status = await handle.query(statusQuery);
+      assert.equal(status.phase, 'needs_attention');
+      assert.equal(status.lastError?.code, 'evidence_store_unavailable');
+      assert.equal(status.totals.envelopes, 3, 'the last known total is kept');
+
+      fake.storeDown = false;
+      await handle.signal(syncNowSignal);
+      await env.sleep('1m');
+      assert.equal((await handle.query(statusQuery)).phase, 'idle');
+      await handle.terminate();
     });
   });
 

@@ -283,7 +283,13 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
             cursor = details.progressCursor; // pages stored before the failure are not fetched again
             status.lastSync.cursor = cursor;
           }
-          status.totals.envelopes = await auth.storedEnvelopeCount(config.connectionId);
+          try {
+            status.totals.envelopes = await auth.storedEnvelopeCount(config.connectionId);
+          } catch (countErr) {
+            // The store is likely what failed the sync: keep the last total rather than fail the whole workflow.
+            if (isCancellation(countErr)) throw countErr;
+            log.warn('stored envelope count unavailable', { error: failureOf(countErr).message });
+          }
           if (failureOf(err).code === 'wrong_base_uri') {
             // The account moved region: resolve it again from userinfo, then sync.
             recordError('wrong_base_uri', failureOf(err).message);
