@@ -68,7 +68,7 @@ const docusignTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d
   message: 'must be an ISO date-time',
 });
 
-export const envelopeSchema = z.looseObject({
+const envelopeSchema = z.looseObject({
   envelopeId: z.string().min(1, 'must be a non-empty string'),
   status: z.string().min(1),
   statusChangedDateTime: docusignTime,
@@ -101,6 +101,7 @@ interface RawResponse {
   status: number;
   headers: GotHeaders;
   body: string;
+  rateLimit: RateLimitSnapshot;
 }
 
 export class DocuSignClient {
@@ -139,34 +140,19 @@ export class DocuSignClient {
   async listEnvelopes(
     url: string,
     accessToken: string,
-  ): Promise<{ page: EnvelopesPage; rawEnvelopes: Record<string, unknown>[]; rateLimit: RateLimitSnapshot }> {
+  ): Promise<{ page: EnvelopesPage; rateLimit: RateLimitSnapshot }> {
     const res = await this.send('envelopes', url, {
       method: 'GET',
       headers: { authorization: `Bearer ${accessToken}` },
     });
     if (res.status === 200) {
       const { data, json } = this.validate(envelopesPageSchema, res, 'envelope list');
-      // Evidence is stored exactly as DocuSign sent it (zod's output reorders keys), once the shape is checked.
-      const rawEnvelopes = ((json as { envelopes?: Record<string, unknown>[] }).envelopes ?? []).slice();
-      return { page: data, rawEnvelopes, rateLimit: this.rateLimitOf(res.headers) };
+      // Evidence is stored exactly as DocuSign sent it, once the shape is checked: zod's output reorders keys, and
+      // envelopeSchema transforms nothing, so DocuSign's own objects are valid Envelopes.
+      const envelopes = (json as { envelopes?: Envelope[] }).envelopes;
+      return { page: { ...data, envelopes }, rateLimit: res.rateLimit };
     }
     throw this.restError(res, 'envelope list');
-  }
-
-  rateLimitOf(headers: GotHeaders): RateLimitSnapshot {
-    const num = (name: string): number | undefined => {
-      const raw = headers[name];
-      const value = Number(Array.isArray(raw) ? raw[0] : raw);
-      return raw === undefined || Number.isNaN(value) ? undefined : value;
-    };
-    const reset = num('x-ratelimit-reset');
-    return {
-      hourlyLimit: num('x-ratelimit-limit'),
-      hourlyRemaining: num('x-ratelimit-remaining'),
-      hourlyResetAt: reset === undefined ? undefined : reset * 1000,
-      burstLimit: num('x-burstlimit-limit'),
-      burstRemaining: num('x-burstlimit-remaining'),
-    };
   }
 
   private async send(
@@ -187,14 +173,15 @@ export class DocuSignClient {
         responseType: 'text',
       });
       const traceToken = headerValue(res.headers, 'x-docusign-tracetoken');
+      const rateLimit = rateLimitOf(res.headers);
       this.options.observe?.({
         endpoint,
         status: res.statusCode,
         durationMs: this.now() - started,
         ...(traceToken ? { traceToken } : {}),
-        ...(endpoint === 'envelopes' ? { rateLimit: this.rateLimitOf(res.headers) } : {}),
+        ...(endpoint === 'envelopes' ? { rateLimit } : {}),
       });
-      return { status: res.statusCode, headers: res.headers, body: res.body };
+      return { status: res.statusCode, headers: res.headers, body: res.body, rateLimit };
     } catch (err) {
       this.options.observe?.({ endpoint, status: 'network_error', durationMs: this.now() - started });
       const code = err instanceof RequestError ? err.code : 'ERR';
@@ -240,7 +227,7 @@ export class DocuSignClient {
         httpStatus: res.status,
       });
     }
-    const limited = this.rateLimitError(res);
+    const limited = this.rateLimitError(res, safeJson(res.body, restErrorSchema)?.errorCode);
     if (limited) return limited;
     const body = safeJson(res.body, oauthErrorSchema);
     if (body?.error === 'consent_required') {
@@ -271,7 +258,8 @@ export class DocuSignClient {
     const traceToken = headerValue(res.headers, 'x-docusign-tracetoken');
     const trace = traceToken ? { traceToken } : {};
     if (res.status === 401) return new AccessTokenRejectedError(`DocuSign ${what}: access token rejected (HTTP 401)`);
-    const limited = this.rateLimitError(res);
+    const bodyCode = safeJson(res.body, restErrorSchema)?.errorCode;
+    const limited = this.rateLimitError(res, bodyCode);
     if (limited) return limited;
     if (res.status >= 500) {
       return new ConnectorError('docusign_unavailable', `DocuSign ${what} answered HTTP ${res.status}`, {
@@ -279,7 +267,7 @@ export class DocuSignClient {
         ...trace,
       });
     }
-    const errorCode = safeJson(res.body, restErrorSchema)?.errorCode ?? `HTTP ${res.status}`;
+    const errorCode = bodyCode ?? `HTTP ${res.status}`;
     const [code, explanation] = REST_ERROR_CODES[errorCode.toUpperCase()] ?? ['request_rejected', 'request rejected'];
     return new ConnectorError(code, `DocuSign ${what}: ${errorCode} (${explanation})`, {
       reason: errorCode,
@@ -289,15 +277,14 @@ export class DocuSignClient {
   }
 
   /** Hourly / burst / polling limits, whatever the HTTP status (400 or 429), and any 429. */
-  private rateLimitError(res: RawResponse): ConnectorError | undefined {
-    const errorCode = safeJson(res.body, restErrorSchema)?.errorCode;
-    const isLimit = res.status === 429 || (errorCode !== undefined && RATE_LIMIT_CODES.has(errorCode.toUpperCase()));
+  private rateLimitError(res: RawResponse, errorCode: string | undefined): ConnectorError | undefined {
+    const upper = errorCode?.toUpperCase();
+    const isLimit = res.status === 429 || (upper !== undefined && RATE_LIMIT_CODES.has(upper));
     if (!isLimit) return undefined;
-    const rate = this.rateLimitOf(res.headers);
+    const rate = res.rateLimit;
     const retryAfter = Number(headerValue(res.headers, 'retry-after'));
     // Wait for the hourly reset only when the hourly budget is what ran out; a burst limit, or a bare 429 while
     // hourly calls remain, clears within the burst window.
-    const upper = errorCode?.toUpperCase();
     const hourlyExhausted = upper?.startsWith('HOURLY') === true || rate.hourlyRemaining === 0;
     let retryAfterMs: number;
     if (!Number.isNaN(retryAfter) && retryAfter > 0) retryAfterMs = retryAfter * 1000;
@@ -321,6 +308,22 @@ const REST_ERROR_CODES: Record<string, [ErrorCode, string]> = {
   PARTNER_AUTHENTICATION_FAILED: ['wrong_base_uri', 'the account is not served at this base URI'],
   USER_LACKS_MEMBERSHIP: ['account_not_found', 'the user is not a member of this account'],
 };
+
+function rateLimitOf(headers: GotHeaders): RateLimitSnapshot {
+  const num = (name: string): number | undefined => {
+    const raw = headerValue(headers, name);
+    const value = Number(raw);
+    return raw === undefined || Number.isNaN(value) ? undefined : value;
+  };
+  const reset = num('x-ratelimit-reset');
+  return {
+    hourlyLimit: num('x-ratelimit-limit'),
+    hourlyRemaining: num('x-ratelimit-remaining'),
+    hourlyResetAt: reset === undefined ? undefined : reset * 1000,
+    burstLimit: num('x-burstlimit-limit'),
+    burstRemaining: num('x-burstlimit-remaining'),
+  };
+}
 
 function headerValue(headers: GotHeaders, name: string): string | undefined {
   const raw = headers[name];

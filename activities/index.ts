@@ -53,8 +53,8 @@ export function createActivities(deps: ActivityDeps) {
     async authorize(config: ConnectionConfig): Promise<AuthorizeResult> {
       return typed(async () => {
         const creds = checked(config);
-        const token = await deps.tokens.get(creds);
         const info = await deps.tokens.withToken(creds, (t) => deps.docusign.userInfo(oauthBaseUrlOf(creds), t));
+        const token = await deps.tokens.get(creds); // a cache hit: the token userinfo accepted
         const account = creds.accountId
           ? info.accounts.find((a) => a.account_id.toLowerCase() === creds.accountId?.toLowerCase())
           : (info.accounts.find((a) => a.is_default) ?? info.accounts[0]);

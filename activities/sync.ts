@@ -116,15 +116,13 @@ export async function syncEnvelopes(
         if (ctx.cancellationSignal.aborted) await ctx.cancelled;
         await respectRateLimit(progress.rateLimit, options, docusign.burstRetryMs, ctx);
         const url = progress.nextUrl ?? firstPageFrom(progress.windowStart);
-        const { page, rawEnvelopes, rateLimit } = await tokens.withToken(input.config, (token) =>
-          docusign.listEnvelopes(url, token),
-        );
+        const { page, rateLimit } = await tokens.withToken(input.config, (token) => docusign.listEnvelopes(url, token));
         const envelopes = page.envelopes ?? [];
         const next = { ...advance(progress, page, windowEnd, restBase, firstPageFrom), rateLimit };
         const syncedAt = new Date(options.now()).toISOString();
         await store.writePage(
           connectionId,
-          envelopes.map((e, i) => recordOf(connectionId, e, rawEnvelopes[i] ?? e, syncedAt)),
+          envelopes.map((e) => recordOf(connectionId, e, syncedAt)),
           { syncId, progress: next },
         );
         options.onPage?.(envelopes.length);
@@ -232,19 +230,15 @@ async function respectRateLimit(
   await ctx.sleep(waitMs);
 }
 
-function recordOf(
-  connectionId: string,
-  envelope: Envelope,
-  raw: Record<string, unknown>,
-  syncedAt: string,
-): EnvelopeRecord {
+/** The record of one envelope; the envelope object itself is DocuSign's, untouched. */
+function recordOf(connectionId: string, envelope: Envelope, syncedAt: string): EnvelopeRecord {
   return {
     connectionId,
     envelopeId: envelope.envelopeId,
     status: envelope.status,
     statusChangedDateTime: envelope.statusChangedDateTime,
     syncedAt,
-    envelope: raw,
+    envelope,
   };
 }
 

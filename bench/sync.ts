@@ -248,18 +248,18 @@ async function main(): Promise<void> {
     const runId = randomUUID().slice(0, 8);
     const storeLoop = (run: number) =>
       pageLoop(async (url) => {
-        const { page, rawEnvelopes } = await docusign.listEnvelopes(url, token);
+        const { page } = await docusign.listEnvelopes(url, token);
         const syncedAt = new Date().toISOString();
         const envelopes = page.envelopes ?? [];
         await store.writePage(
           `direct-${runId}-${run}`,
-          envelopes.map((e, i) => ({
+          envelopes.map((e) => ({
             connectionId: `direct-${runId}-${run}`,
             envelopeId: e.envelopeId,
             status: e.status,
             statusChangedDateTime: e.statusChangedDateTime,
             syncedAt,
-            envelope: rawEnvelopes[i] ?? e,
+            envelope: e,
           })),
         );
         return { envelopes: envelopes.length, nextUri: page.nextUri };

@@ -31,16 +31,15 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { CONNECTION_ID } from '../../workflows/config';
 import type { EnvelopeRecord, EvidenceStore, PageWriteResult, SyncCheckpoint } from './types';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Shared by both backends
 // ---------------------------------------------------------------------------------------------------------------------
 
-/** design.md §3: connection IDs; also a safe path component. */
-export const CONNECTION_ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 /** DocuSign envelope IDs are GUIDs; anything that is a safe file name (no separators, no leading dot) is accepted. */
-export const ENVELOPE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+const ENVELOPE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 
 export type EvidenceStoreErrorCode = 'evidence_store_unavailable' | 'invalid_evidence_record';
 
@@ -66,7 +65,6 @@ export interface PreparedRecord {
   record: EnvelopeRecord;
   /** statusChangedDateTime as a comparable instant (see instantKey). */
   key: string;
-  syncedAtMs: number;
   /** JSON.stringify(record): what is stored, byte for byte. */
   json: string;
 }
@@ -121,10 +119,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 export function assertConnectionId(description: string, connectionId: unknown): asserts connectionId is string {
-  if (typeof connectionId !== 'string' || !CONNECTION_ID_PATTERN.test(connectionId)) {
+  if (typeof connectionId !== 'string' || !CONNECTION_ID.test(connectionId)) {
     throw new EvidenceStoreError(
       'invalid_evidence_record',
-      `Evidence store ${description}: connectionId ${JSON.stringify(connectionId)} must match ${String(CONNECTION_ID_PATTERN)}`,
+      `Evidence store ${description}: connectionId ${JSON.stringify(connectionId)} must match ${String(CONNECTION_ID)}`,
     );
   }
 }
@@ -133,7 +131,7 @@ export function assertConnectionId(description: string, connectionId: unknown): 
  * Validates a page and normalises each record to the design.md §5 shape. Throws (before anything is written) on the
  * first invalid record. Records repeating an (envelopeId, statusChangedDateTime) already in the page are dropped.
  */
-export function preparePage(description: string, connectionId: string, records: unknown): PreparedRecord[] {
+function preparePage(description: string, connectionId: string, records: unknown): PreparedRecord[] {
   assertConnectionId(description, connectionId);
   if (!Array.isArray(records)) {
     throw new EvidenceStoreError('invalid_evidence_record', `Evidence store ${description}: a page must be an array`);
@@ -173,7 +171,7 @@ export function preparePage(description: string, connectionId: string, records: 
     } catch (err) {
       return fail(`envelope is not JSON-serialisable (${describeCause(err)})`);
     }
-    out.push({ record, key, syncedAtMs: Date.parse(syncedAt), json });
+    out.push({ record, key, json });
   });
   return out;
 }
@@ -226,7 +224,7 @@ export function parseSince(description: string, since: string): number {
 }
 
 /** A one-line description of any thrown value (Node's AggregateError from a dual-stack connect has no message). */
-export function describeCause(err: unknown): string {
+function describeCause(err: unknown): string {
   if (err instanceof AggregateError && err.errors.length) {
     return [...new Set(err.errors.map(describeCause))].join('; ');
   }
@@ -236,6 +234,17 @@ export function describeCause(err: unknown): string {
     return typeof code === 'string' ? code : err.name;
   }
   return String(err);
+}
+
+/** The `code` of a Node or pg error (errno name, SQLSTATE). */
+export function errnoCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Byte (UTF-16 code unit) order, as Postgres' COLLATE "C" keys sort. */
+export function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Wraps a backend failure; validation errors and already-wrapped errors pass through unchanged. */
@@ -287,8 +296,6 @@ interface VersionIndex {
   /** Size at the last refresh; > offset means an unterminated (torn) last line. */
   size: number;
   envelopes: Map<string, VersionEntry[]>;
-  /** Lines that could not be used (torn fragments that a later append terminated, corruption). */
-  skippedLines: number;
 }
 
 interface ConnectionPaths {
@@ -320,11 +327,6 @@ async function serialised<T>(lockKey: string, fn: () => Promise<T>): Promise<T> 
     release();
     if (chains.get(lockKey) === tail) chains.delete(lockKey);
   }
-}
-
-function errnoCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
 }
 
 async function fsyncDirectory(dir: string): Promise<void> {
@@ -471,7 +473,7 @@ export class DirectoryStore implements EvidenceStore {
         .filter((name) => name.endsWith('.json'))
         .map((name) => name.slice(0, -'.json'.length))
         .filter((id) => ENVELOPE_ID_PATTERN.test(id))
-        .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        .sort(compare);
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return;
       throw unavailable(this.description, action, err);
@@ -505,8 +507,8 @@ export class DirectoryStore implements EvidenceStore {
     return serialised(paths.dir, async () => {
       try {
         const index = await this.refresh(connectionId, paths);
-        const entries = [...(index.envelopes.get(envelopeId) ?? [])].sort((a, b) =>
-          a.key < b.key ? -1 : a.key > b.key ? 1 : a.offset - b.offset,
+        const entries = [...(index.envelopes.get(envelopeId) ?? [])].sort(
+          (a, b) => compare(a.key, b.key) || a.offset - b.offset,
         );
         return await this.readVersions(paths, entries);
       } catch (err) {
@@ -577,20 +579,26 @@ export class DirectoryStore implements EvidenceStore {
     }
 
     // 2. Latest records: each page envelope's file must hold its newest stored version. Checking the file (rather
-    //    than only the versions just appended) repairs a crash that happened between 1 and 2.
+    //    than only the versions just appended) repairs a crash that happened between 1 and 2. A version appended
+    //    just now is newer than any file (files only ever hold versions already in changes.jsonl), so it needs no
+    //    check: in a backfill, where every version is new, that saves a read per envelope.
     const pageIds = [...new Set(page.map((p) => p.record.envelopeId))];
+    const versionKey = (envelopeId: string, statusChangedDateTime: string) =>
+      `${envelopeId}\u0000${statusChangedDateTime}`;
     const fromPage = new Map(
-      page.map((p) => [`${p.record.envelopeId}\u0000${p.record.statusChangedDateTime}`, p.json]),
+      page.map((p) => [versionKey(p.record.envelopeId, p.record.statusChangedDateTime), p.json]),
     );
+    const appended = new Set(fresh.map((p) => versionKey(p.record.envelopeId, p.record.statusChangedDateTime)));
     let wrote = false;
     await mapLimit(pageIds, FILE_CONCURRENCY, async (envelopeId) => {
       const best = newest(index.envelopes.get(envelopeId) ?? []);
       if (!best) throw new Error(`version of ${envelopeId} missing from ${CHANGES_FILE} after append`);
-      const current = await this.readLatestKey(paths, envelopeId);
-      if (current !== undefined && current >= best.key) return;
-      const json =
-        fromPage.get(`${envelopeId}\u0000${best.statusChangedDateTime}`) ??
-        JSON.stringify((await this.readVersions(paths, [best]))[0]);
+      const bestKey = versionKey(envelopeId, best.statusChangedDateTime);
+      if (!appended.has(bestKey)) {
+        const current = await this.readLatestKey(paths, envelopeId);
+        if (current !== undefined && current >= best.key) return;
+      }
+      const json = fromPage.get(bestKey) ?? JSON.stringify((await this.readVersions(paths, [best]))[0]);
       await writeFileAtomic(paths.envelopes, `${envelopeId}.json`, `${json}\n`);
       wrote = true;
     });
@@ -644,13 +652,13 @@ export class DirectoryStore implements EvidenceStore {
       stat = await fs.stat(paths.changes);
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw err;
-      const empty: VersionIndex = { ino: -1, offset: 0, size: 0, envelopes: new Map(), skippedLines: 0 };
+      const empty: VersionIndex = { ino: -1, offset: 0, size: 0, envelopes: new Map() };
       this.indexes.set(connectionId, empty);
       return empty;
     }
     let index = this.indexes.get(connectionId);
     if (!index || index.ino !== stat.ino || stat.size < index.offset) {
-      index = { ino: stat.ino, offset: 0, size: 0, envelopes: new Map(), skippedLines: 0 };
+      index = { ino: stat.ino, offset: 0, size: 0, envelopes: new Map() };
       this.indexes.set(connectionId, index);
     }
     if (stat.size > index.offset) await this.load(paths.changes, index, stat.size);
@@ -690,10 +698,7 @@ export class DirectoryStore implements EvidenceStore {
   private indexLine(index: VersionIndex, text: string, offset: number, length: number): void {
     const record = parseRecordLine(text);
     const key = record ? instantKey(record.statusChangedDateTime) : undefined;
-    if (!record || key === undefined) {
-      index.skippedLines++;
-      return;
-    }
+    if (!record || key === undefined) return; // a torn fragment that a later append terminated, or corruption
     let entries = index.envelopes.get(record.envelopeId);
     if (!entries) index.envelopes.set(record.envelopeId, (entries = []));
     if (entries.some((e) => e.statusChangedDateTime === record.statusChangedDateTime)) return; // duplicate line

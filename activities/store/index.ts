@@ -7,8 +7,8 @@ import { PostgresStore } from './postgres';
 import type { EvidenceStore } from './types';
 
 export type { EnvelopeRecord, EvidenceStore, PageWriteResult, SyncCheckpoint } from './types';
-export { DirectoryStore, EvidenceStoreError, instantKey, type EvidenceStoreErrorCode } from './directory';
-export { PostgresStore, describePostgresUrl, type PostgresStoreOptions } from './postgres';
+export { DirectoryStore, EvidenceStoreError, instantKey } from './directory';
+export { PostgresStore } from './postgres';
 
 /** Used by callers when EVIDENCE_STORE is unset. */
 export const DEFAULT_EVIDENCE_STORE = './data/evidence';

@@ -24,6 +24,8 @@ import { Pool, type PoolClient } from 'pg';
 import {
   EvidenceStoreError,
   assertConnectionId,
+  compare,
+  errnoCode,
   parseCheckpoint,
   parseSince,
   prepareWrite,
@@ -145,11 +147,6 @@ export function describePostgresUrl(url: string): string {
   return `${parsed.protocol}//${user}${host}${parsed.pathname}`;
 }
 
-function sqlState(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
 function arrays(rows: readonly PreparedRecord[]): [string[], string[], string[], string[], string[], string[]] {
   return [
     rows.map((r) => r.record.envelopeId),
@@ -226,7 +223,7 @@ export class PostgresStore implements EvidenceStore {
           unchanged: pageIds.filter((id) => !created.has(id)),
         };
       } catch (err) {
-        if (attempt < MAX_ATTEMPTS && RETRYABLE_SQLSTATES.has(sqlState(err) ?? '')) continue;
+        if (attempt < MAX_ATTEMPTS && RETRYABLE_SQLSTATES.has(errnoCode(err) ?? '')) continue;
         throw unavailable(this.description, action, err);
       }
     }
@@ -379,8 +376,4 @@ export class PostgresStore implements EvidenceStore {
       throw unavailable(this.description, `${action} of connection ${connectionId}`, err);
     }
   }
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
