@@ -67,7 +67,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     stderr = (stderr + chunk.toString()).slice(-2000);
   });
   const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (hasExited(child)) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
@@ -88,12 +88,16 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   };
 }
 
+function hasExited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
 async function waitUntilServing(address: string, child: ChildProcess, timeoutMs: number, stderr: () => string) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) {
+    if (hasExited(child)) {
       throw new Error(
-        `Temporal dev server exited with code ${child.exitCode}: ${stderr().trim().split('\n').at(-1) ?? ''}`,
+        `Temporal dev server exited with ${child.exitCode !== null ? `code ${child.exitCode}` : `signal ${child.signalCode}`}: ${stderr().trim().split('\n').at(-1) ?? ''}`,
       );
     }
     try {

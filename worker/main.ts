@@ -3,17 +3,16 @@
  * it starts the embedded dev server (SQLite under ./data, Web UI on, search attributes registered) and prints the UI URL.
  * SIGTERM/SIGINT: in-flight syncs are cancelled after their last heartbeat, so the next worker resumes from it.
  */
-import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Runtime } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import type pino from 'pino';
-import { WORKFLOW_TYPE, type Phase } from '../workflows/messages';
+import { PHASES, searchAttributes, WORKFLOW_TYPE, type Phase } from '../workflows/messages';
 import path from 'node:path';
 import { ensureTemporalTools } from '../scripts/tools';
-import { FAILURE_CONVERTER_PATH } from './codec';
 import { ConfigError, connectionOptionsOf, loadWorkerConfig, type WorkerConfig } from './config';
 import { startDevServer, type DevServer } from './dev-server';
 import { createLogger, toTemporalLogger } from './logger';
-import { createConnectorMetrics, PHASES, startMetricsServer, type ConnectorMetrics } from './metrics';
+import { createConnectorMetrics, startMetricsServer, type ConnectorMetrics } from './metrics';
 import { createConnectorWorker } from './worker';
 
 export async function runWorker(config: WorkerConfig): Promise<void> {
@@ -51,21 +50,19 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   const connection = await NativeConnection.connect(
     connectionOptionsOf(config, devServer ? { address: devServer.address } : {}),
   );
-  // Production runs a pre-built bundle (WORKFLOW_BUNDLE_PATH, see `npm run build:bundle`); else bundle at start.
+  // Production runs a pre-built bundle (WORKFLOW_BUNDLE_PATH, see `npm run build:bundle`); else Worker.create bundles
+  // the workflows at start, with the data converter's failure converter.
   const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
-  const workflowCode = bundlePath
-    ? { workflowBundle: { codePath: path.resolve(bundlePath) } }
-    : {
-        workflowBundle: await bundleWorkflowCode({
-          workflowsPath: require.resolve('../workflows'),
-          ...(config.payloadCodecKeys ? { failureConverterPath: FAILURE_CONVERTER_PATH } : {}),
-          logger: toTemporalLogger(logger.child({ component: 'bundler' })),
-        }),
-      };
-  const connector = await createConnectorWorker({ config, connection, logger, metrics, workflowCode });
+  const connector = await createConnectorWorker({
+    config,
+    connection,
+    logger,
+    metrics,
+    ...(bundlePath ? { workflowCode: { workflowBundle: { codePath: path.resolve(bundlePath) } } } : {}),
+  });
   const stopPhaseGauge = metricsServer
-    ? await startPhaseGauge(config, devServer?.address, metrics, logger)
-    : () => Promise.resolve();
+    ? await startPhaseGauge(connection, config.temporal.namespace, metrics, logger)
+    : () => undefined;
   logger.info(
     { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, store: connector.store.description },
     'worker running',
@@ -73,7 +70,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   try {
     await connector.worker.run(); // resolves after SIGTERM/SIGINT shutdown (Runtime's default signal handling)
   } finally {
-    await stopPhaseGauge();
+    stopPhaseGauge();
     await connector.close();
     await connection.close();
     await metricsServer?.close();
@@ -84,19 +81,17 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
 
 /** `docusign_connections{phase}` from visibility (the search attribute DocuSignPhase), refreshed every minute. */
 async function startPhaseGauge(
-  config: WorkerConfig,
-  devServerAddress: string | undefined,
+  connection: NativeConnection,
+  namespace: string,
   metrics: ConnectorMetrics,
   logger: pino.Logger,
-): Promise<() => Promise<void>> {
-  const connection = await Connection.connect(
-    connectionOptionsOf(config, devServerAddress ? { address: devServerAddress } : {}),
-  );
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+): Promise<() => void> {
+  // The worker's own connection serves the visibility queries too.
+  const client = new Client({ connection, namespace });
   const refresh = async () => {
     const counts: Partial<Record<Phase, number>> = {};
     for (const phase of PHASES) {
-      const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND DocuSignPhase = '${phase}'`;
+      const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND ${searchAttributes.phase.name} = '${phase}'`;
       counts[phase] = (await client.workflow.count(query)).count;
     }
     metrics.setConnections(counts);
@@ -105,10 +100,7 @@ async function startPhaseGauge(
     refresh().catch((err: unknown) => logger.warn({ err }, 'phase count failed'));
   }, 60_000);
   await refresh().catch((err: unknown) => logger.warn({ err }, 'phase count failed'));
-  return async () => {
-    clearInterval(timer);
-    await connection.close();
-  };
+  return () => clearInterval(timer);
 }
 
 if (require.main === module) {

@@ -14,16 +14,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ErrorCode } from '../workflows/errors';
-import type { Phase } from '../workflows/messages';
-
-export const PHASES: readonly Phase[] = [
-  'awaiting_consent',
-  'authorizing',
-  'syncing',
-  'idle',
-  'needs_attention',
-  'disconnected',
-];
+import { PHASES, type Phase } from '../workflows/messages';
 
 export type TokenOutcome = 'success' | ErrorCode;
 export type RateLimitKind = 'hourly' | 'burst';
@@ -31,27 +22,22 @@ export type RateLimitKind = 'hourly' | 'burst';
 export interface ConnectorMetrics {
   readonly registry: Registry;
   /** docusign_tokens_minted_total{outcome} */
-  readonly tokensMinted: Counter<'outcome'>;
-  /** docusign_api_calls_total{endpoint,status} */
-  readonly apiCalls: Counter<'endpoint' | 'status'>;
-  /** docusign_api_call_duration_seconds{endpoint} */
-  readonly apiCallDuration: Histogram<'endpoint'>;
-  /** docusign_rate_limit_remaining{kind="hourly"|"burst"} — from the last response's X-RateLimit-* / X-BurstLimit-*. */
-  readonly rateLimitRemaining: Gauge<'kind'>;
-  /** docusign_envelopes_stored_total — envelope records created or changed in the evidence store. */
-  readonly envelopesStored: Counter;
-  /** docusign_sync_pages_total — envelope list pages fetched and stored. */
-  readonly syncPages: Counter;
-  /** docusign_connections{phase} — set from visibility counts. */
-  readonly connections: Gauge<'phase'>;
-
   recordTokenMint(outcome: TokenOutcome): void;
-  /** `endpoint` should come from `endpointLabel`; `seconds` adds a duration observation. */
+  /**
+   * docusign_api_calls_total{endpoint,status}, and docusign_api_call_duration_seconds{endpoint} when `seconds` is
+   * given. `endpoint` is a bounded name: the DocuSign client's (token, userinfo, envelopes) or an `endpointLabel`.
+   */
   recordApiCall(endpoint: string, status: number | 'network_error', seconds?: number): void;
+  /** docusign_rate_limit_remaining{kind="hourly"|"burst"}: from the last response's X-RateLimit-* / X-BurstLimit-*. */
   setRateLimitRemaining(kind: RateLimitKind, remaining: number): void;
+  /** docusign_envelopes_stored_total: envelope records created or changed in the evidence store. */
   addEnvelopesStored(count: number): void;
+  /** docusign_sync_pages_total: envelope list pages fetched and stored. */
   addSyncPage(): void;
-  /** Sets every phase (phases missing from `counts` become 0, so a phase that emptied does not keep a stale value). */
+  /**
+   * docusign_connections{phase}, from visibility counts. Sets every phase (phases missing from `counts` become 0, so
+   * a phase that emptied does not keep a stale value).
+   */
   setConnections(counts: Partial<Record<Phase, number>>): void;
 }
 
@@ -101,13 +87,6 @@ export function createConnectorMetrics(registry: Registry = new Registry()): Con
   });
   return {
     registry,
-    tokensMinted,
-    apiCalls,
-    apiCallDuration,
-    rateLimitRemaining,
-    envelopesStored,
-    syncPages,
-    connections,
     recordTokenMint: (outcome) => tokensMinted.inc({ outcome }),
     recordApiCall: (endpoint, status, seconds) => {
       apiCalls.inc({ endpoint, status: String(status) });

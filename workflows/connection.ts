@@ -116,7 +116,6 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
   let consentGranted = false;
   let consentDenied: string | undefined;
   let disconnectRequested = false;
-  let syncsCompleted = 0;
 
   // ---- messages: always accepted, acted on by the state machine below ----
   setHandler(statusQuery, () => status);
@@ -144,12 +143,12 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
   setHandler(
     syncAndWaitUpdate,
     async () => {
-      const target = syncsCompleted + (status.phase === 'syncing' ? 2 : 1);
+      const target = status.totals.syncs + (status.phase === 'syncing' ? 2 : 1);
       syncRequested = true;
       const attentionBefore = status.lastError?.at;
       await condition(
         () =>
-          syncsCompleted >= target ||
+          status.totals.syncs >= target ||
           disconnectRequested ||
           (status.phase === 'needs_attention' && status.lastError?.at !== attentionBefore),
       );
@@ -275,7 +274,6 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
           attentionAttempts = 0;
           status.nextSyncAt = new Date(Date.now() + nextSyncDelayMs(config)).toISOString();
           upsertSearchAttributes([{ key: searchAttributes.lastSyncAt, value: new Date(result.finishedAt) }]);
-          syncsCompleted += 1;
           setPhase('idle');
         } catch (err) {
           const details = detailsOf(err);

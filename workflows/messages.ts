@@ -34,7 +34,15 @@ export const searchAttributes = {
 
 export const ALL_SEARCH_ATTRIBUTES = Object.values(searchAttributes);
 
-export type Phase = 'awaiting_consent' | 'authorizing' | 'syncing' | 'idle' | 'needs_attention' | 'disconnected';
+export const PHASES = [
+  'awaiting_consent',
+  'authorizing',
+  'syncing',
+  'idle',
+  'needs_attention',
+  'disconnected',
+] as const;
+export type Phase = (typeof PHASES)[number];
 
 export interface AccountInfo {
   accountId: string;
