@@ -62,6 +62,13 @@ const userInfoSchema = z.looseObject({
 });
 export type UserInfo = z.infer<typeof userInfoSchema>;
 
+/** The configured account (IDs compare case-insensitively) or, without one, the user's default account. */
+export function accountOf(info: UserInfo, accountId: string | undefined): UserInfo['accounts'][number] | undefined {
+  return accountId
+    ? info.accounts.find((a) => a.account_id.toLowerCase() === accountId.toLowerCase())
+    : (info.accounts.find((a) => a.is_default) ?? info.accounts[0]);
+}
+
 /** DocuSign sends counts as JSON strings ("100"; an empty page has endPosition "-1"); accept numbers too. */
 const count = z.union([z.string().regex(/^-?\d+$/, 'must be a decimal count'), z.number().int()]).transform(Number);
 const docusignTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/, {

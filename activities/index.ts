@@ -4,7 +4,7 @@
  */
 import { parseConnectionConfig, consentUrlOf, oauthBaseUrlOf, type ConnectionConfig } from '../workflows/config';
 import type { AccountInfo } from '../workflows/messages';
-import type { DocuSignClient } from './docusign';
+import { accountOf, type DocuSignClient } from './docusign';
 import { ConnectorError, typed } from './errors';
 import type { EvidenceStore } from './store/types';
 import { DEFAULT_SYNC_OPTIONS, syncEnvelopes, type SyncInput, type SyncOptions, type SyncResult } from './sync';
@@ -55,9 +55,7 @@ export function createActivities(deps: ActivityDeps) {
         const creds = checked(config);
         const info = await deps.tokens.withToken(creds, (t) => deps.docusign.userInfo(oauthBaseUrlOf(creds), t));
         const token = await deps.tokens.get(creds); // a cache hit: the token userinfo accepted
-        const account = creds.accountId
-          ? info.accounts.find((a) => a.account_id.toLowerCase() === creds.accountId?.toLowerCase())
-          : (info.accounts.find((a) => a.is_default) ?? info.accounts[0]);
+        const account = accountOf(info, creds.accountId);
         if (!account) {
           throw new ConnectorError(
             'account_not_found',

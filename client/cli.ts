@@ -10,7 +10,13 @@
  * the demo and the doctor's DocuSign client are loaded (require) by the commands that need them.
  */
 import { Command, CommanderError } from 'commander';
-import { CONNECTION_ID, connectionConfigSchema, InvalidConfigError, type ConnectionConfig } from '../workflows/config';
+import {
+  CONNECTION_ID,
+  CONNECTION_RULE,
+  connectionConfigSchema,
+  InvalidConfigError,
+  type ConnectionConfig,
+} from '../workflows/config';
 import type { ConnectionStatus } from '../workflows/messages';
 import type { WorkerConfig } from '../worker/config';
 import type { ConnectorClient, ConnectionSummary } from './client';
@@ -90,7 +96,7 @@ const defaultIo = (): Io => ({
 function connectionIdOf(value: unknown): string {
   if (typeof value !== 'string' || value === '') throw new UsageError('--connection: is required (the connection ID)');
   if (!CONNECTION_ID.test(value)) {
-    throw new UsageError('--connection: must match /^[a-z0-9][a-z0-9_-]{0,62}$/ (lowercase letters, digits, - and _)');
+    throw new UsageError(`--connection: ${CONNECTION_RULE}`);
   }
   return value;
 }
@@ -179,11 +185,11 @@ function usageLine(err: CommanderError): string {
 export async function run(args: string[], io: Io = defaultIo()): Promise<number> {
   let code = 0;
   let client: ConnectorClient | undefined;
-  const getClient = async (): Promise<ConnectorClient> => {
-    const config = workerConfigOf(io.env);
-    client ??= await load.client().ConnectorClient.fromEnv(io.env, { taskQueue: config.temporal.taskQueue });
-    return client;
-  };
+  let workerConfig: WorkerConfig | undefined;
+  // The environment is read and checked once per command (a bad variable: exit 2 before anything connects).
+  const config = (): WorkerConfig => (workerConfig ??= workerConfigOf(io.env));
+  const getClient = async (): Promise<ConnectorClient> =>
+    (client ??= await load.client().ConnectorClient.fromConfig(config()));
 
   const program = new Command('docusign-connector')
     .description('DocuSign evidence source for Iru Compliance: connections run as Temporal workflows.')
@@ -203,9 +209,8 @@ export async function run(args: string[], io: Io = defaultIo()): Promise<number>
     .command('worker')
     .description('run the worker (same as npm start); with TEMPORAL_ADDRESS it never starts an embedded server')
     .action(async () => {
-      const config = workerConfigOf(io.env);
       const { runWorker } = load.workerMain();
-      await runWorker(config);
+      await runWorker(config());
     });
 
   program
@@ -360,9 +365,8 @@ export async function run(args: string[], io: Io = defaultIo()): Promise<number>
     .option('--json', 'one JSON record per line')
     .action(async (flags: { connection?: string; json?: boolean }) => {
       const id = connectionIdOf(flags.connection);
-      const config = workerConfigOf(io.env);
       let count = 0;
-      for await (const record of load.client().readEvidence(config.evidenceStore, id)) {
+      for await (const record of load.client().readEvidence(config().evidenceStore, id)) {
         count += 1;
         if (flags.json) {
           io.out(JSON.stringify(record));
@@ -385,9 +389,9 @@ export async function run(args: string[], io: Io = defaultIo()): Promise<number>
     .option('--connection <id>', 'connection ID')
     .action(async (flags: { connection?: string }) => {
       const id = connectionIdOf(flags.connection);
-      const workerConfig = workerConfigOf(io.env);
+      const { consent, rateLimitReservePercent, docusignHttpTimeoutMs } = config();
       const c = await getClient();
-      const config = await c.configOf(id);
+      const connectionConfig = await c.configOf(id);
       const doctor = load.doctor();
       let status: ConnectionStatus | undefined;
       try {
@@ -395,13 +399,13 @@ export async function run(args: string[], io: Io = defaultIo()): Promise<number>
       } catch (err) {
         io.out(`connection ${id}: ${(err as Error).message}`);
       }
-      if (status) io.out(`connection ${id} (${config.environment}): phase ${status.phase}`);
-      const checks = await doctor.runDoctor(config, {
+      if (status) io.out(`connection ${id} (${connectionConfig.environment}): phase ${status.phase}`);
+      const checks = await doctor.runDoctor(connectionConfig, {
         env: io.env,
         ...(status?.consentUrl ? { consentUrl: status.consentUrl } : {}),
-        ...(workerConfig.consent.redirectUri ? { defaultRedirectUri: workerConfig.consent.redirectUri } : {}),
-        reservePercent: workerConfig.rateLimitReservePercent,
-        timeoutMs: workerConfig.docusignHttpTimeoutMs,
+        ...(consent.redirectUri ? { defaultRedirectUri: consent.redirectUri } : {}),
+        reservePercent: rateLimitReservePercent,
+        timeoutMs: docusignHttpTimeoutMs,
       });
       for (const check of checks) for (const line of doctor.formatCheck(check)) io.out(line);
       const failed = checks.filter((c) => c.result !== 'PASS').length;
@@ -432,19 +436,19 @@ export async function run(args: string[], io: Io = defaultIo()): Promise<number>
     .action(async (flags: { port: string; host: string }) => {
       const port = portOf(flags.port);
       const host = hostOf(flags.host);
-      const config = workerConfigOf(io.env);
+      const { logLevel, consent } = config();
       const { createLogger } = load.logger();
       const { startConsentServer } = load.consentServer();
-      const logger = createLogger({ level: config.logLevel, base: { service: 'docusign-connector-consent' } });
+      const logger = createLogger({ level: logLevel, base: { service: 'docusign-connector-consent' } });
       const c = await getClient();
-      if (!config.consent.stateSecret) {
+      if (!consent.stateSecret) {
         logger.warn('CONSENT_STATE_SECRET is not set: every callback is refused with 503 until it is');
       }
       const server = await startConsentServer({
         port,
         host,
         client: c,
-        stateSecret: config.consent.stateSecret,
+        stateSecret: consent.stateSecret,
         onCallback: (event) => logger.info(event, 'consent callback'),
       });
       logger.info({ url: server.callbackUrl }, 'consent callback listening');

@@ -21,10 +21,10 @@ import {
   type WorkflowExecutionDescription,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { defaultPayloadConverter, type Payload } from '@temporalio/common';
+import { defaultPayloadConverter, type Payload, type PayloadCodec } from '@temporalio/common';
 import { createEvidenceStore, DEFAULT_EVIDENCE_STORE, type EnvelopeRecord } from '../activities/store';
 import { codecFromKeys, dataConverterFor } from '../worker/codec';
-import { connectionOptionsOf, loadWorkerConfig } from '../worker/config';
+import { connectionOptionsOf, loadWorkerConfig, type WorkerConfig } from '../worker/config';
 import {
   CONNECTION_ID,
   credentialsUpdateSchema,
@@ -168,12 +168,12 @@ export class ConnectorClient {
   readonly address: string;
   private readonly evidenceStore: string;
   private readonly queryTimeoutMs: number;
+  private readonly codecs: readonly PayloadCodec[];
 
   private constructor(
     readonly temporal: Client,
     private readonly connection: Connection,
     private readonly ownsConnection: boolean,
-    private readonly dataConverter: DataConverter | undefined,
     options: ConnectorClientOptions,
   ) {
     this.namespace = options.namespace ?? 'default';
@@ -181,6 +181,7 @@ export class ConnectorClient {
     this.address = options.address ?? DEFAULT_ADDRESS;
     this.evidenceStore = options.evidenceStore ?? DEFAULT_EVIDENCE_STORE;
     this.queryTimeoutMs = options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS;
+    this.codecs = options.dataConverter?.payloadCodecs ?? [];
   }
 
   /** Connects to Temporal with explicit options. */
@@ -200,7 +201,7 @@ export class ConnectorClient {
       namespace: options.namespace ?? 'default',
       ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
     });
-    return new ConnectorClient(temporal, connection, owns, options.dataConverter, options);
+    return new ConnectorClient(temporal, connection, owns, options);
   }
 
   /**
@@ -212,7 +213,14 @@ export class ConnectorClient {
     env: NodeJS.ProcessEnv = process.env,
     overrides: Partial<ConnectorClientOptions> = {},
   ): Promise<ConnectorClient> {
-    const config = loadWorkerConfig(env);
+    return ConnectorClient.fromConfig(loadWorkerConfig(env), overrides);
+  }
+
+  /** As fromEnv, from a worker configuration already loaded (the CLI loads it once per command). */
+  static async fromConfig(
+    config: WorkerConfig,
+    overrides: Partial<ConnectorClientOptions> = {},
+  ): Promise<ConnectorClient> {
     const { address, ...connectionOptions } = connectionOptionsOf(config);
     const dataConverter = dataConverterFor(codecFromKeys(config.payloadCodecKeys));
     return ConnectorClient.create({
@@ -396,17 +404,6 @@ export class ConnectorClient {
     return readEvidence(this.evidenceStore, connectionId);
   }
 
-  /** Distinct envelopes stored for the connection. */
-  async evidenceCount(connectionId: string): Promise<number> {
-    const store = createEvidenceStore(this.evidenceStore);
-    try {
-      await store.init();
-      return await store.count(connectionId);
-    } finally {
-      await store.close();
-    }
-  }
-
   /**
    * The config the connection runs with: the current run's start input plus every `credentialsUpdated` it received
    * since. It holds references only (e.g. `file:/keys/acme.pem`), never key material.
@@ -491,8 +488,7 @@ export class ConnectorClient {
   /** Payloads from history or describe: through the codec(s), then the default JSON converter. */
   private async decode(payloads: Payload[]): Promise<unknown[]> {
     let decoded = payloads;
-    const codecs = this.dataConverter?.payloadCodecs ?? [];
-    for (const codec of [...codecs].reverse()) decoded = await codec.decode(decoded);
+    for (const codec of [...this.codecs].reverse()) decoded = await codec.decode(decoded);
     return decoded.map((p) => defaultPayloadConverter.fromPayload(p));
   }
 }

@@ -12,7 +12,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen, type ListeningServer } from '../worker/http';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 
 export interface CodecServerOptions {
@@ -29,11 +29,8 @@ export interface CodecServerOptions {
   maxBodyBytes?: number;
 }
 
-export interface CodecServer {
-  /** e.g. http://127.0.0.1:8888 */
-  readonly url: string;
-  close(): Promise<void>;
-}
+/** e.g. http://127.0.0.1:8888 */
+export type CodecServer = ListeningServer;
 
 interface JsonPayload {
   metadata?: Record<string, string>;
@@ -196,20 +193,5 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Cod
       send(req, res, status, { error: message }, status === 413 ? { connection: 'close' } : {});
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
-  };
+  return listen(server, options.port, host);
 }

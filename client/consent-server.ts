@@ -12,7 +12,7 @@
  * Replies are small self-contained HTML pages. `GET /healthz` answers `{"ok":true}`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen, type ListeningServer } from '../worker/http';
 import { verifyConsentState } from './consent-state';
 import { ConnectionClosedError, ConnectionNotFoundError, type ConnectorClient } from './client';
 
@@ -36,12 +36,9 @@ export interface ConsentServerOptions {
   onCallback?: (event: { outcome: string; status: number; connectionId?: string; reason?: string }) => void;
 }
 
-export interface ConsentServer {
-  /** e.g. http://127.0.0.1:8787 */
-  readonly url: string;
+export interface ConsentServer extends ListeningServer {
   /** e.g. http://127.0.0.1:8787/docusign/consent/callback: the CONSENT_REDIRECT_URI to give the worker. */
   readonly callbackUrl: string;
-  close(): Promise<void>;
 }
 
 const STATE_REASONS: Record<string, string> = {
@@ -175,22 +172,6 @@ export async function startConsentServer(options: ConsentServerOptions): Promise
       );
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  return {
-    url,
-    callbackUrl: `${url}${CONSENT_CALLBACK_PATH}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
-  };
+  const listening = await listen(server, options.port, host);
+  return { ...listening, callbackUrl: `${listening.url}${CONSENT_CALLBACK_PATH}` };
 }

@@ -32,7 +32,7 @@ function mac(payload: string, secret: string): Buffer {
 /** Signs a state for `connectionId`, valid until `expiresAt`. Throws on a bad connection ID, date or secret. */
 export function signConsentState(input: { connectionId: string; expiresAt: Date }, secret: string): string {
   checkSecret(secret);
-  if (!CONNECTION_ID.test(input.connectionId)) throw new Error('connectionId must match /^[a-z0-9][a-z0-9_-]{0,62}$/');
+  if (!CONNECTION_ID.test(input.connectionId)) throw new Error(`connectionId must match ${String(CONNECTION_ID)}`);
   const expiresAtMs = input.expiresAt.getTime();
   if (!Number.isFinite(expiresAtMs)) throw new Error('expiresAt must be a valid Date');
   const payload = Buffer.from(JSON.stringify({ c: input.connectionId, e: expiresAtMs }), 'utf8').toString('base64url');

@@ -25,7 +25,7 @@ import { freePort, startDevServer, type DevServer } from '../worker/dev-server';
 import { createLogger, toTemporalLogger } from '../worker/logger';
 import { createConnectorWorker, type ConnectorWorker } from '../worker/worker';
 import { isPostgresSpec } from '../activities/store';
-import { workflowIdOf, type ConnectionStatus } from '../workflows/messages';
+import { DEFAULT_TASK_QUEUE, workflowIdOf, type ConnectionStatus } from '../workflows/messages';
 import { ConnectorClient, describeStatus, readEvidence } from './client';
 import { startConsentServer, type ConsentServer } from './consent-server';
 
@@ -38,10 +38,6 @@ export interface DemoOptions {
   envelopes?: number;
   /** Progress and result lines; default stdout. */
   log?: (line: string) => void;
-  /** Ends a `keep` demo (and aborts a running one). */
-  signal?: AbortSignal;
-  /** Budget for consent + first sync, default 45 s. */
-  timeoutMs?: number;
 }
 
 export interface DemoResult {
@@ -53,7 +49,8 @@ export interface DemoResult {
 }
 
 export const DEMO_CONNECTION_ID = 'demo';
-const TASK_QUEUE = 'docusign-connector';
+/** Consent and the first sync must be done within this (plus 30 s for start-up). */
+const DEMO_BUDGET_MS = 45_000;
 
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const started = Date.now();
@@ -61,14 +58,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const step = (line: string) => out(`[${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s] ${line}`);
   const dataDir = path.resolve(options.dataDir ?? './data/demo');
   const evidenceStore = process.env.EVIDENCE_STORE?.trim() || path.join(dataDir, 'evidence');
-  const deadline = started + (options.timeoutMs ?? 45_000) + 30_000;
+  const deadline = started + DEMO_BUDGET_MS + 30_000;
 
   // Ctrl-C ends the demo cleanly (a `keep` demo waits for it).
   const abort = new AbortController();
   const onSignal = () => abort.abort(new Error('interrupted'));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  options.signal?.addEventListener('abort', onSignal, { once: true });
   let workerFailure: Error | undefined;
   const checkAbort = () => {
     if (abort.signal.aborted) throw new Error('demo interrupted');
@@ -142,14 +138,14 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     );
 
     // 2. The client, the consent callback server, the worker.
-    client = await ConnectorClient.create({ address: server.address, taskQueue: TASK_QUEUE, evidenceStore });
+    client = await ConnectorClient.create({ address: server.address, taskQueue: DEFAULT_TASK_QUEUE, evidenceStore });
     const stateSecret = randomBytes(32).toString('base64url');
     consentServer = await startConsentServer({ port: 0, client, stateSecret });
     step(`consent callback at ${consentServer.callbackUrl}`);
 
     const config = loadWorkerConfig({
       TEMPORAL_ADDRESS: server.address,
-      TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+      TEMPORAL_TASK_QUEUE: DEFAULT_TASK_QUEUE,
       EVIDENCE_STORE: evidenceStore,
       CONSENT_STATE_SECRET: stateSecret,
       CONSENT_REDIRECT_URI: consentServer.callbackUrl,
@@ -166,7 +162,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     running.catch((err: unknown) => {
       workerFailure = err instanceof Error ? err : new Error(String(err)); // ends the waits below; awaited at shutdown
     });
-    step(`worker running on task queue ${TASK_QUEUE}; evidence store ${connector.store.description}`);
+    step(`worker running on task queue ${DEFAULT_TASK_QUEUE}; evidence store ${connector.store.description}`);
     checkAbort();
 
     // 3. Connect and consent through the real browser path.

@@ -13,7 +13,7 @@
  * The config comes from the connection's workflow (references only); the key reference is resolved in THIS process's
  * environment, which for `env:` references may differ from the worker's. Nothing secret is printed.
  */
-import { DocuSignClient, type RateLimitSnapshot } from '../activities/docusign';
+import { accountOf, DocuSignClient, type RateLimitSnapshot } from '../activities/docusign';
 import { ConnectorError } from '../activities/errors';
 import { loadPrivateKey } from '../activities/keys';
 import { TokenService, type AccessToken } from '../activities/tokens';
@@ -43,12 +43,15 @@ export interface DoctorOptions {
   now?: () => number;
 }
 
-const fail = (name: string, detail: string, code: string): DoctorCheck => ({
+const fail = (name: string, detail: string, code: ErrorCode): DoctorCheck => ({
   name,
   result: 'FAIL',
   detail,
-  fix: code in ERROR_HINTS ? ERROR_HINTS[code as ErrorCode] : code,
+  fix: ERROR_HINTS[code],
 });
+/** The connector's own classification of the failure; anything else means DocuSign did not answer. */
+const codeOf = (err: unknown): ErrorCode => (err instanceof ConnectorError ? err.code : 'docusign_unavailable');
+const failFrom = (name: string, err: unknown): DoctorCheck => fail(name, (err as Error).message, codeOf(err));
 const pass = (name: string, detail: string): DoctorCheck => ({ name, result: 'PASS', detail });
 const skip = (name: string, detail: string): DoctorCheck => ({ name, result: 'SKIP', detail });
 
@@ -111,14 +114,12 @@ export async function runDoctor(config: ConnectionConfig, options: DoctorOptions
       );
       checks.push(pass('consent', `user ${config.userId} has granted impersonation`));
     } catch (err) {
-      const code = err instanceof ConnectorError ? err.code : 'docusign_unavailable';
-      const message = (err as Error).message;
-      if (code === 'consent_required') {
+      if (codeOf(err) === 'consent_required') {
         checks.push(pass('key accepted', 'the JWT signature was accepted (consent is missing)'));
         const url = options.consentUrl ?? consentUrlOf(config, options.defaultRedirectUri);
         checks.push(fail('consent', `consent_required: open ${url}`, 'consent_required'));
       } else {
-        checks.push(fail('key accepted', message, code));
+        checks.push(failFrom('key accepted', err));
         checks.push(skip('consent', 'needs a token mint'));
       }
     }
@@ -131,9 +132,7 @@ export async function runDoctor(config: ConnectionConfig, options: DoctorOptions
   } else {
     try {
       const info = await tokens.withToken(config, (t) => docusign.userInfo(oauthBase, t));
-      const found = config.accountId
-        ? info.accounts.find((a) => a.account_id.toLowerCase() === config.accountId?.toLowerCase())
-        : (info.accounts.find((a) => a.is_default) ?? info.accounts[0]);
+      const found = accountOf(info, config.accountId);
       if (!found) {
         const ids = info.accounts.map((a) => a.account_id).join(', ') || 'none';
         checks.push(
@@ -152,8 +151,7 @@ export async function runDoctor(config: ConnectionConfig, options: DoctorOptions
         checks.push(pass('account', `${which} account ${name}${found.account_id}, base URI ${account.baseUri}`));
       }
     } catch (err) {
-      const code = err instanceof ConnectorError ? err.code : 'docusign_unavailable';
-      checks.push(fail('account', (err as Error).message, code));
+      checks.push(failFrom('account', err));
     }
   }
 
@@ -167,8 +165,7 @@ export async function runDoctor(config: ConnectionConfig, options: DoctorOptions
       const { rateLimit } = await tokens.withToken(config, (t) => docusign.listEnvelopes(url, t));
       checks.push(rateLimitCheck(rateLimit, options.reservePercent ?? 10, now()));
     } catch (err) {
-      const code = err instanceof ConnectorError ? err.code : 'docusign_unavailable';
-      checks.push(fail('rate limit', (err as Error).message, code));
+      checks.push(failFrom('rate limit', err));
     }
   }
   return checks;

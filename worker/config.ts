@@ -8,6 +8,7 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import type { TLSConfig } from '@temporalio/client';
 import { z } from 'zod';
+import { MIN_CONSENT_STATE_SECRET_LENGTH } from '../client/consent-state';
 import { DEFAULT_TASK_QUEUE } from '../workflows/messages';
 import { parseCodecKeys } from './codec';
 
@@ -177,8 +178,8 @@ const schema = z.object({
     .transform((v): LogLevel => v ?? 'info'),
   CONSENT_REDIRECT_URI: optionalString().refine((v) => v === undefined || isHttpUrl(v), 'must be an http(s) URL'),
   CONSENT_STATE_SECRET: optionalString().refine(
-    (v) => v === undefined || v.length >= 32,
-    'must be at least 32 characters (e.g. `openssl rand -base64 48`)',
+    (v) => v === undefined || v.length >= MIN_CONSENT_STATE_SECRET_LENGTH,
+    `must be at least ${MIN_CONSENT_STATE_SECRET_LENGTH} characters (e.g. \`openssl rand -base64 48\`)`,
   ),
   CONSENT_STATE_TTL_HOURS: intWithDefault(1, 8760, 168),
   RATE_LIMIT_RESERVE_PERCENT: intWithDefault(0, 90, 10),

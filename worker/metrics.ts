@@ -11,7 +11,7 @@
  * pass `sdkMetricsUrl: 'http://127.0.0.1:9465/metrics'` to `startMetricsServer` and one port serves both.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listen, type ListeningServer } from './http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ErrorCode } from '../workflows/errors';
 import { PHASES, type Phase } from '../workflows/messages';
@@ -137,11 +137,8 @@ export interface MetricsServerOptions {
   sdkTimeoutMs?: number;
 }
 
-export interface MetricsServer {
-  /** e.g. http://127.0.0.1:9464 */
-  readonly url: string;
-  close(): Promise<void>;
-}
+/** e.g. http://127.0.0.1:9464 */
+export type MetricsServer = ListeningServer;
 
 async function sdkMetrics(url: string, timeoutMs: number): Promise<{ text: string; up: boolean }> {
   try {
@@ -197,21 +194,5 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       res.end('metrics collection failed\n');
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-  return {
-    url: `http://${host}:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((err) => (err ? reject(err) : resolve()));
-      }),
-  };
+  return listen(server, options.port, options.host);
 }

@@ -11,7 +11,7 @@ const text = (rule: string) =>
 const guid = (what: string) => text(`must be a GUID (${what})`).regex(GUID, `must be a GUID (${what})`);
 
 export const CONNECTION_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-const CONNECTION_RULE = 'must match /^[a-z0-9][a-z0-9_-]{0,62}$/ (lowercase letters, digits, - and _)';
+export const CONNECTION_RULE = 'must match /^[a-z0-9][a-z0-9_-]{0,62}$/ (lowercase letters, digits, - and _)';
 export const MIN_SYNC_INTERVAL_MINUTES = 15;
 export const DEFAULT_SYNC_INTERVAL_MINUTES = 60;
 
