@@ -388,17 +388,12 @@ async function main(): Promise<void> {
       .join(', ');
     const byMinute = Array.from({ length: Math.ceil(endMs / 60_000) }, (_, m) => {
       const inMinute = wft.filter((w) => Math.floor((w.scheduledAt - t0) / 60_000) === m);
+      const minuteTotals = inMinute.map((w) => w.total);
       return {
         minute: m,
         workflowTasks: inMinute.length,
-        p50: percentile(
-          inMinute.map((w) => w.total),
-          50,
-        ),
-        p99: percentile(
-          inMinute.map((w) => w.total),
-          99,
-        ),
+        p50: percentile(minuteTotals, 50),
+        p99: percentile(minuteTotals, 99),
         scheduleToStartP99: percentile(
           inMinute.map((w) => w.toStart),
           99,
@@ -430,13 +425,27 @@ async function main(): Promise<void> {
 
     const ms = (x: number) => `${Math.round(x)} ms`;
     console.log('');
+    // Computed once: the printed table and the JSON show the same figures.
+    const totals = wft.map((w) => w.total);
+    const steadyTotals = steady.map((w) => w.total);
+    const toStarts = wft.map((w) => w.toStart);
+    const latency = {
+      p50: percentile(totals, 50),
+      p99: percentile(totals, 99),
+      max: Math.max(...totals),
+      afterRamp: { count: steady.length, p50: percentile(steadyTotals, 50), p99: percentile(steadyTotals, 99) },
+      scheduleToStart: { p50: percentile(toStarts, 50), p99: percentile(toStarts, 99) },
+    };
+    const leadMinutes = { min: round(Math.min(...leads) / 60_000, 2), p50: round(percentile(leads, 50) / 60_000, 2) };
+    const eventCounts = analyses.map((a) => a.events);
+    const eventsAtEnd = { mean: round(mean(eventCounts)), max: Math.max(...eventCounts) };
+    const observedPerDayMean = Math.round(mean(observedPerDay));
+    const host = machine();
+
     printTable(
       ['measure', 'value'],
       [
-        [
-          'machine',
-          `${machine().cpus} cores, ${machine().cpuModel}, ${machine().memoryGiB} GiB, node ${process.version}`,
-        ],
+        ['machine', `${host.cpus} cores, ${host.cpuModel}, ${host.memoryGiB} GiB, node ${process.version}`],
         ['connections (workflows) on one worker process', String(N)],
         [
           'run',
@@ -449,62 +458,23 @@ async function main(): Promise<void> {
         ],
         [
           'workflow tasks (all): count, p50, p99, max',
-          `${wft.length}, ${ms(
-            percentile(
-              wft.map((w) => w.total),
-              50,
-            ),
-          )}, ${ms(
-            percentile(
-              wft.map((w) => w.total),
-              99,
-            ),
-          )}, ${ms(Math.max(...wft.map((w) => w.total)))}`,
+          `${wft.length}, ${ms(latency.p50)}, ${ms(latency.p99)}, ${ms(latency.max)}`,
         ],
-        [
-          'workflow tasks after the ramp: p50, p99',
-          `${ms(
-            percentile(
-              steady.map((w) => w.total),
-              50,
-            ),
-          )}, ${ms(
-            percentile(
-              steady.map((w) => w.total),
-              99,
-            ),
-          )}`,
-        ],
+        ['workflow tasks after the ramp: p50, p99', `${ms(latency.afterRamp.p50)}, ${ms(latency.afterRamp.p99)}`],
         [
           '  of which schedule-to-start p50 / p99 (all)',
-          `${ms(
-            percentile(
-              wft.map((w) => w.toStart),
-              50,
-            ),
-          )} / ${ms(
-            percentile(
-              wft.map((w) => w.toStart),
-              99,
-            ),
-          )}`,
+          `${ms(latency.scheduleToStart.p50)} / ${ms(latency.scheduleToStart.p99)}`,
         ],
         ['workflow task timeouts', timeoutSummary || '0'],
         ['re-mints (refreshToken) / connections that re-minted', `${remints} / ${withRemint}`],
-        [
-          're-mint lead before old expiry: min / p50',
-          `${round(Math.min(...leads) / 60_000, 2)} / ${round(percentile(leads, 50) / 60_000, 2)} min`,
-        ],
+        ['re-mint lead before old expiry: min / p50', `${leadMinutes.min} / ${leadMinutes.p50} min`],
         ['late re-mints (goal 0)', String(late)],
         ['tokens minted outside the workflow schedule (401 / stale cache)', String(tokensIssued - historyMints)],
-        [
-          'history events per connection at the end: mean / max',
-          `${round(mean(analyses.map((a) => a.events)))} / ${Math.max(...analyses.map((a) => a.events))}`,
-        ],
+        ['history events per connection at the end: mean / max', `${eventsAtEnd.mean} / ${eventsAtEnd.max}`],
         ['events per re-mint cycle / per sync cycle (measured)', `${round(eRemint)} / ${round(eSync)}`],
         [
           'events/day observed after the first sync, extrapolated (incl. the forced syncNow)',
-          String(Math.round(mean(observedPerDay))),
+          String(observedPerDayMean),
         ],
         [
           'events/day modelled, bench settings (900 s tokens, 60-min syncs)',
@@ -536,7 +506,7 @@ async function main(): Promise<void> {
     const result = {
       benchmark: 'scale',
       measuredAt: new Date().toISOString(),
-      machine: machine(),
+      machine: host,
       temporal: devServer ? 'dev server (started by the bench, in-memory SQLite)' : `TEMPORAL_ADDRESS ${address}`,
       worker: 'one process: node --import tsx worker/main.ts (prebuilt bundle), directory store',
       emulator: 'in the bench process',
@@ -556,43 +526,14 @@ async function main(): Promise<void> {
       workflowTaskLatencyMs: {
         source: 'history timestamps, WorkflowTaskScheduled → WorkflowTaskCompleted',
         count: wft.length,
-        p50: percentile(
-          wft.map((w) => w.total),
-          50,
-        ),
-        p99: percentile(
-          wft.map((w) => w.total),
-          99,
-        ),
-        max: Math.max(...wft.map((w) => w.total)),
-        afterRamp: {
-          count: steady.length,
-          p50: percentile(
-            steady.map((w) => w.total),
-            50,
-          ),
-          p99: percentile(
-            steady.map((w) => w.total),
-            99,
-          ),
-        },
-        scheduleToStart: {
-          p50: percentile(
-            wft.map((w) => w.toStart),
-            50,
-          ),
-          p99: percentile(
-            wft.map((w) => w.toStart),
-            99,
-          ),
-        },
+        ...latency,
         timeouts: timeoutSummary || '0',
         byMinute,
       },
       remints: {
         count: remints,
         connectionsThatReminted: withRemint,
-        leadMinutes: { min: round(Math.min(...leads) / 60_000, 2), p50: round(percentile(leads, 50) / 60_000, 2) },
+        leadMinutes,
         late,
         goalLate: 0,
         tokensIssued,
@@ -600,13 +541,10 @@ async function main(): Promise<void> {
         mintsOutsideSchedule: tokensIssued - historyMints,
       },
       historyEvents: {
-        perConnectionAtEnd: {
-          mean: round(mean(analyses.map((a) => a.events))),
-          max: Math.max(...analyses.map((a) => a.events)),
-        },
+        perConnectionAtEnd: eventsAtEnd,
         perRemintCycle: round(eRemint, 2),
         perSyncCycle: round(eSync, 2),
-        observedPerDayBenchSettings: Math.round(mean(observedPerDay)),
+        observedPerDayBenchSettings: observedPerDayMean,
         modelledPerDay: { benchSettings: benchDay, production: prodDay },
         continueAsNewAt: 1500,
       },

@@ -9,7 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,6 +21,7 @@ import { createConnectorWorker, type ConnectorWorker } from '../worker/worker';
 import { ERROR_HINTS } from '../workflows/errors';
 import { statusQuery, workflowIdOf, type ConnectionStatus } from '../workflows/messages';
 import { startEmulator, type Emulator } from './emulator';
+import { rsaKeys } from './helpers/connector';
 import { devServerEnv, uniqueTaskQueue, workflowCode } from './helpers/temporal';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -35,10 +36,9 @@ interface Run {
 const IK = randomUUID();
 const USER = randomUUID();
 const ID = `cli-${randomUUID().slice(0, 8)}`;
-const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const otherPair = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const PUBLIC = pair.publicKey.export({ type: 'spki', format: 'pem' }) as string;
-const OTHER_PUBLIC = otherPair.publicKey.export({ type: 'spki', format: 'pem' }) as string;
+const keys = rsaKeys();
+const PUBLIC = keys.publicPem;
+const OTHER_PUBLIC = rsaKeys().publicPem;
 
 /** Exactly the keys design.md §3 defines (lastSync.pages is the one documented addition). */
 const STATUS_KEYS = new Set([
@@ -127,7 +127,7 @@ describe('docusign-connector CLI (spawned)', () => {
     emu.addUser({ userId: USER });
     work = mkdtempSync(path.join(tmpdir(), 'cli-test-'));
     const keyPath = path.join(work, 'key.pem');
-    writeFileSync(keyPath, pair.privateKey.export({ type: 'pkcs1', format: 'pem' }), { mode: 0o600 });
+    writeFileSync(keyPath, keys.privatePem, { mode: 0o600 });
     keyRef = `file:${keyPath}`;
     const taskQueue = uniqueTaskQueue('cli');
     const evidence = path.join(work, 'evidence');

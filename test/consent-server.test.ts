@@ -6,7 +6,7 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,13 +20,14 @@ import { createConnectorWorker, type ConnectorWorker } from '../worker/worker';
 import { ERROR_HINTS } from '../workflows/errors';
 import { statusQuery, workflowIdOf, type ConnectionStatus, type Phase } from '../workflows/messages';
 import { startEmulator, type Emulator } from './emulator';
+import { rsaKeys } from './helpers/connector';
 import { devServerEnv, uniqueTaskQueue, workflowCode } from './helpers/temporal';
 
 const SECRET = randomBytes(32).toString('base64url');
 const IK = randomUUID();
 const USER = randomUUID();
 const run = randomUUID().slice(0, 8);
-const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const keys = rsaKeys();
 
 describe('consent callback server', () => {
   let env: TestWorkflowEnvironment;
@@ -80,14 +81,14 @@ describe('consent callback server', () => {
   before(async () => {
     env = await devServerEnv();
     emu = await startEmulator({ envelopes: 20, seed: 5 });
-    emu.registerApp(IK, pair.publicKey.export({ type: 'spki', format: 'pem' }) as string);
+    emu.registerApp(IK, keys.publicPem);
     emu.addUser({ userId: USER });
     // Consent already recorded at DocuSign: a consentGranted signal would take a connection straight to idle, so
     // "still awaiting_consent" below really means "no signal got through".
     emu.grantConsent(IK, USER);
     work = mkdtempSync(path.join(tmpdir(), 'consent-server-test-'));
     const keyPath = path.join(work, 'key.pem');
-    writeFileSync(keyPath, pair.privateKey.export({ type: 'pkcs1', format: 'pem' }));
+    writeFileSync(keyPath, keys.privatePem);
     keyRef = `file:${keyPath}`;
     const taskQueue = uniqueTaskQueue('consent');
     client = await ConnectorClient.create({ address: env.address, taskQueue });

@@ -9,7 +9,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
@@ -24,6 +23,7 @@ import {
   type EnvelopeRecord,
   type EvidenceStore,
 } from '../activities/store';
+import { freePort } from '../worker/dev-server';
 
 const POSTGRES_URL = process.env.TEST_POSTGRES_URL;
 const RECORD_KEYS = ['connectionId', 'envelopeId', 'status', 'statusChangedDateTime', 'syncedAt', 'envelope'];
@@ -102,17 +102,6 @@ function assertSameRecord(actual: EnvelopeRecord | undefined, expected: Envelope
   assert.deepEqual(Object.keys(actual), RECORD_KEYS);
   assert.deepEqual(actual, expected);
   assert.equal(JSON.stringify(actual.envelope), JSON.stringify(expected.envelope));
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 interface Harness {

@@ -127,10 +127,6 @@ export class EnvelopeStore {
   private sorted: Envelope[] = [];
   private byId = new Map<string, Envelope>();
 
-  get size(): number {
-    return this.sorted.length;
-  }
-
   all(): readonly Envelope[] {
     return this.sorted;
   }

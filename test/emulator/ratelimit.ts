@@ -87,11 +87,6 @@ export class RateLimiter {
     return { ok: true };
   }
 
-  isLimited(key: string, nowSec: number): boolean {
-    const r = this.remaining(key, nowSec);
-    return r.hourly <= 0 || r.burst <= 0;
-  }
-
   headers(key: string, nowSec: number): RateLimitHeaders {
     const r = this.remaining(key, nowSec);
     const w = this.windows(nowSec);
@@ -156,10 +151,6 @@ export class PollingLimiter {
   set(limit: number | undefined, windowSeconds: number | undefined): void {
     if (limit !== undefined) this.limit = limit;
     if (windowSeconds !== undefined) this.windowSeconds = windowSeconds;
-    this.counts.clear();
-  }
-
-  reset(): void {
     this.counts.clear();
   }
 }

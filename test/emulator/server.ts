@@ -509,11 +509,11 @@ export class EmulatorServer implements Emulator {
 
     const method = req.method ?? 'GET';
     if (path === '/oauth/token' && method === 'POST')
-      return this.oauthCall(req, res, ENDPOINTS.token, () => this.token(req, res, body));
+      return this.oauthCall(res, ENDPOINTS.token, () => this.token(req, res, body));
     if (path === '/oauth/userinfo' && method === 'GET')
-      return this.oauthCall(req, res, ENDPOINTS.userinfo, () => this.userinfo(req, res));
+      return this.oauthCall(res, ENDPOINTS.userinfo, () => this.userinfo(req, res));
     if (path === '/oauth/auth' && method === 'GET')
-      return this.oauthCall(req, res, ENDPOINTS.auth, () => this.consent(res, url));
+      return this.oauthCall(res, ENDPOINTS.auth, () => this.consent(res, url));
 
     const route = parseRestPath(method, path);
     if (route) return this.rest(req, res, url, route);
@@ -544,12 +544,7 @@ export class EmulatorServer implements Emulator {
     return { hang: false, fail: undefined };
   }
 
-  private async oauthCall(
-    _req: IncomingMessage,
-    res: ServerResponse,
-    name: string,
-    run: () => Promise<void>,
-  ): Promise<void> {
+  private async oauthCall(res: ServerResponse, name: string, run: () => Promise<void>): Promise<void> {
     this.count(name);
     const status = this.fault.failStatus;
     const f = this.takeFault(res, () => {

@@ -3,7 +3,7 @@
  * the connector's real worker with its real activities and a directory evidence store. Worker logs are captured so
  * tests can scan them for secrets.
  */
-import type { WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -168,12 +168,7 @@ export async function startHarness(
     config: (connectionId, overrides = {}) =>
       connectionConfigFor({ emu, integrationKey, userId, keyPath }, connectionId, overrides),
     start: async (cfg) => {
-      const handle = await env.client.workflow.start(WORKFLOW_TYPE, {
-        taskQueue,
-        workflowId: workflowIdOf(cfg.connectionId),
-        args: [cfg],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-      });
+      const handle = await startConnection(env.client, taskQueue, cfg);
       handles.push(handle);
       return handle;
     },
@@ -204,6 +199,16 @@ export async function startHarness(
     },
   };
   return harness;
+}
+
+/** Starts a connection's workflow as the client library does (an existing one is returned, not restarted). */
+export function startConnection(client: Client, taskQueue: string, cfg: ConnectionConfig): Promise<WorkflowHandle> {
+  return client.workflow.start(WORKFLOW_TYPE, {
+    taskQueue,
+    workflowId: workflowIdOf(cfg.connectionId),
+    args: [cfg],
+    workflowIdConflictPolicy: 'USE_EXISTING',
+  });
 }
 
 /** Every secret the emulator saw or issued, plus the private key body: none may appear in `haystacks`. */

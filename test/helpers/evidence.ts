@@ -63,7 +63,8 @@ export async function assertStoreMatches(
   assert.deepEqual(missing, [], `${missing.length} envelopes missing from the store`);
   if (!isPostgresSpec(storeSpec)) {
     const versions = storedVersions(storeSpec, connectionId);
-    const dupes = versions.filter((v, i) => versions.indexOf(v) !== i);
+    const seen = new Set<string>();
+    const dupes = versions.filter((v) => seen.size === seen.add(v).size);
     assert.deepEqual(dupes, [], 'a version was appended to changes.jsonl twice');
   }
   return { envelopes: stored.size };

@@ -10,9 +10,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ConnectionConfig } from '../../workflows/config';
-import { WORKFLOW_TYPE, workflowIdOf } from '../../workflows/messages';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator';
-import { connectionConfigFor, rsaKeys, type RsaKeys } from './connector';
+import { Rng } from '../emulator/prng';
+import { connectionConfigFor, rsaKeys, startConnection, type RsaKeys } from './connector';
 export { waitForStatus } from './connector';
 import { workflowCode } from './temporal';
 
@@ -24,12 +24,11 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 let bundlePath: Promise<string> | undefined;
 
 /** The run's pre-built workflow bundle (TEST_WORKFLOW_BUNDLE), or one written to a temp file for this process. */
-export function workflowBundlePath(): Promise<string> {
+function workflowBundlePath(): Promise<string> {
   bundlePath ??= (async () => {
     if (process.env.TEST_WORKFLOW_BUNDLE) return process.env.TEST_WORKFLOW_BUNDLE;
     const code = await workflowCode();
     const bundle = code.workflowBundle as { code?: string; codePath?: string };
-    if (bundle.codePath) return bundle.codePath;
     const dir = mkdtempSync(path.join(tmpdir(), 'connector-bundle-'));
     const file = path.join(dir, 'workflow-bundle.js');
     writeFileSync(file, bundle.code ?? '');
@@ -207,13 +206,7 @@ export async function startRig(
     workDir,
     config: (connectionId, overrides = {}) =>
       connectionConfigFor({ emu, integrationKey, userId, keyPath }, connectionId, overrides),
-    start: (client, taskQueue, cfg) =>
-      client.workflow.start(WORKFLOW_TYPE, {
-        taskQueue,
-        workflowId: workflowIdOf(cfg.connectionId),
-        args: [cfg],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-      }),
+    start: startConnection,
     close: async () => {
       emu.faults.clear();
       await emu.stop();
@@ -231,14 +224,8 @@ export async function untilPagesServed(emu: Emulator, target: number, timeoutMs 
   }
 }
 
-/** A small seeded PRNG (mulberry32), so a failing trial can be replayed with the same kill moments. */
+/** The emulator's seeded PRNG, so a failing trial can be replayed with the same kill moments. */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.next();
 }
