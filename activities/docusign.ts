@@ -262,24 +262,23 @@ export class DocuSignClient {
   }
 
   private restError(res: RawResponse, what: string): Error {
+    // DocuSign support asks for the trace token; it is not a secret, so it goes where operators read: the message.
     const traceToken = headerValue(res.headers, 'x-docusign-tracetoken');
-    const trace = traceToken ? { traceToken } : {};
+    const trace = traceToken ? `; DocuSign trace token ${traceToken}` : '';
     if (res.status === 401) return new AccessTokenRejectedError(`DocuSign ${what}: access token rejected (HTTP 401)`);
     const bodyCode = safeJson(res.body, restErrorSchema)?.errorCode;
     const limited = this.rateLimitError(res, bodyCode);
     if (limited) return limited;
     if (res.status >= 500) {
-      return new ConnectorError('docusign_unavailable', `DocuSign ${what} answered HTTP ${res.status}`, {
+      return new ConnectorError('docusign_unavailable', `DocuSign ${what} answered HTTP ${res.status}${trace}`, {
         httpStatus: res.status,
-        ...trace,
       });
     }
     const errorCode = bodyCode ?? `HTTP ${res.status}`;
     const [code, explanation] = REST_ERROR_CODES[errorCode.toUpperCase()] ?? ['request_rejected', 'request rejected'];
-    return new ConnectorError(code, `DocuSign ${what}: ${errorCode} (${explanation})`, {
+    return new ConnectorError(code, `DocuSign ${what}: ${errorCode} (${explanation})${trace}`, {
       reason: errorCode,
       httpStatus: res.status,
-      ...trace,
     });
   }
 

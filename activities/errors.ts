@@ -17,7 +17,6 @@ export class ConnectorError extends Error {
       httpStatus?: number;
       /** When the caller may try again (rate-limit reset). */
       retryAfterMs?: number;
-      traceToken?: string;
     } = {},
   ) {
     super(message);

@@ -146,6 +146,12 @@ describe('fault matrix: DocuSign failing mid-sync', { timeout: 300_000 }, () => 
     assert.equal(status.account?.baseUri, newBase, 'the sync finished against the new regional host');
     assert.equal(status.lastError, undefined, 'recovered by itself');
     assert.deepEqual(await activityFailureTypes(handle), ['wrong_base_uri']);
+    // What DocuSign support asks for travels in the message operators read.
+    const failed = (await handle.fetchHistory()).events?.find((e) => e.activityTaskFailedEventAttributes);
+    assert.match(
+      failed?.activityTaskFailedEventAttributes?.failure?.message ?? '',
+      /PARTNER_AUTHENTICATION_FAILED .*; DocuSign trace token [0-9a-f-]{36}$/,
+    );
     await assertStoreMatches(h.storeDir, 'fault-moved', h.emu, accountId);
     // The resumed sync started from the stored pages' cursor, not from the backfill start.
     const auth = (await activityAttempts(handle)).filter((a) => a.activity === 'authorize');
