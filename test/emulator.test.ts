@@ -9,7 +9,13 @@ import { spawn } from 'node:child_process';
 import { type KeyObject, createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { SignJWT, importPKCS8 } from 'jose';
-import { DOCUSIGN_TS_PATTERN, type Emulator, type EnvelopeLike, startEmulator } from './emulator/index';
+import {
+  DOCUSIGN_TS_PATTERN,
+  ZONELESS_TS_PATTERN,
+  type Emulator,
+  type EnvelopeLike,
+  startEmulator,
+} from './emulator/index';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const IK = '0b4c5f0e-1a2b-4c3d-8e9f-000000000001';
@@ -622,6 +628,47 @@ void describe('GET envelopes (listStatusChanges)', () => {
     assert.ok(ccSeen);
   });
 
+  void test('list items carry the real keys (docusign-api.md §10): ~37 envelope keys, sender, extra signer keys', async () => {
+    const token = await mint();
+    const r = await getJson<EnvelopePage>(
+      `${restBase()}/envelopes?from_date=2000-01-01&count=20&include=recipients&status=completed`,
+      token,
+    );
+    for (const e of r.body.envelopes) {
+      const keys = Object.keys(e);
+      assert.ok(keys.length >= 37, `${keys.length} keys`);
+      for (const k of [
+        'anySigner',
+        'isTicketRelatedEnvelope',
+        'uSigState',
+        'purgeState',
+        'envelopeLocation',
+        'certificateUri',
+        'burnDefaultTabData',
+        'envelopeUri',
+        'documentsUri',
+        'recipientsUri',
+        'customFieldsUri',
+        'notificationUri',
+      ]) {
+        assert.ok(keys.includes(k), k);
+      }
+      assert.deepEqual(Object.keys(e.sender as object).sort(), ['accountId', 'email', 'userId', 'userName']);
+      for (const signer of e.recipients!.signers) {
+        for (const k of [
+          'recipientSuppliesTabs',
+          'recipientIdGuid',
+          'creationReason',
+          'deliveryMethod',
+          'completedCount',
+          'requireUploadSignature',
+        ]) {
+          assert.equal(typeof signer[k], 'string', k);
+        }
+      }
+    }
+  });
+
   void test('status filter, drafts, count cap at maxPageSize, envelope_ids without from_date, bad parameters', async () => {
     const token = await mint();
     const { accountId } = defaultAccount();
@@ -898,32 +945,161 @@ void describe('users, groups, permission profiles, settings, account', () => {
     assert.equal(new Set(all.map((x) => x.userId)).size, all.length);
   });
 
-  void test('groups, group users, permission profiles, settings, password rules, account', async () => {
+  void test('users (docusign-api.md §10): "True"/"False" flags in lists; login and groups only with additional_info', async () => {
+    const token = await mint();
+    const plain = await getJson<{ users: Record<string, unknown>[] }>(`${restBase()}/users?count=100`, token);
+    for (const u of plain.body.users) {
+      for (const k of ['isAdmin', 'isAlternateAdmin', 'isManagedByScim', 'isMembershipManagedByScim']) {
+        assert.ok(u[k] === 'True' || u[k] === 'False', `${k} ${String(u[k])}`);
+      }
+      assert.equal(u.userType, 'CompanyUser');
+      assert.match(u.permissionProfileId as string, /^\d+$/);
+      for (const k of ['lastLogin', 'loginStatus', 'groupList', 'userSettings']) assert.ok(!(k in u), k);
+    }
+    const extra = await getJson<{ users: Record<string, unknown>[] }>(
+      `${restBase()}/users?count=100&additional_info=true`,
+      token,
+    );
+    assert.ok(extra.body.users.every((u) => typeof u.loginStatus === 'string' && Array.isArray(u.groupList)));
+  });
+
+  void test('one user: lower-case "true"/"false" settings; groupList with a boolean and a zoneless lastModifiedOn', async () => {
+    const token = await mint();
+    const u = await getJson<Record<string, unknown>>(`${restBase()}/users/${USER}`, token);
+    assert.equal(u.status, 200);
+    assert.equal(u.body.isAdmin, 'True');
+    const settings = u.body.userSettings as Record<string, unknown>;
+    assert.ok(Object.keys(settings).length >= 55, `${Object.keys(settings).length} user settings`);
+    assert.equal(settings.canManageAccount, 'true');
+    assert.ok(Object.values(settings).every((v) => typeof v === 'string'));
+    assert.ok(Object.values(settings).includes('false'));
+    const groups = u.body.groupList as Record<string, unknown>[];
+    assert.ok(groups.length >= 2);
+    for (const g of groups) {
+      assert.equal(g.isManagedByScim, false);
+      assert.match(g.lastModifiedOn as string, ZONELESS_TS_PATTERN);
+      assert.equal(g.userGroupType, 'SystemAccount');
+    }
+    assert.deepEqual(groups.map((g) => g.groupType).sort(), ['adminGroup', 'everyoneGroup']);
+    for (const k of ['forgottenPasswordInfo', 'workAddress', 'defaultAccountId', 'userProfileLastModifiedDate']) {
+      assert.ok(k in u.body, k);
+    }
+  });
+
+  void test('groups: zoneless lastModifiedOn; members slim, lower-case, with counts and no nextUri', async () => {
     const token = await mint();
     const groups = await getJson<{
-      groups: { groupId: string; groupName: string; groupType: string; usersCount: string }[];
+      groups: { groupId: string; groupType: string; usersCount: string; lastModifiedOn: string }[];
       totalSetSize: string;
     }>(`${restBase()}/groups`, token);
     assert.equal(groups.status, 200);
-    assert.ok(groups.body.groups.some((g) => g.groupType === 'AdminGroup'));
-    assert.ok(groups.body.groups.some((g) => g.groupType === 'EveryoneGroup'));
+    assert.deepEqual([...new Set(groups.body.groups.map((g) => g.groupType))].sort(), [
+      'adminGroup',
+      'customGroup',
+      'everyoneGroup',
+    ]);
+    for (const g of groups.body.groups) assert.match(g.lastModifiedOn, ZONELESS_TS_PATTERN);
     assert.equal(groups.body.totalSetSize, String(groups.body.groups.length));
-    const everyone = groups.body.groups.find((g) => g.groupType === 'EveryoneGroup')!;
-    const members = await getJson<{ users: unknown[] }>(`${restBase()}/groups/${everyone.groupId}/users`, token);
-    assert.equal(String(members.body.users.length), everyone.usersCount);
-    const profiles = await getJson<{
-      permissionProfiles: { permissionProfileId: string; permissionProfileName: string; userCount: string }[];
-    }>(`${restBase()}/permission_profiles`, token);
-    assert.ok(profiles.body.permissionProfiles.some((p) => p.permissionProfileName === 'Account Administrator'));
-    const settings = await getJson<Record<string, unknown>>(`${restBase()}/settings`, token);
+    const everyone = groups.body.groups.find((g) => g.groupType === 'everyoneGroup')!;
+    const first = await getJson<Record<string, unknown> & { users: Record<string, unknown>[] }>(
+      `${restBase()}/groups/${everyone.groupId}/users?count=5`,
+      token,
+    );
+    assert.equal(first.body.users.length, 5);
+    assert.equal(first.body.resultSetSize, '5');
+    assert.equal(first.body.endPosition, '4');
+    assert.equal(first.body.totalSetSize, everyone.usersCount);
+    assert.ok(Number(everyone.usersCount) > 5, 'more members remain');
+    assert.ok(!('nextUri' in first.body) && !('previousUri' in first.body), 'counts only');
+    for (const m of first.body.users) {
+      assert.deepEqual(Object.keys(m).sort(), ['email', 'uri', 'userId', 'userName', 'userStatus', 'userType']);
+      assert.equal(m.userType, 'companyuser');
+      assert.equal(m.userStatus, (m.userStatus as string).toLowerCase());
+    }
+    const rest = await getJson<{ users: unknown[]; startPosition: string }>(
+      `${restBase()}/groups/${everyone.groupId}/users?count=100&start_position=5`,
+      token,
+    );
+    assert.equal(rest.body.startPosition, '5');
+    assert.equal(5 + rest.body.users.length, Number(everyone.usersCount));
+  });
+
+  void test('permission profiles: numeric-string IDs, settings / userCount / users only on request', async () => {
+    const token = await mint();
+    const plain = await getJson<{ permissionProfiles: Record<string, unknown>[] }>(
+      `${restBase()}/permission_profiles`,
+      token,
+    );
+    const names = plain.body.permissionProfiles.map((p) => p.permissionProfileName);
+    assert.deepEqual(names, ['Account Administrator', 'DocuSign Sender', 'DocuSign Viewer']);
+    for (const p of plain.body.permissionProfiles) {
+      assert.match(p.permissionProfileId as string, /^\d{8}$/);
+      assert.deepEqual(Object.keys(p).sort(), [
+        'modifiedByUsername',
+        'modifiedDateTime',
+        'permissionProfileId',
+        'permissionProfileName',
+      ]);
+    }
+    assert.ok(plain.body.permissionProfiles.some((p) => p.modifiedByUsername === ''));
+    const full = await getJson<{ permissionProfiles: Record<string, unknown>[] }>(
+      `${restBase()}/permission_profiles?include=settings,user_count,users`,
+      token,
+    );
+    for (const p of full.body.permissionProfiles) {
+      assert.equal(typeof p.settings, 'object');
+      assert.match(p.userCount as string, /^\d+$/);
+      assert.ok(Array.isArray(p.users));
+    }
+  });
+
+  void test('signing groups: groups with counts, and {} for an account with none', async () => {
+    const token = await mint();
+    const some = await getJson<{ groups: Record<string, unknown>[]; resultSetSize: string }>(
+      `${restBase()}/signing_groups`,
+      token,
+    );
+    assert.equal(some.status, 200);
+    assert.equal(some.body.groups.length, 2);
+    assert.equal(some.body.resultSetSize, '2');
+    for (const g of some.body.groups) {
+      assert.match(g.signingGroupId as string, /^\d+$/);
+      assert.equal(g.groupType, 'sharedSigningGroup');
+      assert.ok(Array.isArray(g.users));
+    }
+    const other = emu.accountsOf(USER).find((a) => !a.isDefault)!;
+    const none = await getJson(`${other.baseUri}/restapi/v2.1/accounts/${other.accountId}/signing_groups`, token);
+    assert.equal(none.status, 200);
+    assert.deepEqual(none.body, {});
+  });
+
+  void test('settings: ~400 keys, mostly strings, the real keys, nulls, a few objects and lists; password rules', async () => {
+    const token = await mint();
+    const { body: settings } = await getJson<Record<string, unknown>>(`${restBase()}/settings`, token);
+    const values = Object.values(settings);
+    assert.ok(values.length >= 380 && values.length <= 440, `${values.length} keys`);
+    const strings = values.filter((v) => typeof v === 'string').length;
+    assert.ok(strings / values.length > 0.8, `${strings} string values`);
+    assert.ok(values.filter((v) => v === null).length >= 10, 'many nulls');
+    assert.ok(values.some((v) => Array.isArray(v)));
+    assert.ok(values.some((v) => typeof v === 'object' && v !== null && !Array.isArray(v)));
     for (const k of [
       'sessionTimeout',
-      'disableMultipleSessions',
-      'allowPhoneAuthentication',
       'enableSMSAuthentication',
+      'allowOrganizationSsoManagement',
+      'disableMultipleSessions',
+      'allowDataDownload',
+      'attachCompletedEnvelope',
+      'allowPhoneAuthentication',
+      'senderMustAuthenticateSigning',
     ]) {
-      assert.equal(typeof settings.body[k], 'string', k);
+      assert.equal(typeof settings[k], 'string', k);
     }
+    assert.match(settings.sessionTimeout as string, /^\d+$/);
+    assert.equal(settings.enableKBAAuthentication, null);
+    assert.equal(typeof settings.accountUISettings, 'object');
+    const again = await getJson<Record<string, unknown>>(`${restBase()}/settings`, token);
+    assert.deepEqual(again.body, settings, 'deterministic');
     const rules = await getJson<Record<string, unknown>>(`${restBase()}/settings/password_rules`, token);
     assert.equal(typeof rules.body.minimumPasswordLength, 'string');
     const account = await getJson<Record<string, unknown>>(`${restBase()}?include_account_settings=true`, token);
@@ -1050,6 +1226,51 @@ void describe('faults', () => {
     const ok = await getJson<EnvelopePage>(url, token);
     assert.equal(typeof ok.body.envelopes[0]!.envelopeId, 'string');
     assert.equal(emu.stats.pagesServed, 1);
+  });
+
+  void test('badEnvelopeNext(id): that envelope loses statusChangedDateTime in the next page holding it, once', async () => {
+    const token = await mint();
+    const url = `${restBase()}/envelopes?from_date=2000-01-01&count=10&order_by=status_changed&order=asc`;
+    const target = (await getJson<EnvelopePage>(url, token)).body.envelopes[3]!;
+    emu.stats.reset();
+    emu.faults.badEnvelopeNext(target.envelopeId.toUpperCase());
+    const bad = await getJson<EnvelopePage>(url, token);
+    assert.equal(bad.body.resultSetSize, '10', 'the page itself stays valid');
+    const served = bad.body.envelopes.find((e) => e.envelopeId === target.envelopeId)!;
+    assert.equal(served.statusChangedDateTime, undefined);
+    assert.equal(served.status, target.status);
+    assert.ok(bad.body.envelopes.filter((e) => e !== served).every((e) => typeof e.statusChangedDateTime === 'string'));
+    assert.equal(emu.stats.pagesServed, 1);
+    const again = await getJson<EnvelopePage>(url, token);
+    assert.deepEqual(again.body.envelopes[3], target, 'once; the envelope itself is unchanged');
+    emu.faults.badEnvelopeNext(); // no ID: the first envelope of the next page
+    const first = await getJson<EnvelopePage>(url, token);
+    assert.equal(first.body.envelopes[0]!.statusChangedDateTime, undefined);
+  });
+
+  void test('omitNextUri: pages carry only the counts while on; zonelessTimes: statusChangedDateTime without zone', async () => {
+    const token = await mint();
+    const url = `${restBase()}/envelopes?from_date=2000-01-01&count=10&order_by=status_changed&order=asc`;
+    const normal = await getJson<EnvelopePage>(url, token);
+    emu.faults.omitNextUri(true);
+    emu.faults.zonelessTimes(true);
+    const r = await getJson<EnvelopePage>(url, token);
+    assert.deepEqual(
+      Object.keys(r.body).filter((k) => k.endsWith('Uri')),
+      [],
+    );
+    assert.ok(Number(r.body.endPosition) + 1 < Number(r.body.totalSetSize), 'more remain');
+    for (const [i, e] of r.body.envelopes.entries()) {
+      assert.match(e.statusChangedDateTime, ZONELESS_TS_PATTERN);
+      assert.equal(
+        `${e.statusChangedDateTime}0000Z`,
+        normal.body.envelopes[i]!.statusChangedDateTime,
+        'same instant, UTC',
+      );
+    }
+    emu.faults.omitNextUri(false);
+    emu.faults.zonelessTimes(false);
+    assert.deepEqual(await getJson<EnvelopePage>(url, token).then((x) => x.body), normal.body);
   });
 
   void test('hangNext: the next call never answers (client times out); the one after works', async () => {

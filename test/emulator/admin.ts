@@ -8,6 +8,7 @@
  *   POST /__admin/users                        {userId, name?, email?, accounts?} → addUser; answers accountsOf
  *   GET  /__admin/accounts?userId=             → accountsOf
  *   POST /__admin/accounts/move                {accountId, region}
+ *   POST /__admin/accounts/base-uri            {accountId, baseUri?}            → setBaseUri (omit baseUri to restore)
  *   POST /__admin/consent                      {integrationKey, userId}         → grantConsent
  *   POST /__admin/consent/revoke               {integrationKey, userId}         → revokeConsent
  *   POST /__admin/consent-mode                 {mode: 'approve'|'deny'}
@@ -16,6 +17,7 @@
  *   POST /__admin/envelopes/mutate             {accountId, k}                   → {envelopeIds}
  *   POST /__admin/clock                        {offsetSeconds}                  → setClock
  *   POST /__admin/faults/{name}                failNext {n, status?} | latencyMs {ms} | malformedNext | invalidShapeNext
+ *                                              | badEnvelopeNext {envelopeId?} | omitNextUri {on} | zonelessTimes {on}
  *                                              | hangNext | revokeTokens | mutateBetweenPages {k} | exhaustHourly
  *                                              | exhaustBurst | clear
  *   GET  /__admin/stats                        {calls, pagesServed, callsWhileLimited, tokensIssued, assertionsReceived}
@@ -45,11 +47,13 @@ const schemas = {
           accountName: z.string(),
           region: z.string().min(1),
           isDefault: z.boolean().optional(),
+          signingGroups: nonNegInt.optional(),
         }),
       )
       .optional(),
   }),
   move: z.object({ accountId: z.string().min(1), region: z.string().min(1) }),
+  baseUri: z.object({ accountId: z.string().min(1), baseUri: z.url().optional() }),
   consent: z.object({ integrationKey: z.string().min(1), userId: z.string().min(1) }),
   consentMode: z.object({ mode: z.enum(['approve', 'deny']) }),
   seed: z.object({
@@ -63,6 +67,8 @@ const schemas = {
   failNext: z.object({ n: nonNegInt, status: z.number().int().min(100).max(599).optional() }),
   latency: z.object({ ms: z.number().nonnegative() }),
   mutateBetweenPages: z.object({ k: nonNegInt }),
+  badEnvelopeNext: z.object({ envelopeId: z.string().min(1).optional() }),
+  toggle: z.object({ on: z.boolean() }),
   rateLimit: z.object({
     hourlyLimit: nonNegInt.optional(),
     hourlyWindowSeconds: positiveInt.optional(),
@@ -156,6 +162,11 @@ function route(emu: EmulatorServer, method: string, url: URL, body: string): unk
       emu.moveAccount(b.accountId, b.region);
       return ok;
     }
+    case 'POST /__admin/accounts/base-uri': {
+      const b = parse(schemas.baseUri, body);
+      emu.setBaseUri(b.accountId, b.baseUri);
+      return ok;
+    }
     case 'POST /__admin/consent': {
       const b = parse(schemas.consent, body);
       emu.grantConsent(b.integrationKey, b.userId);
@@ -223,6 +234,13 @@ function runFault(emu: EmulatorServer, name: string, body: string): unknown {
       break;
     case 'mutateBetweenPages':
       f.mutateBetweenPages(parse(schemas.mutateBetweenPages, body).k);
+      break;
+    case 'badEnvelopeNext':
+      f.badEnvelopeNext(parse(schemas.badEnvelopeNext, body).envelopeId);
+      break;
+    case 'omitNextUri':
+    case 'zonelessTimes':
+      f[name](parse(schemas.toggle, body).on);
       break;
     case 'malformedNext':
     case 'invalidShapeNext':

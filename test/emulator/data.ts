@@ -65,10 +65,21 @@ export interface AccountUser {
 export interface Group {
   groupId: string;
   groupName: string;
-  groupType: 'AdminGroup' | 'EveryoneGroup' | 'CustomGroup';
+  /** DocuSign's own casing (docusign-api.md §10: "adminGroup", "everyoneGroup"). */
+  groupType: 'adminGroup' | 'everyoneGroup' | 'customGroup';
   permissionProfileId?: string;
   lastModified: number;
   dsGroupId: string;
+}
+
+export interface SigningGroup {
+  signingGroupId: string;
+  groupName: string;
+  groupEmail: string;
+  created: number;
+  modified: number;
+  createdBy: string;
+  members: { userName: string; email: string }[];
 }
 
 export interface PermissionProfile {
@@ -110,7 +121,9 @@ export interface Account {
   users: AccountUser[];
   groups: Group[];
   profiles: PermissionProfile[];
-  settings: Record<string, string>;
+  signingGroups: SigningGroup[];
+  /** GET /settings: ~400 keys, mostly strings, some null, a few objects and lists (docusign-api.md §10). */
+  settings: Record<string, unknown>;
   passwordRules: Record<string, string>;
   envelopes: EnvelopeStore;
   /** Drives `mutate`; seeded from (seed, accountId) so a sequence of mutations is reproducible. */
@@ -320,7 +333,7 @@ function ipAddress(rng: Rng): string {
 
 export function createAccount(
   seed: number,
-  info: { accountId: string; accountName: string; region: string },
+  info: { accountId: string; accountName: string; region: string; signingGroups: number },
   now: number,
 ): Account {
   const rng = new Rng(`${seed}:account:${info.accountId}`);
@@ -351,13 +364,13 @@ export function createAccount(
   const groups: Group[] = [
     {
       groupName: 'Administrators',
-      groupType: 'AdminGroup' as const,
+      groupType: 'adminGroup' as const,
       permissionProfileId: adminProfile.permissionProfileId,
     },
-    { groupName: 'Everyone', groupType: 'EveryoneGroup' as const },
-    { groupName: 'Legal', groupType: 'CustomGroup' as const, permissionProfileId: senderProfile.permissionProfileId },
-    { groupName: 'Sales Operations', groupType: 'CustomGroup' as const },
-    { groupName: 'People Team', groupType: 'CustomGroup' as const },
+    { groupName: 'Everyone', groupType: 'everyoneGroup' as const },
+    { groupName: 'Legal', groupType: 'customGroup' as const, permissionProfileId: senderProfile.permissionProfileId },
+    { groupName: 'Sales Operations', groupType: 'customGroup' as const },
+    { groupName: 'People Team', groupType: 'customGroup' as const },
   ].map((g) => ({
     ...g,
     groupId: rng.digits(8),
@@ -393,14 +406,35 @@ export function createAccount(
     });
   }
 
+  // Own generators: adding these left every earlier value of the account (users, groups, ...) as it was.
+  const extra = new Rng(`${seed}:account-extra:${info.accountId}`);
+  const signingGroups: SigningGroup[] = Array.from({ length: info.signingGroups }, (_, i) => {
+    const owner = users[0]!;
+    const groupCreated = created + extra.int(1, 400) * DAY_MS;
+    return {
+      signingGroupId: extra.digits(8),
+      groupName: ['Contracts Desk', 'HR Signatories', 'Finance Approvers', 'Legal Reviewers'][i % 4]!,
+      groupEmail: `signing-group-${i + 1}@example.com`,
+      created: groupCreated,
+      modified: groupCreated + extra.int(0, 60) * DAY_MS,
+      createdBy: `${owner.firstName} ${owner.lastName}`,
+      members: users
+        .filter((u) => u.userStatus === 'Active' && extra.chance(0.4))
+        .map((u) => ({ userName: `${u.firstName} ${u.lastName}`, email: u.email })),
+    };
+  });
+
   return {
-    ...info,
+    accountId: info.accountId,
+    accountName: info.accountName,
+    region: info.region,
     organizationId: stableGuid(seed, `org:${info.accountId}`),
     created,
     users,
     groups,
     profiles,
-    settings: accountSettings(rng),
+    signingGroups,
+    settings: accountSettings(extra),
     passwordRules: {
       expirePassword: 'true',
       expirePasswordDays: String(rng.pick([60, 90, 180])),
@@ -422,34 +456,104 @@ export function createAccount(
   };
 }
 
-function accountSettings(rng: Rng): Record<string, string> {
-  // A representative slice of AccountSettingsInformation (docusign-api.md §6); DocuSign sends these as strings.
-  return {
+/** Words the generated setting names are made of: `${verb}${noun}`, e.g. `allowBulkSend`, `enableSignerAttachments`. */
+const SETTING_VERBS = ['allow', 'enable', 'disable', 'show', 'require', 'hide', 'use', 'sign'];
+const SETTING_NOUNS = [
+  'Envelope',
+  'Signer',
+  'Sender',
+  'Recipient',
+  'Document',
+  'Template',
+  'BulkSend',
+  'ApiAccess',
+  'SmsDelivery',
+  'PhoneAuth',
+  'IdVerification',
+  'Kba',
+  'Sso',
+  'SessionLock',
+  'PasswordReset',
+  'SignerAttachments',
+  'Comments',
+  'Markup',
+  'Reassign',
+  'Correct',
+  'Void',
+  'Purge',
+  'Retention',
+  'Watermark',
+  'Stamps',
+  'Seals',
+  'Notary',
+  'Witness',
+  'Payments',
+  'PowerForms',
+  'Workspaces',
+  'SharedFolders',
+  'Branding',
+  'Connect',
+  'Webhooks',
+  'AuditLogs',
+  'Certificates',
+  'Downloads',
+  'Printing',
+  'OfflineSigning',
+  'MobileSigning',
+  'ResponsiveSigning',
+  'Transfers',
+  'Delegation',
+  'Expiration',
+  'Reminders',
+  'Clickwraps',
+  'SupplementalDocuments',
+];
+
+/**
+ * AccountSettingsInformation as GET /settings sends it (docusign-api.md §6, §10): the keys the connector's evidence
+ * names, then ~380 generated flags; strings for booleans ("true"/"false") and numbers, many nulls, a few objects and
+ * lists. Key names are the same for every account; values come from the account's generator.
+ */
+function accountSettings(rng: Rng): Record<string, unknown> {
+  const flag = (p = 0.5): string => String(rng.chance(p));
+  const settings: Record<string, unknown> = {
     sessionTimeout: String(rng.pick([20, 30, 60])),
-    disableMultipleSessions: String(rng.chance(0.3)),
+    disableMultipleSessions: flag(0.3),
     allowPhoneAuthentication: 'true',
-    enableSMSAuthentication: String(rng.chance(0.5)),
-    senderMustAuthenticateSigning: String(rng.chance(0.4)),
-    allowOrganizationSsoManagement: String(rng.chance(0.5)),
-    enableRecipientDomainValidation: String(rng.chance(0.3)),
+    enableSMSAuthentication: flag(),
+    senderMustAuthenticateSigning: flag(0.4),
+    allowOrganizationSsoManagement: flag(),
+    allowDataDownload: flag(0.7),
+    attachCompletedEnvelope: flag(),
+    enableKBAAuthentication: null,
+    enableRecipientDomainValidation: flag(0.3),
     documentRetention: String(rng.pick([0, 365, 2555])),
     enableAccessCodeGenerator: 'true',
-    enableSignerAttachments: 'true',
-    enableAutoNav: 'true',
-    allowEnvelopeCorrect: 'true',
-    attachCompletedEnvelope: String(rng.chance(0.5)),
-    enableResponsiveSigning: 'true',
     signDateFormat: 'M/d/yyyy',
     signTimeFormat: 'h:mm tt',
     timezoneOffsetAPI: 'tz_01_utc',
-    allowSigningExtensions: 'false',
-    enableKBAAuthentication: 'false',
-    enableIDFxAccountlessSMSAuthForPart11: 'false',
     require21CFRpt11Compliance: 'false',
-    allowExpressSignerCertificate: 'true',
     envelopeIntegrationEnabled: 'true',
     useDerivedKeys: 'true',
+    idCheckExpire: 'always',
+    accountUISettings: {
+      hideUseATemplate: 'false',
+      enableAdminMessage: 'false',
+      adminMessage: { baseMessage: '', moreInformation: '' },
+    },
+    externalDocumentSources: { boxnetEnabled: 'false', dropboxEnabled: 'false', googleDriveEnabled: 'true' },
+    linkedExternalPrimaryAccounts: [],
+    signerLoginRequirements: ['account_optional'],
   };
+  for (const verb of SETTING_VERBS) {
+    for (const noun of SETTING_NOUNS) {
+      const key = `${verb}${noun}`;
+      if (key in settings) continue;
+      const roll = rng.next();
+      settings[key] = roll < 0.1 ? null : roll < 0.15 ? String(rng.int(0, 120)) : flag();
+    }
+  }
+  return settings;
 }
 
 /** Adds (or refreshes) a real member of an account, e.g. the impersonated user, to its user list. */
@@ -457,7 +561,7 @@ export function addMember(account: Account, user: { userId: string; name: string
   if (account.users.some((u) => u.userId === user.userId)) return;
   const [first, ...rest] = user.name.split(' ');
   const adminProfile = account.profiles[0]!;
-  const groupIds = account.groups.filter((g) => g.groupType !== 'CustomGroup').map((g) => g.groupId);
+  const groupIds = account.groups.filter((g) => g.groupType !== 'customGroup').map((g) => g.groupId);
   account.users.unshift({
     userId: user.userId,
     firstName: first ?? user.name,

@@ -39,7 +39,7 @@ export {
   ENVELOPE_POLLING_LIMIT,
 } from './errors';
 export { JWT_BEARER_GRANT } from './oauth';
-export { DOCUSIGN_TS_PATTERN } from './time';
+export { DOCUSIGN_TS_PATTERN, ZONELESS_TS_PATTERN } from './time';
 
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
   const server = new EmulatorServer(opts);

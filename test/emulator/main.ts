@@ -95,6 +95,9 @@ async function main(): Promise<void> {
   const accounts = emu.accountsOf(userId);
   console.log(`DocuSign emulator listening on ${emu.url}`);
   console.log(`  OAuth base URL      ${emu.url}   (JWT aud = "${emu.host}")`);
+  console.log(
+    `  worker setting      DOCUSIGN_ALLOWED_HOSTS=${emu.host}   (the connector trusts only DocuSign's hosts otherwise)`,
+  );
   console.log(`  token               POST ${emu.url}/oauth/token`);
   console.log(
     `  consent             GET  ${emu.url}/oauth/auth?response_type=code&scope=signature%20impersonation&client_id=<IK>&redirect_uri=<URL>`,

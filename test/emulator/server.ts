@@ -6,7 +6,7 @@
  * Routes
  *   POST /oauth/token                   JWT Grant (oauth.ts has the checks and their errors)
  *   GET  /oauth/auth                    consent; 302 to redirect_uri with code+state, or error=access_denied
- *   GET  /oauth/userinfo                §2 shape; base_uri = `${url}/${region}`
+ *   GET  /oauth/userinfo                §2 shape; base_uri = `${url}/${region}` (or the setBaseUri override)
  *   GET  /{region}/restapi/v2.1/accounts/{accountId}[...]   REST (below)
  *   /__admin/...                        control API (admin.ts)
  *
@@ -29,6 +29,8 @@
  *   - `count` default and cap = maxPageSize; `count` < 1 or not an integer → 400 INVALID_REQUEST_PARAMETER.
  *   - from_date and to_date are inclusive; to_date defaults to now (emulator clock).
  *   - last page: `nextUri: ""`; first page: `previousUri: ""`; an empty result has endPosition = startPosition - 1.
+ *   - faults can serve pages without nextUri/previousUri (as real member lists are), one envelope without its
+ *     statusChangedDateTime, or statusChangedDateTime without a zone (docusign-api.md §10).
  *   - transaction_ids never match (generated envelopes have no transaction IDs).
  */
 import { type KeyObject, randomBytes, randomUUID } from 'node:crypto';
@@ -65,7 +67,7 @@ import { checkGrant, importRsaPublicKey } from './oauth';
 import { buildPdf } from './pdf';
 import { Rng, stableGuid } from './prng';
 import { PollingLimiter, RateLimiter } from './ratelimit';
-import { formatTs, parseDateParam } from './time';
+import { formatTs, formatZoneless, parseDateParam } from './time';
 import type {
   AccountSpec,
   AccountSummary,
@@ -83,9 +85,12 @@ import {
   envelopeJson,
   envelopeJsonBuffer,
   envelopeWire,
+  groupMemberWire,
   groupWire,
   profileWire,
   recipientsWire,
+  signingGroupWire,
+  userDetailWire,
   userWire,
 } from './wire';
 
@@ -107,6 +112,7 @@ export const ENDPOINTS = {
   groupUsers: 'GET group users',
   permissionProfiles: 'GET permission_profiles',
   permissionProfile: 'GET permission_profile',
+  signingGroups: 'GET signing_groups',
   settings: 'GET settings',
   passwordRules: 'GET password_rules',
   otherRest: 'REST other',
@@ -197,6 +203,8 @@ export class EmulatorServer implements Emulator {
   private readonly rate = new RateLimiter();
   private readonly polling = new PollingLimiter();
   private readonly hung = new Set<ServerResponse>();
+  /** setBaseUri: what userinfo answers as an account's base_uri instead of the emulator's own region URL. */
+  private readonly baseUriOverrides = new Map<string, string>();
 
   private fault = { ...NO_FAULTS };
 
@@ -246,6 +254,15 @@ export class EmulatorServer implements Emulator {
       },
       invalidShapeNext: () => {
         f.invalidShape = true;
+      },
+      badEnvelopeNext: (envelopeId) => {
+        f.badEnvelope = { envelopeId: envelopeId === undefined ? undefined : lc(envelopeId) };
+      },
+      omitNextUri: (on) => {
+        f.omitNextUri = on;
+      },
+      zonelessTimes: (on) => {
+        f.zonelessTimes = on;
       },
       hangNext: () => {
         f.hang = true;
@@ -367,11 +384,13 @@ export class EmulatorServer implements Emulator {
       specs.findIndex((a) => a.isDefault === true),
     );
     const now = this.now();
-    for (const spec of specs) {
+    for (const [i, spec] of specs.entries()) {
       validateRegion(spec.region);
       let account = this.accounts.get(lc(spec.accountId));
       if (!account) {
-        account = createAccount(this.seed, spec, now);
+        // Like many real accounts, the user's other accounts have no signing groups (GET /signing_groups → {}).
+        const signingGroups = spec.signingGroups ?? (i === defaultIndex ? 2 : 0);
+        account = createAccount(this.seed, { ...spec, signingGroups }, now);
         this.accounts.set(lc(spec.accountId), account);
         this.seedEnvelopes(spec.accountId, this.envelopesPerAccount);
       }
@@ -419,7 +438,13 @@ export class EmulatorServer implements Emulator {
   }
 
   private baseUri(account: Account): string {
-    return `${this.url}/${account.region}`;
+    return this.baseUriOverrides.get(lc(account.accountId)) ?? `${this.url}/${account.region}`;
+  }
+
+  setBaseUri(accountId: string, baseUri: string | undefined): void {
+    const key = lc(this.account(accountId).accountId);
+    if (baseUri === undefined) this.baseUriOverrides.delete(key);
+    else this.baseUriOverrides.set(key, baseUri);
   }
 
   accountsOf(userId: string): AccountSummary[] {
@@ -781,7 +806,7 @@ export class EmulatorServer implements Emulator {
       case ENDPOINTS.user: {
         const u = account.users.find((x) => lc(x.userId) === lc(b!));
         return u
-          ? this.sendJson(res, key, userWire(account, u))
+          ? this.sendJson(res, key, userDetailWire(account, u))
           : this.sendError(res, key, NOT_FOUND_IN_ACCOUNT('user'));
       }
       case ENDPOINTS.groups:
@@ -796,19 +821,26 @@ export class EmulatorServer implements Emulator {
       case ENDPOINTS.groupUsers: {
         const g = account.groups.find((x) => x.groupId === b);
         if (!g) return this.sendError(res, key, NOT_FOUND_IN_ACCOUNT('group'));
-        const members = account.users.filter((u) => u.groupIds.includes(g.groupId)).map((u) => userWire(account, u));
-        return this.paged(res, key, route.accountId, `groups/${g.groupId}/users`, q, members, 'users');
+        const members = account.users.filter((u) => u.groupIds.includes(g.groupId)).map(groupMemberWire);
+        // Member lists carry the counts but no nextUri (docusign-api.md §10).
+        return this.paged(res, key, route.accountId, `groups/${g.groupId}/users`, q, members, 'users', false);
+      }
+      case ENDPOINTS.signingGroups: {
+        const groups = account.signingGroups.map(signingGroupWire);
+        // An account without signing groups answers {}: no `groups`, no counts (docusign-api.md §10).
+        if (!groups.length) return this.sendJson(res, key, {});
+        return this.paged(res, key, route.accountId, 'signing_groups', q, groups, 'groups', false);
       }
       case ENDPOINTS.permissionProfiles: {
-        const includeUsers = (q.get('include') ?? '').split(',').includes('users');
+        const include = splitList(q.get('include')).map(lc);
         return this.sendJson(res, key, {
-          permissionProfiles: account.profiles.map((p) => profileWire(account, p, includeUsers)),
+          permissionProfiles: account.profiles.map((p) => profileWire(account, p, include)),
         });
       }
       case ENDPOINTS.permissionProfile: {
         const p = account.profiles.find((x) => x.permissionProfileId === b);
         return p
-          ? this.sendJson(res, key, profileWire(account, p, true))
+          ? this.sendJson(res, key, profileWire(account, p, ['settings', ...splitList(q.get('include')).map(lc)]))
           : this.sendError(res, key, NOT_FOUND_IN_ACCOUNT('permission profile'));
       }
       case ENDPOINTS.settings:
@@ -885,7 +917,7 @@ export class EmulatorServer implements Emulator {
     return { start, count };
   }
 
-  /** Paging fields (counts as strings) and relative next/previous URIs without /restapi/v2.1. */
+  /** Paging fields (counts as strings) and, with `links`, relative next/previous URIs without /restapi/v2.1. */
   private pageInfo(
     accountIdInPath: string,
     resource: string,
@@ -894,6 +926,7 @@ export class EmulatorServer implements Emulator {
     count: number,
     size: number,
     total: number,
+    links = true,
   ): Record<string, string> {
     const uri = (position: number): string => {
       const p = new URLSearchParams();
@@ -902,11 +935,15 @@ export class EmulatorServer implements Emulator {
       for (const [k, v] of q) if (k !== 'start_position' && k !== 'count') p.append(k, v);
       return `/accounts/${accountIdInPath}/${resource}?${p.toString()}`;
     };
-    return {
+    const counts = {
       resultSetSize: String(size),
       totalSetSize: String(total),
       startPosition: String(start),
       endPosition: String(start + size - 1),
+    };
+    if (!links) return counts;
+    return {
+      ...counts,
       nextUri: start + size < total ? uri(start + size) : '',
       previousUri: start > 0 ? uri(Math.max(0, start - count)) : '',
     };
@@ -920,13 +957,14 @@ export class EmulatorServer implements Emulator {
     q: URLSearchParams,
     items: unknown[],
     field = resource,
+    links = true,
   ): Promise<void> {
     const p = this.paginate(q);
     if ('status' in p) return this.sendError(res, key, p);
     const page = items.slice(p.start, p.start + p.count);
     return this.sendJson(res, key, {
       [field]: page,
-      ...this.pageInfo(accountIdInPath, resource, q, p.start, p.count, page.length, items.length),
+      ...this.pageInfo(accountIdInPath, resource, q, p.start, p.count, page.length, items.length, links),
     });
   }
 
@@ -943,7 +981,7 @@ export class EmulatorServer implements Emulator {
       accountIdInPath,
       'users',
       q,
-      users.map((u) => userWire(account, u)),
+      users.map((u) => userWire(account, u, q.get('additional_info') === 'true')),
     );
   }
 
@@ -1041,17 +1079,23 @@ export class EmulatorServer implements Emulator {
       page = matched.slice(p.start, p.start + p.count);
     }
 
-    const info = this.pageInfo(accountIdInPath, 'envelopes', q, p.start, p.count, page.length, total);
-    const parts: Buffer[] = [
-      Buffer.from(
-        `{"resultSetSize":"${info.resultSetSize}","totalSetSize":"${info.totalSetSize}","startPosition":"${info.startPosition}",` +
-          `"endPosition":"${info.endPosition}","nextUri":${JSON.stringify(info.nextUri)},"previousUri":${JSON.stringify(info.previousUri)},` +
-          `"envelopes":[`,
-      ),
-    ];
+    const links = !this.fault.omitNextUri;
+    const info = this.pageInfo(accountIdInPath, 'envelopes', q, p.start, p.count, page.length, total, links);
+    const parts: Buffer[] = [Buffer.from(`${JSON.stringify(info).slice(0, -1)},"envelopes":[`)];
+    const bad = this.fault.badEnvelope;
+    const badAt = bad ? page.findIndex((e) => bad.envelopeId === undefined || lc(e.envelopeId) === bad.envelopeId) : -1;
+    if (badAt >= 0) this.fault.badEnvelope = undefined;
     page.forEach((e, i) => {
       if (i > 0) parts.push(COMMA);
-      parts.push(envelopeJsonBuffer(e, includeRecipients));
+      if (i !== badAt && !this.fault.zonelessTimes) {
+        parts.push(envelopeJsonBuffer(e, includeRecipients));
+        return;
+      }
+      // Faults change one serialisation, never the envelope or its cached JSON.
+      const wire = envelopeWire(e, includeRecipients);
+      if (this.fault.zonelessTimes) wire.statusChangedDateTime = formatZoneless(e.statusChanged);
+      if (i === badAt) delete wire.statusChangedDateTime;
+      parts.push(Buffer.from(JSON.stringify(wire)));
     });
     parts.push(CLOSE_LIST);
     let body: Buffer | string = Buffer.concat(parts);
@@ -1100,6 +1144,9 @@ const NO_FAULTS = {
   mutateBetweenPages: 0,
   failAfterPages: 0,
   failAfterPagesStatus: 503,
+  badEnvelope: undefined as { envelopeId: string | undefined } | undefined,
+  omitNextUri: false,
+  zonelessTimes: false,
 };
 
 function consentKey(integrationKey: string, userId: string): string {
@@ -1216,6 +1263,7 @@ export function parseRestPath(method: string, path: string): RestRoute | undefin
     else if (n === 4 && c === 'documents' && d !== undefined && extra === undefined) name = ENDPOINTS.document;
   } else if (a === 'users') name = n === 1 ? ENDPOINTS.users : n === 2 ? ENDPOINTS.user : name;
   else if (a === 'groups') name = n === 1 ? ENDPOINTS.groups : n === 3 && c === 'users' ? ENDPOINTS.groupUsers : name;
+  else if (a === 'signing_groups' && n === 1) name = ENDPOINTS.signingGroups;
   else if (a === 'permission_profiles')
     name = n === 1 ? ENDPOINTS.permissionProfiles : n === 2 ? ENDPOINTS.permissionProfile : name;
   else if (a === 'settings')

@@ -6,6 +6,13 @@ export function formatTs(ms: number): string {
 
 export const DOCUSIGN_TS_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{7}Z$/;
 
+/** DocuSign's other form (group `lastModifiedOn`, docusign-api.md §10): 3 digits, no zone, UTC. */
+export function formatZoneless(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 23);
+}
+
+export const ZONELESS_TS_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}$/;
+
 const ISO_NO_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$/;
 const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/i;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;

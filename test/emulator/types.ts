@@ -37,6 +37,8 @@ export interface AccountSpec {
   accountName: string;
   region: string;
   isDefault?: boolean;
+  /** Signing groups generated for the account; default 2 for the user's default account, else 0. Addition. */
+  signingGroups?: number;
 }
 
 export interface UserSpec {
@@ -82,6 +84,15 @@ export interface EmulatorFaults {
   malformedNext(): void;
   /** The next envelope-list page is valid JSON of the wrong shape (envelopes[0].envelopeId = 42). */
   invalidShapeNext(): void;
+  /**
+   * The next envelope-list page holding this envelope (any envelope without an ID) serves it without its
+   * statusChangedDateTime; the page itself stays valid. Addition.
+   */
+  badEnvelopeNext(envelopeId?: string): void;
+  /** While on, envelope-list pages carry only the counts, no nextUri / previousUri (as real member lists). Addition. */
+  omitNextUri(on: boolean): void;
+  /** While on, envelope-list items carry statusChangedDateTime with 3 digits and no zone, UTC (§10). Addition. */
+  zonelessTimes(on: boolean): void;
   /** The next REST/OAuth call never gets a response. */
   hangNext(): void;
   /** Every token issued so far now gets 401. */
@@ -119,6 +130,11 @@ export interface Emulator {
   revokeConsent(integrationKey: string, userId: string): void;
   accountsOf(userId: string): AccountSummary[];
   moveAccount(accountId: string, region: string): void;
+  /**
+   * Addition: userinfo names `baseUri` (any URL, e.g. a foreign host) as the account's base_uri; undefined restores the
+   * emulator's own. REST calls still need the emulator's URL.
+   */
+  setBaseUri(accountId: string, baseUri: string | undefined): void;
   envelopes(accountId: string): EnvelopeLike[];
   seedEnvelopes(accountId: string, count: number, opts?: { seed?: number; days?: number }): void;
   /**

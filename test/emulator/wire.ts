@@ -1,10 +1,11 @@
 /**
  * Wire shapes: how the emulator's records look on the wire, following docusign-api.md §2–§3 and §6.
- * Like the real service, counts and most flags are JSON strings ("3", "true"), timestamps carry seven fractional
- * digits, and URIs inside objects are relative to the account (`/envelopes/{id}`).
+ * Like the real service (docusign-api.md §10), counts and most flags are JSON strings: "True"/"False" in user lists,
+ * "true"/"false" elsewhere, a real boolean in places; timestamps carry seven fractional digits and `Z`, except group
+ * `lastModifiedOn` (three digits, no zone); URIs inside objects are relative to the account (`/envelopes/{id}`).
  */
-import type { Account, AccountUser, Envelope, Group, PermissionProfile, Recipient } from './data';
-import { formatTs } from './time';
+import type { Account, AccountUser, Envelope, Group, PermissionProfile, Recipient, SigningGroup } from './data';
+import { formatTs, formatZoneless } from './time';
 
 type Json = Record<string, unknown>;
 
@@ -16,6 +17,7 @@ function recipientWire(r: Recipient): Json {
   const common: Json = {
     creationReason: 'sender',
     isBulkRecipient: 'false',
+    recipientSuppliesTabs: 'false',
     requireUploadSignature: 'false',
     name: r.name,
     email: r.email,
@@ -100,20 +102,28 @@ export function envelopeWire(e: Envelope, includeRecipients: boolean): Json {
     expireEnabled: 'true',
     expireDateTime: e.sent === undefined ? undefined : formatTs(e.sent + 120 * 86_400_000),
     expireAfter: '120',
-    sender: { ...e.sender },
+    sender: {
+      userName: e.sender.userName,
+      userId: e.sender.userId,
+      accountId: e.sender.accountId,
+      email: e.sender.email,
+    },
     purgeState: 'unpurged',
     envelopeIdStamping: 'true',
     is21CFRPart11: 'false',
     signerCanSignOnMobile: 'true',
     autoNavigation: 'true',
     isSignatureProviderEnvelope: 'false',
+    uSigState: 'esign',
     hasFormDataChanged: 'false',
     allowComments: 'true',
     hasComments: 'false',
     allowViewHistory: 'true',
+    anySigner: null,
     envelopeLocation: 'current_site',
     isDynamicEnvelope: 'false',
     burnDefaultTabData: 'false',
+    isTicketRelatedEnvelope: 'false',
   };
   if (includeRecipients) out.recipients = recipientsWire(e);
   return out;
@@ -275,31 +285,163 @@ export function auditEventsWire(e: Envelope): Json {
   };
 }
 
-export function userWire(account: Account, u: AccountUser): Json {
+const capitalised = (flag: boolean): string => (flag ? 'True' : 'False');
+const fullName = (u: AccountUser): string => `${u.firstName} ${u.lastName}`.trim();
+
+/** A user in GET /users: flags as "True"/"False"; login and groups only with additional_info=true. */
+export function userWire(account: Account, u: AccountUser, additionalInfo: boolean): Json {
   const profile = account.profiles.find((p) => p.permissionProfileId === u.permissionProfileId);
   return {
-    userName: `${u.firstName} ${u.lastName}`.trim(),
+    userName: fullName(u),
     userId: u.userId,
     userType: 'CompanyUser',
-    isAdmin: u.isAdmin ? 'True' : 'False',
+    isAdmin: capitalised(u.isAdmin),
     isAlternateAdmin: 'False',
-    isNAREnabled: 'false',
     userStatus: u.userStatus,
     uri: `/users/${u.userId}`,
     email: u.email,
-    firstName: u.firstName,
-    lastName: u.lastName,
-    permissionProfileId: u.permissionProfileId,
-    permissionProfileName: profile?.permissionProfileName,
+    title: '',
     createdDateTime: formatTs(u.created),
     userAddedToAccountDateTime: formatTs(u.created),
+    firstName: u.firstName,
+    middleName: '',
+    lastName: u.lastName,
+    suffixName: '',
+    jobTitle: '',
+    company: account.accountName,
+    permissionProfileId: u.permissionProfileId,
+    permissionProfileName: profile?.permissionProfileName,
+    isManagedByScim: 'False',
+    isMembershipManagedByScim: 'False',
+    ...(additionalInfo ? { ...loginWire(u), groupList: groupListWire(account, u) } : {}),
+  };
+}
+
+/** GET /users/{id}: the list item plus settings (lower-case string flags), groups and profile details. */
+export function userDetailWire(account: Account, u: AccountUser): Json {
+  return {
+    ...userWire(account, u, false),
+    ...loginWire(u),
+    userSettings: userSettingsWire(u),
+    groupList: groupListWire(account, u),
+    forgottenPasswordInfo: { forgottenPasswordQuestion1: '', forgottenPasswordQuestion2: '' },
+    workAddress: { address1: '', city: '', stateOrProvince: '', postalCode: '', country: '', phone: '' },
+    defaultAccountId: account.accountId,
+    userProfileLastModifiedDate: formatTs(u.created),
+    isNAREnabled: 'false',
+    sendActivationOnInvalidLogin: 'false',
+    enableConnectForUser: 'false',
+  };
+}
+
+function loginWire(u: AccountUser): Json {
+  return {
     lastLogin: u.lastLogin === undefined ? undefined : formatTs(u.lastLogin),
     loginStatus: u.lastLogin === undefined ? 'NeverLoggedIn' : 'LoggedIn',
-    isManagedByScim: 'false',
-    defaultAccountId: account.accountId,
-    groupList: account.groups
-      .filter((g) => u.groupIds.includes(g.groupId))
-      .map((g) => ({ groupId: g.groupId, groupName: g.groupName, groupType: g.groupType })),
+  };
+}
+
+/** A user's groups: here isManagedByScim is a real boolean and lastModifiedOn has no zone (docusign-api.md §10). */
+function groupListWire(account: Account, u: AccountUser): Json[] {
+  return account.groups
+    .filter((g) => u.groupIds.includes(g.groupId))
+    .map((g) => ({
+      groupId: g.groupId,
+      groupName: g.groupName,
+      permissionProfileId: g.permissionProfileId,
+      groupType: g.groupType,
+      lastModifiedOn: formatZoneless(g.lastModified),
+      isManagedByScim: false,
+      userGroupType: 'SystemAccount',
+    }));
+}
+
+const USER_SETTING_NAMES = [
+  'canManageAccount',
+  'canSendEnvelope',
+  'canSendAPIRequests',
+  'apiAccountWideAccess',
+  'enableVaulting',
+  'canManageTemplates',
+  'canSignEnvelope',
+  'canEditSharedAddressbook',
+  'canManageOrganization',
+  'canUseScratchpad',
+  'canCreateWorkspaces',
+  'allowBulkRecipients',
+  'allowRecipientLanguageSelection',
+  'allowSendOnBehalfOf',
+  'allowTransactions',
+  'allowPowerFormsAdmin',
+  'allowAccessToAllAccountAgreements',
+  'allowAutoTagging',
+  'allowEnvelopeTransferTo',
+  'allowEsealRecipients',
+  'allowSupplementalDocuments',
+  'apiCanExportAC',
+  'bulkSend',
+  'canChargeAccount',
+  'canLockEnvelopes',
+  'canManageDistributor',
+  'canUseSmartContracts',
+  'disableDocumentUpload',
+  'disableOtherActions',
+  'enableDSPro',
+  'enableSequentialSigningAPI',
+  'enableSequentialSigningUI',
+  'enableSignerAttachments',
+  'enableSignOnPaperOverride',
+  'enableTransactionPoint',
+  'manageClickwrapsMode',
+  'modifiedBy',
+  'powerFormMode',
+  'recipientViewedNotification',
+  'selfSignedRecipientEmailDocument',
+  'sendingAllowedForExternalGroups',
+  'supplementalDocumentIncludeInDownload',
+  'supplementalDocumentsMustAccept',
+  'supplementalDocumentsMustRead',
+  'supplementalDocumentsMustView',
+  'templateActiveCreation',
+  'templateApplyNotify',
+  'templateAutoMatching',
+  'templateMatchingSensitivity',
+  'templatePageLevelMatching',
+  'timezoneDST',
+  'timezoneMask',
+  'timezoneOffset',
+  'timezoneSendingPref',
+  'timezoneSigningPref',
+  'transactionPointSiteNameURL',
+  'transactionPointUserName',
+  'vaultingMode',
+  'webForms',
+  'expressSendOnly',
+];
+
+/** ~60 user settings, every one a lower-case string ("true", "false", enum words). */
+function userSettingsWire(u: AccountUser): Record<string, string> {
+  const admin = String(u.isAdmin);
+  const out: Record<string, string> = {};
+  USER_SETTING_NAMES.forEach((name, i) => {
+    if (name === 'canManageAccount' || name === 'canManageOrganization' || name === 'apiAccountWideAccess') {
+      out[name] = admin;
+    } else if (name.startsWith('timezone') || name.endsWith('Mode') || name === 'modifiedBy' || name.endsWith('Name')) {
+      out[name] = name === 'modifiedBy' ? u.email : 'none';
+    } else out[name] = String(i % 3 !== 2);
+  });
+  return out;
+}
+
+/** A member in GET /groups/{id}/users: slim, and userType / userStatus lower-case here (docusign-api.md §10). */
+export function groupMemberWire(u: AccountUser): Json {
+  return {
+    userName: fullName(u),
+    userId: u.userId,
+    email: u.email,
+    userType: 'companyuser',
+    userStatus: u.userStatus.toLowerCase(),
+    uri: `/users/${u.userId}`,
   };
 }
 
@@ -310,24 +452,43 @@ export function groupWire(account: Account, g: Group): Json {
     groupType: g.groupType,
     permissionProfileId: g.permissionProfileId,
     usersCount: String(account.users.filter((u) => u.groupIds.includes(g.groupId)).length),
-    lastModifiedOn: formatTs(g.lastModified),
+    lastModifiedOn: formatZoneless(g.lastModified),
     isManagedByScim: 'false',
     dsGroupId: g.dsGroupId,
   };
 }
 
-export function profileWire(account: Account, p: PermissionProfile, includeUsers: boolean): Json {
+/**
+ * A permission profile: only ID (a numeric string), name and modification; `settings`, `userCount` and `users` only
+ * when `include` asks (docusign-api.md §10).
+ */
+export function profileWire(account: Account, p: PermissionProfile, include: readonly string[]): Json {
   const users = account.users.filter((u) => u.permissionProfileId === p.permissionProfileId);
+  const admin = account.users[0];
   return {
     permissionProfileId: p.permissionProfileId,
     permissionProfileName: p.permissionProfileName,
-    modifiedByUsername: account.users[0] ? `${account.users[0].firstName} ${account.users[0].lastName}` : undefined,
     modifiedDateTime: formatTs(p.modified),
-    settings: { ...p.settings },
-    userCount: String(users.length),
-    users: includeUsers
-      ? users.map((u) => ({ userId: u.userId, userName: `${u.firstName} ${u.lastName}`, email: u.email }))
-      : undefined,
+    modifiedByUsername: p.permissionProfileName === 'DocuSign Viewer' || !admin ? '' : fullName(admin),
+    ...(include.includes('settings') || include.includes('metadata') ? { settings: { ...p.settings } } : {}),
+    ...(include.includes('user_count') ? { userCount: String(users.length) } : {}),
+    ...(include.includes('users')
+      ? { users: users.map((u) => ({ userId: u.userId, userName: fullName(u), email: u.email })) }
+      : {}),
+  };
+}
+
+export function signingGroupWire(g: SigningGroup): Json {
+  return {
+    signingGroupId: g.signingGroupId,
+    groupName: g.groupName,
+    groupType: 'sharedSigningGroup',
+    groupEmail: g.groupEmail,
+    created: formatTs(g.created),
+    createdBy: g.createdBy,
+    modified: formatTs(g.modified),
+    modifiedBy: g.createdBy,
+    users: g.members.map((m) => ({ userName: m.userName, email: m.email })),
   };
 }
 
