@@ -1,13 +1,17 @@
 /**
  * The one DocuSign client every activity uses: JWT Grant token exchange, userinfo, envelope listing.
  * Written from ../shared/docs/docusign-api.md (never from the emulator). Every response is validated with zod
- * before use; every failure becomes a ConnectorError with a stable code. Secrets (assertion, access token) are sent
- * but never put into an error message or a log line.
+ * before use (an envelope list page as a whole; an envelope in it that fails on its own is handed back apart, for the
+ * sync's quarantine); every failure becomes a ConnectorError with a stable code. Secrets (assertion, access token)
+ * are sent but never put into an error message or a log line, and only to hosts the trust policy (trust.ts) accepts:
+ * the last line of defence, whatever URL a caller or a DocuSign response hands in.
  */
 import got, { RequestError, type Headers as GotHeaders } from 'got';
 import { z } from 'zod';
 import type { ErrorCode } from '../workflows/errors';
 import { ConnectorError } from './errors';
+import { instantKey, isEnvelopeId } from './store/directory';
+import { oauthUrlViolation, restUrlViolation, type TrustPolicy } from './trust';
 
 /** What DocuSign's rate-limit headers said on the last response (docusign-api.md §4). */
 export interface RateLimitSnapshot {
@@ -29,6 +33,8 @@ export interface CallObservation {
 
 export interface DocuSignClientOptions {
   timeoutMs: number;
+  /** Which hosts may receive an assertion or a bearer token; also what the token service and activities enforce. */
+  trust: TrustPolicy;
   /** Called after every HTTP exchange: metrics and logs hang off this. */
   observe?: (call: CallObservation) => void;
   now?: () => number;
@@ -43,6 +49,23 @@ export class AccessTokenRejectedError extends Error {
 
 // ---- response shapes: tolerant of unknown fields, strict on the fields the connector uses ----
 
+/**
+ * A DocuSign boolean: a JSON boolean, or a string in either casing ("True" in user lists, "true" in settings,
+ * docusign-api.md §10). Undefined for anything else. Every boolean the connector reads goes through this.
+ */
+export function parseDocuSignBoolean(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  const text = typeof value === 'string' ? value.toLowerCase() : undefined;
+  return text === 'true' ? true : text === 'false' ? false : undefined;
+}
+
+const docusignBoolean = z.unknown().transform((value, ctx) => {
+  const parsed = parseDocuSignBoolean(value);
+  if (parsed !== undefined) return parsed;
+  ctx.addIssue({ code: 'custom', message: 'must be true or false' });
+  return z.NEVER;
+});
+
 const tokenResponseSchema = z.looseObject({
   access_token: z.string().min(1),
   token_type: z.string().refine((t) => t.toLowerCase() === 'bearer', 'must be Bearer'),
@@ -54,7 +77,7 @@ const userInfoSchema = z.looseObject({
   accounts: z.array(
     z.looseObject({
       account_id: z.string().min(1),
-      is_default: z.union([z.boolean(), z.enum(['true', 'false']).transform((s) => s === 'true')]),
+      is_default: docusignBoolean,
       account_name: z.string().optional(),
       base_uri: z.url(),
     }),
@@ -71,26 +94,89 @@ export function accountOf(info: UserInfo, accountId: string | undefined): UserIn
 
 /** DocuSign sends counts as JSON strings ("100"; an empty page has endPosition "-1"); accept numbers too. */
 const count = z.union([z.string().regex(/^-?\d+$/, 'must be a decimal count'), z.number().int()]).transform(Number);
-const docusignTime = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/, {
-  message: 'must be an ISO date-time',
-});
+/** A DocuSign date-time; one without a zone is UTC (docusign-api.md §10), as the evidence store reads it. */
+const docusignTime = z.string().refine((t) => instantKey(t) !== undefined, 'must be an ISO date-time');
 
 const envelopeSchema = z.looseObject({
-  envelopeId: z.string().min(1, 'must be a non-empty string'),
-  status: z.string().min(1),
+  envelopeId: z.string(),
+  status: z.string().min(1, 'must be a non-empty string'),
   statusChangedDateTime: docusignTime,
 });
 export type Envelope = z.infer<typeof envelopeSchema>;
 
-const envelopesPageSchema = z.looseObject({
-  envelopes: z.array(envelopeSchema).optional(),
-  resultSetSize: count,
-  totalSetSize: count.optional(),
-  startPosition: count.optional(),
-  endPosition: count.optional(),
-  nextUri: z.string().nullish(),
-});
-export type EnvelopesPage = z.infer<typeof envelopesPageSchema>;
+/**
+ * The page itself: its counts, and an ID on every item. An item with an ID but wrong otherwise is quarantined by the
+ * sync; one without a usable ID could be neither stored nor fetched again, so it fails the page.
+ */
+const envelopesPageSchema = z
+  .looseObject({
+    envelopes: z
+      .array(z.looseObject({ envelopeId: z.string().refine(isEnvelopeId, 'must be an envelope ID') }))
+      .optional(),
+    resultSetSize: count,
+    totalSetSize: count.optional(),
+    startPosition: count.optional(),
+    endPosition: count.optional(),
+    nextUri: z.string().nullish(),
+  })
+  .superRefine((page, ctx) => {
+    // Paging follows these counts (nextPageUrl), so a page whose counts contradict it is refused.
+    const size = page.envelopes?.length ?? 0;
+    const { startPosition: start, endPosition: end, totalSetSize: total } = page;
+    const issue = (field: string, message: string) => ctx.addIssue({ code: 'custom', path: [field], message });
+    if (page.resultSetSize !== size) issue('resultSetSize', `must equal the number of envelopes (${size})`);
+    else if (size > 0 && start !== undefined && end !== undefined && end !== start + size - 1) {
+      issue('endPosition', `must be startPosition + resultSetSize - 1 (${start + size - 1})`);
+    } else if (end !== undefined && total !== undefined && (size > 0 ? end >= total : end + 1 < total)) {
+      issue('totalSetSize', size > 0 ? 'must exceed endPosition' : 'says more envelopes remain after an empty page');
+    }
+  });
+
+/** A list item with an envelope ID that failed validation otherwise: the sync quarantines it. */
+export interface RejectedEnvelope {
+  envelopeId: string;
+  /** The field and the rule, e.g. `field statusChangedDateTime must be an ISO date-time`. */
+  reason: string;
+  /** The item exactly as DocuSign sent it. */
+  envelope: Record<string, unknown>;
+}
+
+/** One page of Envelopes:listStatusChanges: the valid envelopes, the rejected ones, and the paging fields. */
+export interface EnvelopesPage {
+  envelopes: Envelope[];
+  rejected: RejectedEnvelope[];
+  resultSetSize: number;
+  totalSetSize?: number;
+  startPosition?: number;
+  endPosition?: number;
+  nextUri?: string | null;
+}
+
+/**
+ * The URL of the page after `page` of a DocuSign list fetched from `url`, or undefined after the last one
+ * (docusign-api.md §10). When DocuSign sends the counts they decide whether more remain; `nextUri` (relative, without
+ * /restapi/v2.1) is followed when present, and when it is missing although more remain, the next page is the same
+ * query from endPosition + 1. `restBase` is `{base_uri}/restapi`.
+ */
+export function nextPageUrl(
+  url: string,
+  page: Pick<EnvelopesPage, 'endPosition' | 'totalSetSize' | 'nextUri'>,
+  restBase: string,
+): string | undefined {
+  const { endPosition: end, totalSetSize: total, nextUri } = page;
+  const follow = nextUri ? `${restBase}/v2.1${nextUri}` : undefined;
+  if (end === undefined || total === undefined) return follow;
+  if (end + 1 >= total) return undefined;
+  if (follow) return follow;
+  const next = new URL(url);
+  const from = Number(next.searchParams.get('start_position') ?? 0);
+  if (end + 1 <= from) {
+    // The same page again would loop forever.
+    throw new ConnectorError('invalid_response', `DocuSign list: endPosition ${end} does not advance past ${from}`);
+  }
+  next.searchParams.set('start_position', String(end + 1));
+  return next.toString();
+}
 
 const oauthErrorSchema = z.looseObject({ error: z.string(), error_description: z.string().optional() });
 const restErrorSchema = z.looseObject({ errorCode: z.string(), message: z.string().optional() });
@@ -114,9 +200,11 @@ interface RawResponse {
 export class DocuSignClient {
   private readonly now: () => number;
   readonly burstRetryMs: number;
+  readonly trust: TrustPolicy;
   constructor(private readonly options: DocuSignClientOptions) {
     this.now = options.now ?? Date.now;
     this.burstRetryMs = options.burstRetryMs ?? DEFAULT_BURST_RETRY_MS;
+    this.trust = options.trust;
   }
 
   /** POST /oauth/token with a signed JWT assertion (docusign-api.md §1.3). */
@@ -156,8 +244,27 @@ export class DocuSignClient {
       const { data, json } = this.validate(envelopesPageSchema, res, 'envelope list');
       // Evidence is stored exactly as DocuSign sent it, once the shape is checked: zod's output reorders keys, and
       // envelopeSchema transforms nothing, so DocuSign's own objects are valid Envelopes.
-      const envelopes = (json as { envelopes?: Envelope[] }).envelopes;
-      return { page: { ...data, envelopes }, rateLimit: res.rateLimit };
+      const items = (json as { envelopes?: Record<string, unknown>[] }).envelopes ?? [];
+      const envelopes: Envelope[] = [];
+      const rejected: RejectedEnvelope[] = [];
+      for (const item of items) {
+        const checked = envelopeSchema.safeParse(item);
+        if (checked.success) {
+          envelopes.push(item as Envelope);
+        } else {
+          // The page schema checked the ID: only the rest of this envelope is wrong.
+          rejected.push({
+            envelopeId: item.envelopeId as string,
+            reason: describeIssue(checked.error),
+            envelope: item,
+          });
+        }
+      }
+      const { resultSetSize, totalSetSize, startPosition, endPosition, nextUri } = data;
+      return {
+        page: { envelopes, rejected, resultSetSize, totalSetSize, startPosition, endPosition, nextUri },
+        rateLimit: res.rateLimit,
+      };
     }
     throw this.restError(res, 'envelope list');
   }
@@ -167,9 +274,17 @@ export class DocuSignClient {
     url: string,
     init: { method: 'GET' | 'POST'; headers: Record<string, string>; form?: Record<string, string> },
   ): Promise<RawResponse> {
+    // Token and userinfo calls go to an OAuth host; envelope lists to a REST host (from userinfo's base_uri).
+    const violation =
+      endpoint === 'envelopes' ? restUrlViolation(url, this.trust) : oauthUrlViolation(url, undefined, this.trust);
+    if (violation) {
+      const code = endpoint === 'envelopes' ? 'untrusted_base_uri' : 'untrusted_oauth_host';
+      throw new ConnectorError(code, `DocuSign ${endpoint} call refused, nothing sent: ${violation}`);
+    }
     const started = this.now();
+    let res;
     try {
-      const res = await got(url, {
+      res = await got(url, {
         method: init.method,
         headers: { accept: 'application/json', ...init.headers },
         ...(init.form ? { form: init.form } : {}),
@@ -179,25 +294,30 @@ export class DocuSignClient {
         followRedirect: false,
         responseType: 'text',
       });
-      const traceToken = headerValue(res.headers, 'x-docusign-tracetoken');
-      const rateLimit = rateLimitOf(res.headers);
-      this.options.observe?.({
-        endpoint,
-        status: res.statusCode,
-        durationMs: this.now() - started,
-        ...(traceToken ? { traceToken } : {}),
-        ...(endpoint === 'envelopes' ? { rateLimit } : {}),
-      });
-      return { status: res.statusCode, headers: res.headers, body: res.body, rateLimit };
     } catch (err) {
       this.options.observe?.({ endpoint, status: 'network_error', durationMs: this.now() - started });
-      const code = err instanceof RequestError ? err.code : 'ERR';
-      // got's messages can include the URL but never headers or bodies; still keep only the host and the code.
+      // Only what got reports as a request failure (network, TLS, timeout) is DocuSign being unavailable; anything
+      // else is a fault of the connector. got's messages can include the URL, never headers or bodies; still keep
+      // only the host and the code.
+      const host = new URL(url).host;
+      if (err instanceof RequestError) {
+        throw new ConnectorError('docusign_unavailable', `DocuSign ${endpoint} call to ${host} failed: ${err.code}`);
+      }
       throw new ConnectorError(
-        'docusign_unavailable',
-        `DocuSign ${endpoint} call to ${new URL(url).host} failed: ${code}`,
+        'internal_error',
+        `DocuSign ${endpoint} call to ${host} failed unexpectedly: ${(err as Error).name}`,
       );
     }
+    const traceToken = headerValue(res.headers, 'x-docusign-tracetoken');
+    const rateLimit = rateLimitOf(res.headers);
+    this.options.observe?.({
+      endpoint,
+      status: res.statusCode,
+      durationMs: this.now() - started,
+      ...(traceToken ? { traceToken } : {}),
+      ...(endpoint === 'envelopes' ? { rateLimit } : {}),
+    });
+    return { status: res.statusCode, headers: res.headers, body: res.body, rateLimit };
   }
 
   private validate<S extends z.ZodType>(
@@ -215,15 +335,9 @@ export class DocuSignClient {
     }
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const field = issue?.path.length ? issue.path.join('.') : '(root)';
-      throw new ConnectorError(
-        'invalid_response',
-        `DocuSign ${what}: field ${field} ${issue?.message ?? 'is invalid'}`,
-        {
-          httpStatus: res.status,
-        },
-      );
+      throw new ConnectorError('invalid_response', `DocuSign ${what}: ${describeIssue(parsed.error)}`, {
+        httpStatus: res.status,
+      });
     }
     return { data: parsed.data, json };
   }
@@ -329,6 +443,13 @@ function rateLimitOf(headers: GotHeaders): RateLimitSnapshot {
     burstLimit: num('x-burstlimit-limit'),
     burstRemaining: num('x-burstlimit-remaining'),
   };
+}
+
+/** The first validation issue as `field <path> <rule>`. */
+function describeIssue(error: z.ZodError): string {
+  const issue = error.issues[0];
+  const field = issue?.path.length ? issue.path.join('.') : '(root)';
+  return `field ${field} ${issue?.message ?? 'is invalid'}`;
 }
 
 function headerValue(headers: GotHeaders, name: string): string | undefined {

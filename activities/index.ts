@@ -7,8 +7,9 @@ import type { AccountInfo } from '../workflows/messages';
 import { accountOf, type DocuSignClient } from './docusign';
 import { ConnectorError, typed } from './errors';
 import type { EvidenceStore } from './store/types';
+import { restUrlViolation } from './trust';
 import { DEFAULT_SYNC_OPTIONS, syncEnvelopes, type SyncInput, type SyncOptions, type SyncResult } from './sync';
-import type { TokenService } from './tokens';
+import { trustedOAuthBaseUrl, type TokenService } from './tokens';
 
 export interface ActivityDeps {
   docusign: DocuSignClient;
@@ -18,11 +19,22 @@ export interface ActivityDeps {
     /** Default redirect for consent URLs (CONSENT_REDIRECT_URI). */
     redirectUri?: string;
     /** Signs the consent `state` so the callback can trust it; without it no state is added. */
-    signState?: (connectionId: string) => string;
+    signState?: (connectionId: string, expiresAt: Date) => string;
+    /** How long a signed state is valid (CONSENT_STATE_TTL_HOURS). */
+    stateTtlMs?: number;
   };
   sync?: Partial<SyncOptions>;
   now?: () => number;
 }
+
+/** A consent URL and, when its `state` is signed, when that state expires (the workflow rebuilds it before). */
+export interface ConsentLink {
+  url: string;
+  expiresAt?: string;
+}
+
+/** CONSENT_STATE_TTL_HOURS' default. */
+const DEFAULT_CONSENT_STATE_TTL_MS = 168 * 3_600_000;
 
 export interface AuthorizeResult {
   account: AccountInfo;
@@ -35,10 +47,16 @@ export function createActivities(deps: ActivityDeps) {
 
   return {
     /** The consent URL the platform shows the customer (signed `state` when a secret is configured). */
-    async consentUrl(config: ConnectionConfig): Promise<string> {
-      return typed(async () =>
-        consentUrlOf(config, deps.consent?.redirectUri, deps.consent?.signState?.(config.connectionId)),
-      );
+    async consentUrl(config: ConnectionConfig): Promise<ConsentLink> {
+      return typed(async () => {
+        const { redirectUri, signState, stateTtlMs = DEFAULT_CONSENT_STATE_TTL_MS } = deps.consent ?? {};
+        const creds = checked(config);
+        trustedOAuthBaseUrl(creds, deps.docusign.trust); // never show a link that sends the customer elsewhere
+        if (!signState) return { url: consentUrlOf(creds, redirectUri) };
+        const expiresAt = new Date(now() + stateTtlMs);
+        const state = signState(creds.connectionId, expiresAt);
+        return { url: consentUrlOf(creds, redirectUri, state), expiresAt: expiresAt.toISOString() };
+      });
     },
 
     /** Mints a new token (JWT Grant). Also the consent probe: fails with `consent_required` until consent exists. */
@@ -62,6 +80,14 @@ export function createActivities(deps: ActivityDeps) {
             creds.accountId
               ? `account ${creds.accountId} is not among the ${info.accounts.length} accounts of user ${creds.userId}`
               : `user ${creds.userId} has no DocuSign accounts`,
+          );
+        }
+        // The sync sends bearer tokens to this host: refuse it here, before the workflow ever stores it.
+        const untrusted = restUrlViolation(account.base_uri, deps.docusign.trust);
+        if (untrusted) {
+          throw new ConnectorError(
+            'untrusted_base_uri',
+            `userinfo base_uri of account ${account.account_id}: ${untrusted}`,
           );
         }
         return {

@@ -8,15 +8,27 @@
  *   on, so a killed worker re-fetches at most one page even when its last heartbeats never reached Temporal.
  *   The returned cursor only covers stored pages.
  * - If the result set shifts between pages (an envelope changed and left the window), offset paging would skip one:
- *   the window restarts from the high-water mark instead.
+ *   the window restarts from the high-water mark instead. Paging follows DocuSign's counts, not only `nextUri`
+ *   (docusign-api.md §10: it may be missing while more remain).
+ * - An envelope that fails validation in an otherwise valid page is quarantined (kept raw with the reason) before the
+ *   page and its checkpoint are stored, so the cursor may pass it without losing it. Each sync first fetches the
+ *   quarantined envelopes again by ID (the windows have moved past them): the valid ones are stored and released.
+ *   Once per sync is within DocuSign's polling rule (one status request per envelope per 15 minutes).
  * - Rate limits: a reserve of the hourly budget is left for the account's other apps; at a limit no further call is
  *   made before the reset (short waits here, long ones by failing with nextRetryDelay so the worker slot is freed).
  */
 import { CancelledFailure, Context } from '@temporalio/activity';
 import type { AccountInfo } from '../workflows/messages';
 import type { ConnectionConfig } from '../workflows/config';
-import type { DocuSignClient, Envelope, RateLimitSnapshot } from './docusign';
+import {
+  nextPageUrl,
+  type DocuSignClient,
+  type Envelope,
+  type EnvelopesPage,
+  type RateLimitSnapshot,
+} from './docusign';
 import { ConnectorError, toApplicationFailure } from './errors';
+import { instantKey } from './store/directory';
 import type { EnvelopeRecord, EvidenceStore } from './store/types';
 import type { TokenService } from './tokens';
 
@@ -36,6 +48,8 @@ export interface SyncResult {
   envelopes: number;
   pages: number;
   totalStored: number;
+  /** Envelopes of the connection in quarantine after this sync: listed by DocuSign, not valid (yet). */
+  quarantined: number;
   finishedAt: string;
 }
 
@@ -87,60 +101,118 @@ export async function syncEnvelopes(
   const { connectionId } = input.config;
   // One sync across its retries: this activity of this workflow run (startedAt, decided by the workflow, as well).
   const syncId = `${ctx.info.workflowExecution?.runId ?? ''}/${ctx.info.activityId}/${input.startedAt}`;
-  const resumed = await resumePoint(store, connectionId, syncId, ctx.info.heartbeatDetails as SyncProgress | undefined);
-  if (resumed) {
-    ctx.log.info('sync resumes', {
-      connectionId,
-      from: resumed.from,
-      pagesDone: resumed.progress.pages,
-      attempt: ctx.info.attempt,
-    });
-  }
-  const toDate = resumed?.progress.toDate ?? new Date(options.now()).toISOString();
-  const fromDate = input.cursor
-    ? new Date(Date.parse(input.cursor) - options.overlapMs).toISOString()
-    : input.backfillFrom;
-  const progress: SyncProgress = resumed?.progress ?? { toDate, windowStart: fromDate, pages: 0 };
   const restBase = `${input.account.baseUri.replace(/\/+$/, '')}/restapi`;
-
+  // Known once the resume point is read: the ticker heartbeats it, a failure reports the cursor it justifies.
+  let progress: SyncProgress | undefined;
   // A ticker keeps heartbeats flowing during slow calls and waits, so a short heartbeat timeout detects a dead worker.
-  const ticker = setInterval(() => ctx.heartbeat(progress), HEARTBEAT_EVERY_MS);
+  const ticker = setInterval(() => {
+    if (progress) ctx.heartbeat(progress);
+  }, HEARTBEAT_EVERY_MS);
   try {
-    while (Date.parse(progress.windowStart) < Date.parse(toDate)) {
+    const resumed = await resumePoint(
+      store,
+      connectionId,
+      syncId,
+      ctx.info.heartbeatDetails as SyncProgress | undefined,
+    );
+    if (resumed) {
+      ctx.log.info('sync resumes', {
+        connectionId,
+        from: resumed.from,
+        pagesDone: resumed.progress.pages,
+        attempt: ctx.info.attempt,
+      });
+    }
+    const toDate = resumed?.progress.toDate ?? new Date(options.now()).toISOString();
+    const fromDate = input.cursor
+      ? new Date(Date.parse(input.cursor) - options.overlapMs).toISOString()
+      : input.backfillFrom;
+    const current: SyncProgress = resumed?.progress ?? { toDate, windowStart: fromDate, pages: 0 };
+    progress = current;
+
+    /** One list call, after any rate-limit wait; worker shutdown or cancellation stops the sync between calls. */
+    const fetchPage = async (url: string): Promise<EnvelopesPage> => {
+      if (ctx.cancellationSignal.aborted) await ctx.cancelled;
+      await respectRateLimit(current.rateLimit, options, docusign.burstRetryMs, ctx);
+      const { page, rateLimit } = await tokens.withToken(input.config, (token) => docusign.listEnvelopes(url, token));
+      current.rateLimit = rateLimit;
+      return page;
+    };
+    /** Quarantines a page's rejected envelopes (first: so nothing saved after them can claim to have passed them). */
+    const quarantine = async (page: EnvelopesPage, at: string): Promise<void> => {
+      if (!page.rejected.length) return;
+      await store.quarantine(
+        connectionId,
+        page.rejected.map(({ envelopeId, reason, envelope }) => ({
+          connectionId,
+          envelopeId,
+          reason,
+          quarantinedAt: at,
+          envelope,
+        })),
+      );
+      ctx.log.warn('envelopes quarantined', {
+        connectionId,
+        envelopes: page.rejected.map(({ envelopeId, reason }) => ({ envelopeId, reason })),
+      });
+    };
+
+    // What earlier syncs quarantined, fetched again by ID: the cursor has passed them, so no window would.
+    const held = (await store.listQuarantined(connectionId)).map((q) => q.envelopeId);
+    for (let i = 0; i < held.length; i += options.pageSize) {
+      let url: string | undefined = byIdsUrl(restBase, input.account.accountId, held.slice(i, i + options.pageSize));
+      while (url) {
+        const page = await fetchPage(url);
+        const syncedAt = new Date(options.now()).toISOString();
+        await quarantine(page, syncedAt);
+        // Stored before released: a crash in between leaves it quarantined, to be fetched again. One an ID query
+        // no longer returns stays quarantined too: never dropped unseen.
+        await store.writePage(
+          connectionId,
+          page.envelopes.map((e) => recordOf(connectionId, e, syncedAt)),
+        );
+        await store.release(
+          connectionId,
+          page.envelopes.map((e) => e.envelopeId),
+        );
+        options.onPage?.(page.envelopes.length);
+        url = nextPageUrl(url, page, restBase);
+      }
+    }
+
+    while (Date.parse(current.windowStart) < Date.parse(toDate)) {
       const windowEnd = new Date(
-        Math.min(Date.parse(progress.windowStart) + options.backfillWindowDays * DAY_MS, Date.parse(toDate)),
+        Math.min(Date.parse(current.windowStart) + options.backfillWindowDays * DAY_MS, Date.parse(toDate)),
       ).toISOString();
       const firstPageFrom = (from: string) => firstPageUrl(restBase, input.account.accountId, from, windowEnd, options);
       do {
-        // Worker shutdown or workflow cancellation: stop between pages; the checkpoint says where to resume.
-        if (ctx.cancellationSignal.aborted) await ctx.cancelled;
-        await respectRateLimit(progress.rateLimit, options, docusign.burstRetryMs, ctx);
-        const url = progress.nextUrl ?? firstPageFrom(progress.windowStart);
-        const { page, rateLimit } = await tokens.withToken(input.config, (token) => docusign.listEnvelopes(url, token));
-        const envelopes = page.envelopes ?? [];
-        const next = { ...advance(progress, page, windowEnd, restBase, firstPageFrom), rateLimit };
+        const url = current.nextUrl ?? firstPageFrom(current.windowStart);
+        const page = await fetchPage(url);
+        const next = advance(current, url, page, windowEnd, restBase, firstPageFrom);
         const syncedAt = new Date(options.now()).toISOString();
+        await quarantine(page, syncedAt);
         await store.writePage(
           connectionId,
-          envelopes.map((e) => recordOf(connectionId, e, syncedAt)),
-          { syncId, progress: next },
+          page.envelopes.map((e) => recordOf(connectionId, e, syncedAt)),
+          { syncId, progress: { ...next } },
         );
-        options.onPage?.(envelopes.length);
-        Object.assign(progress, next);
-        ctx.heartbeat(progress);
-      } while (progress.windowStart !== windowEnd);
+        options.onPage?.(page.envelopes.length);
+        Object.assign(current, next);
+        ctx.heartbeat(current);
+      } while (current.windowStart !== windowEnd);
     }
     return {
       cursor: toDate,
       envelopes: await store.countChangedSince(connectionId, input.startedAt),
-      pages: progress.pages,
+      pages: current.pages,
       totalStored: await store.count(connectionId),
+      quarantined: await store.countQuarantined(connectionId),
       finishedAt: new Date(options.now()).toISOString(),
     };
   } catch (err) {
     if (err instanceof CancelledFailure) throw err;
     // The cursor this attempt's stored pages justify travels with the failure, so nothing stored is fetched again.
-    throw toApplicationFailure(err, progressCursor(progress, input.cursor));
+    throw toApplicationFailure(err, progress ? progressCursor(progress, input.cursor) : {});
   } finally {
     clearInterval(ticker);
   }
@@ -168,7 +240,8 @@ async function resumePoint(
  */
 function advance(
   progress: SyncProgress,
-  page: { envelopes?: Envelope[] | null; nextUri?: string | null; totalSetSize?: number },
+  url: string,
+  page: EnvelopesPage,
   windowEnd: string,
   restBase: string,
   firstPageFrom: (from: string) => string,
@@ -176,15 +249,16 @@ function advance(
   const next: SyncProgress = { ...progress, pages: progress.pages + 1 };
   if (progress.windowTotal !== undefined && page.totalSetSize !== progress.windowTotal) {
     // An envelope may have slid back onto a page already read: restart from before this page.
-    const from = maxTime(progress.windowStart, progress.highWater) ?? progress.windowStart;
+    const from = latest(progress.windowStart, progress.highWater) ?? progress.windowStart;
     return { ...next, nextUrl: firstPageFrom(from), windowTotal: undefined };
   }
-  next.highWater = maxTime(progress.highWater, ...(page.envelopes ?? []).map((e) => e.statusChangedDateTime));
-  if (!page.nextUri) {
+  next.highWater = latest(progress.highWater, ...page.envelopes.map((e) => e.statusChangedDateTime));
+  const nextUrl = nextPageUrl(url, page, restBase);
+  if (!nextUrl) {
     // The window's last page: "window done" is saved with it, so a kill right after it does not re-fetch the window.
     return { ...next, windowStart: windowEnd, nextUrl: undefined, windowTotal: undefined };
   }
-  return { ...next, nextUrl: `${restBase}/v2.1${page.nextUri}`, windowTotal: page.totalSetSize };
+  return { ...next, nextUrl, windowTotal: page.totalSetSize };
 }
 
 function firstPageUrl(restBase: string, accountId: string, from: string, to: string, options: SyncOptions): string {
@@ -230,6 +304,17 @@ async function respectRateLimit(
   await ctx.sleep(waitMs);
 }
 
+/** Envelopes:listStatusChanges for given envelope IDs (docusign-api.md §3.1: envelope_ids needs no from_date). */
+function byIdsUrl(restBase: string, accountId: string, envelopeIds: string[]): string {
+  const query = new URLSearchParams({
+    envelope_ids: envelopeIds.join(','),
+    include: 'recipients',
+    count: String(envelopeIds.length),
+    start_position: '0',
+  });
+  return `${restBase}/v2.1/accounts/${encodeURIComponent(accountId)}/envelopes?${query.toString()}`;
+}
+
 /** The record of one envelope; the envelope object itself is DocuSign's, untouched. */
 function recordOf(connectionId: string, envelope: Envelope, syncedAt: string): EnvelopeRecord {
   return {
@@ -242,22 +327,21 @@ function recordOf(connectionId: string, envelope: Envelope, syncedAt: string): E
   };
 }
 
-/** Latest of ISO timestamps (DocuSign's 7-digit fractions compare correctly as instants via normalised strings). */
-function maxTime(...times: (string | undefined)[]): string | undefined {
+/**
+ * The latest of DocuSign times as a UTC instant in DocuSign's own form (`2024-10-16T12:54:00.0270000Z`): compared
+ * with the store's instantKey, so 7 fractional digits count and a zoneless time is UTC, never the worker's zone.
+ * Undefined if none is a time.
+ */
+function latest(...times: (string | undefined)[]): string | undefined {
   let best: string | undefined;
-  for (const t of times) if (t !== undefined && (best === undefined || instant(t) > instant(best))) best = t;
-  return best;
-}
-
-function instant(t: string): string {
-  const ms = Date.parse(t);
-  const fraction = /\.(\d+)/.exec(t)?.[1] ?? '';
-  // Millisecond instant plus the sub-millisecond digits, zero-padded: sortable as a string.
-  return `${String(ms).padStart(15, '0')}.${fraction.slice(3).padEnd(7, '0')}`;
+  for (const t of times) {
+    const key = t === undefined ? undefined : instantKey(t);
+    if (key !== undefined && (best === undefined || key > best)) best = key;
+  }
+  // instantKey has 9 fractional digits; 7 (truncated, so never later) is what DocuSign itself writes.
+  return best && `${best.slice(0, 27)}Z`;
 }
 
 function progressCursor(progress: SyncProgress, previous: string | undefined): { progressCursor?: string } {
-  const candidate = progress.highWater;
-  if (!candidate) return {};
-  return { progressCursor: maxTime(previous, candidate) ?? candidate };
+  return progress.highWater ? { progressCursor: latest(previous, progress.highWater) ?? progress.highWater } : {};
 }

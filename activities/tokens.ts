@@ -7,7 +7,9 @@ import { createHash } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { oauthAudienceOf, oauthBaseUrlOf, type ConnectionConfig } from '../workflows/config';
 import { AccessTokenRejectedError, type DocuSignClient } from './docusign';
+import { ConnectorError } from './errors';
 import { loadPrivateKey } from './keys';
+import { oauthUrlViolation, type TrustPolicy } from './trust';
 
 export type TokenCredentials = Pick<
   ConnectionConfig,
@@ -81,7 +83,9 @@ export class TokenService {
 
   private async mint(creds: TokenCredentials): Promise<AccessToken> {
     try {
-      const key = await loadPrivateKey(creds.privateKeyRef, this.options.env);
+      // The host is checked before the key is read: an untrusted host gets nothing, not even a signature.
+      const oauthBaseUrl = trustedOAuthBaseUrl(creds, this.client.trust);
+      const key = await loadPrivateKey(creds.privateKeyRef, this.client.trust, this.options.env);
       const issuedAt = Math.floor(this.now() / 1000);
       const assertion = await new SignJWT({ scope: 'signature impersonation' })
         .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
@@ -92,7 +96,7 @@ export class TokenService {
         .setExpirationTime(issuedAt + ASSERTION_LIFETIME_SECONDS)
         .sign(key);
       const requestedAt = this.now();
-      const { accessToken, expiresIn } = await this.client.requestToken(oauthBaseUrlOf(creds), assertion);
+      const { accessToken, expiresIn } = await this.client.requestToken(oauthBaseUrl, assertion);
       this.options.onMint?.('ok');
       return { accessToken, expiresAt: requestedAt + expiresIn * 1000, lifetimeMs: expiresIn * 1000 };
     } catch (err) {
@@ -100,6 +104,17 @@ export class TokenService {
       throw err;
     }
   }
+}
+
+/** The connection's OAuth base URL, or an `untrusted_oauth_host` error when the trust policy refuses it. */
+export function trustedOAuthBaseUrl(
+  creds: Pick<ConnectionConfig, 'environment' | 'oauthBaseUrl'>,
+  trust: Pick<TrustPolicy, 'allowedHosts'>,
+): string {
+  const oauthBaseUrl = oauthBaseUrlOf(creds);
+  const untrusted = oauthUrlViolation(oauthBaseUrl, creds.environment, trust);
+  if (untrusted) throw new ConnectorError('untrusted_oauth_host', `oauthBaseUrl: ${untrusted}`);
+  return oauthBaseUrl;
 }
 
 /** Changes whenever anything that decides which token DocuSign would mint changes. Not secret material. */

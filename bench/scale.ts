@@ -35,7 +35,7 @@ import { ensureTemporalTools } from '../scripts/tools';
 import { startEmulator } from '../test/emulator';
 import { startDevServer, type DevServer } from '../worker/dev-server';
 import { DEFAULT_SYNC_INTERVAL_MINUTES, type ConnectionConfig } from '../workflows/config';
-import { REMINT_BEFORE_EXPIRY_MS } from '../workflows/connection';
+import { REMINT_BEFORE_EXPIRY_MS } from '../workflows/schedule';
 import {
   consentGrantedSignal,
   syncNowSignal,
@@ -276,6 +276,8 @@ async function main(): Promise<void> {
         TEMPORAL_ADDRESS: address,
         TEMPORAL_TASK_QUEUE: taskQueue,
         EVIDENCE_STORE: path.join(work, 'evidence'),
+        DOCUSIGN_KEYS_DIR: work,
+        DOCUSIGN_ALLOWED_HOSTS: emu.host,
         WORKFLOW_BUNDLE_PATH: bundlePath,
         LOG_LEVEL: 'warn',
       },

@@ -29,6 +29,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { SignJWT } from 'jose';
 import { DocuSignClient } from '../activities/docusign';
+import { trustPolicyOf } from '../activities/trust';
 import { createEvidenceStore, isPostgresSpec } from '../activities/store';
 import { DEFAULT_SYNC_OPTIONS } from '../activities/sync';
 import { ensureTemporalTools } from '../scripts/tools';
@@ -164,6 +165,8 @@ async function main(): Promise<void> {
         TEMPORAL_ADDRESS: address,
         TEMPORAL_TASK_QUEUE: taskQueue,
         EVIDENCE_STORE: POSTGRES_STORE ?? storeDir,
+        DOCUSIGN_KEYS_DIR: work,
+        DOCUSIGN_ALLOWED_HOSTS: emu.host,
       }),
       connection,
       logger: createLogger({ level: 'warn' }),
@@ -235,7 +238,7 @@ async function main(): Promise<void> {
         return { envelopes: page.envelopes?.length ?? 0, nextUri: page.nextUri };
       });
     // Where the time goes: the connector's DocuSign client (got + zod), then that plus the evidence store.
-    const docusign = new DocuSignClient({ timeoutMs: 30_000 });
+    const docusign = new DocuSignClient({ timeoutMs: 30_000, trust: trustPolicyOf({ allowedHosts: [emu.host] }) });
     const clientLoop = () =>
       pageLoop(async (url) => {
         const { page } = await docusign.listEnvelopes(url, token);

@@ -6,15 +6,23 @@
  * in needs_attention, a failed doctor check); 2 bad input (one line on stderr naming the flag or variable and the
  * rule; nothing is started or sent).
  *
- * Only commander and the config schema load up front, so bad input is rejected fast; the Temporal client, the worker,
- * the demo and the doctor's DocuSign client are loaded (require) by the commands that need them.
+ * Only commander, the config schema and the trust rules load up front, so bad input is rejected fast; the Temporal
+ * client, the worker, the demo and the doctor's DocuSign client are loaded (require) by the commands that need them.
  */
 import { Command, CommanderError } from 'commander';
+import {
+  KeyRefViolation,
+  keyRefViolation,
+  oauthUrlViolation,
+  resolveKeyFile,
+  type TrustPolicy,
+} from '../activities/trust';
 import {
   CONNECTION_ID,
   CONNECTION_RULE,
   connectionConfigSchema,
   InvalidConfigError,
+  oauthBaseUrlOf,
   type ConnectionConfig,
 } from '../workflows/config';
 import type { ConnectionStatus } from '../workflows/messages';
@@ -131,6 +139,41 @@ export function configFromFlags(flags: Record<string, unknown>): ConnectionConfi
   return parsed.data;
 }
 
+/**
+ * The worker's trust rules (activities/trust.ts) applied to `connect` before anything starts. The CLI cannot see the
+ * worker's settings, so a rule applies when its variable is set here: DOCUSIGN_KEYS_DIR (`file:` references, symlinks
+ * followed when the file exists on this machine), DOCUSIGN_KEY_ENV_PREFIX (`env:` references), DOCUSIGN_ALLOWED_HOSTS
+ * (--oauth-base-url). Without DOCUSIGN_ALLOWED_HOSTS only the environment's DocuSign host passes silently; another host
+ * is started with a note, and the worker refuses it unless its own list has it. Returns that note.
+ */
+export async function checkTrust(
+  config: ConnectionConfig,
+  env: NodeJS.ProcessEnv,
+  trust: TrustPolicy,
+): Promise<string | undefined> {
+  const isSet = (name: string) => !!env[name]?.trim();
+  const ref = config.privateKeyRef;
+  const isFile = ref.startsWith('file:');
+  if (isSet(isFile ? 'DOCUSIGN_KEYS_DIR' : 'DOCUSIGN_KEY_ENV_PREFIX')) {
+    let rule = keyRefViolation(ref, trust);
+    if (!rule && isFile) {
+      rule = await resolveKeyFile(ref.slice(5), trust.keysDir).then(
+        () => undefined,
+        // A file this machine does not have is the worker's to resolve.
+        (err: unknown) => (err instanceof KeyRefViolation ? err.message : undefined),
+      );
+    }
+    if (rule) throw new UsageError(`${FLAG_OF.privateKeyRef}: ${ref} ${rule}`);
+  }
+  const untrusted = oauthUrlViolation(oauthBaseUrlOf(config), config.environment, trust);
+  if (!untrusted) return undefined;
+  if (isSet('DOCUSIGN_ALLOWED_HOSTS')) throw new UsageError(`${FLAG_OF.oauthBaseUrl}: ${untrusted}`);
+  return (
+    `note: ${FLAG_OF.oauthBaseUrl}: ${untrusted} (DOCUSIGN_ALLOWED_HOSTS is not set here, so the connection is ` +
+    "started and the worker's own list decides)"
+  );
+}
+
 function portOf(value: unknown, flag = '--port'): number {
   const text = String(value);
   const n = Number(text);
@@ -190,6 +233,7 @@ export async function run(args: string[], io: Io = defaultIo()): Promise<number>
   const config = (): WorkerConfig => (workerConfig ??= workerConfigOf(io.env));
   const getClient = async (): Promise<ConnectorClient> =>
     (client ??= await load.client().ConnectorClient.fromConfig(config()));
+  const trust = (): TrustPolicy => config().trust;
 
   const program = new Command('docusign-connector')
     .description('DocuSign evidence source for Iru Compliance: connections run as Temporal workflows.')
@@ -228,6 +272,8 @@ export async function run(args: string[], io: Io = defaultIo()): Promise<number>
     .option('--backfill-from <iso>', 'first sync starts here (default 365 days back)')
     .action(async (flags: Record<string, unknown>) => {
       const config = configFromFlags(flags);
+      const note = await checkTrust(config, io.env, trust());
+      if (note) io.err(note);
       const c = await getClient();
       const result = await c.connect(config);
       if (result.created) {
@@ -236,7 +282,12 @@ export async function run(args: string[], io: Io = defaultIo()): Promise<number>
         io.out(
           `connection ${config.connectionId} already exists (workflow ${result.workflowId}, run ${result.runId}); nothing started`,
         );
-        if (result.differingFields.length) {
+        if (result.comparisonError !== undefined) {
+          io.err(
+            `note: could not compare the flags with the running connection's config (${result.comparisonError}); ` +
+              'flags that differ were not applied',
+          );
+        } else if (result.differingFields.length) {
           io.err(
             `note: not applied to the running connection: ${result.differingFields.map((f) => FLAG_OF[f]).join(', ')} ` +
               '(it keeps its current values; disconnect and connect again to change them)',
@@ -363,23 +414,47 @@ export async function run(args: string[], io: Io = defaultIo()): Promise<number>
     .description('the stored envelope records (one JSON object per line with --json)')
     .option('--connection <id>', 'connection ID')
     .option('--json', 'one JSON record per line')
-    .action(async (flags: { connection?: string; json?: boolean }) => {
+    .option('--quarantined', 'the quarantined envelopes instead: listed by DocuSign, not valid yet, with the reason')
+    .action(async (flags: { connection?: string; json?: boolean; quarantined?: boolean }) => {
       const id = connectionIdOf(flags.connection);
+      const spec = config().evidenceStore;
       let count = 0;
-      for await (const record of load.client().readEvidence(config().evidenceStore, id)) {
-        count += 1;
-        if (flags.json) {
-          io.out(JSON.stringify(record));
-        } else {
-          const subject = typeof record.envelope.emailSubject === 'string' ? `  ${record.envelope.emailSubject}` : '';
-          io.out(`${record.envelopeId}  ${record.status.padEnd(9)}  ${record.statusChangedDateTime}${subject}`);
+      if (flags.quarantined) {
+        for (const entry of await load.client().readQuarantined(spec, id)) {
+          count += 1;
+          io.out(flags.json ? JSON.stringify(entry) : `${entry.envelopeId}  ${entry.quarantinedAt}  ${entry.reason}`);
+        }
+      } else {
+        for await (const record of load.client().readEvidence(spec, id)) {
+          count += 1;
+          if (flags.json) {
+            io.out(JSON.stringify(record));
+          } else {
+            const subject = typeof record.envelope.emailSubject === 'string' ? `  ${record.envelope.emailSubject}` : '';
+            io.out(`${record.envelopeId}  ${record.status.padEnd(9)}  ${record.statusChangedDateTime}${subject}`);
+          }
         }
       }
       if (count === 0) {
         await (await getClient()).describe(id); // throws ConnectionNotFoundError for an unknown connection
-        if (!flags.json) io.err(`no evidence stored yet for connection ${id}`);
+        if (!flags.json) {
+          io.err(
+            flags.quarantined
+              ? `no quarantined envelopes for connection ${id}`
+              : `no evidence stored yet for connection ${id}`,
+          );
+        }
       } else if (!flags.json) {
-        io.err(`${count} envelope record${count === 1 ? '' : 's'}`);
+        const what = flags.quarantined ? 'quarantined envelope' : 'envelope record';
+        io.err(`${count} ${what}${count === 1 ? '' : 's'}`);
+      }
+      // Lines no reader can use are skipped everywhere; say so (on stderr, so --json output stays clean).
+      const unreadable = flags.quarantined ? [] : await load.client().readUnreadableLines(spec, id);
+      if (unreadable.length) {
+        io.err(
+          `warning: ${unreadable.length} unreadable stored line${unreadable.length === 1 ? '' : 's'} skipped ` +
+            `(${unreadable.map((l) => `${l.file} at byte ${l.offset}`).join(', ')}); see \`doctor\``,
+        );
       }
     });
 
@@ -389,7 +464,7 @@ export async function run(args: string[], io: Io = defaultIo()): Promise<number>
     .option('--connection <id>', 'connection ID')
     .action(async (flags: { connection?: string }) => {
       const id = connectionIdOf(flags.connection);
-      const { consent, rateLimitReservePercent, docusignHttpTimeoutMs } = config();
+      const { consent, rateLimitReservePercent, docusignHttpTimeoutMs, trust } = config();
       const c = await getClient();
       const connectionConfig = await c.configOf(id);
       const doctor = load.doctor();
@@ -401,12 +476,14 @@ export async function run(args: string[], io: Io = defaultIo()): Promise<number>
       }
       if (status) io.out(`connection ${id} (${connectionConfig.environment}): phase ${status.phase}`);
       const checks = await doctor.runDoctor(connectionConfig, {
+        trust,
         env: io.env,
         ...(status?.consentUrl ? { consentUrl: status.consentUrl } : {}),
         ...(consent.redirectUri ? { defaultRedirectUri: consent.redirectUri } : {}),
         reservePercent: rateLimitReservePercent,
         timeoutMs: docusignHttpTimeoutMs,
       });
+      checks.push(await doctor.evidenceStoreCheck(config().evidenceStore, id));
       for (const check of checks) for (const line of doctor.formatCheck(check)) io.out(line);
       const failed = checks.filter((c) => c.result !== 'PASS').length;
       io.out(failed ? `${failed} of ${checks.length} checks did not pass` : `all ${checks.length} checks passed`);

@@ -22,7 +22,14 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload, type PayloadCodec } from '@temporalio/common';
-import { createEvidenceStore, DEFAULT_EVIDENCE_STORE, type EnvelopeRecord } from '../activities/store';
+import {
+  createEvidenceStore,
+  DEFAULT_EVIDENCE_STORE,
+  type EnvelopeRecord,
+  type EvidenceStore,
+  type QuarantinedEnvelope,
+  type UnreadableLine,
+} from '../activities/store';
 import { codecFromKeys, dataConverterFor } from '../worker/codec';
 import { connectionOptionsOf, loadWorkerConfig, type WorkerConfig } from '../worker/config';
 import {
@@ -118,7 +125,7 @@ export interface ConnectorClientOptions {
   taskQueue?: string;
   /** Must match the worker's when payloads are encrypted (PAYLOAD_CODEC_KEYS): see worker/codec.ts. */
   dataConverter?: DataConverter;
-  /** EVIDENCE_STORE spec that `evidence()` reads; default `./data/evidence`. */
+  /** EVIDENCE_STORE spec that `evidence()` and `quarantined()` read; default `./data/evidence`. */
   evidenceStore?: string;
   /** How long `status` waits for a worker to answer the query; default 10 s. */
   queryTimeoutMs?: number;
@@ -136,6 +143,8 @@ export interface ConnectResult {
    * were NOT applied; use `updateCredentials`, or disconnect and connect again).
    */
   differingFields: (keyof ConnectionConfig)[];
+  /** Why the running connection's config could not be compared (then `differingFields` is empty but unknown). */
+  comparisonError?: string;
 }
 
 export interface ConnectionSummary {
@@ -259,9 +268,13 @@ export class ConnectorClient {
     });
     const created = before?.status.name !== 'RUNNING';
     let differingFields: (keyof ConnectionConfig)[] = [];
+    let comparisonError: string | undefined;
     if (!created) {
-      const running = await this.configOf(config.connectionId).catch(() => undefined);
-      if (running) differingFields = differences(running, config);
+      try {
+        differingFields = differences(await this.configOf(config.connectionId), config);
+      } catch (err) {
+        comparisonError = err instanceof Error ? err.message : String(err);
+      }
     }
     return {
       connectionId: config.connectionId,
@@ -269,6 +282,7 @@ export class ConnectorClient {
       runId: handle.firstExecutionRunId,
       created,
       differingFields,
+      ...(comparisonError !== undefined ? { comparisonError } : {}),
     };
   }
 
@@ -405,6 +419,14 @@ export class ConnectorClient {
   }
 
   /**
+   * The connection's quarantined envelopes (in envelopeId order): listed by DocuSign but not valid, kept exactly as
+   * received with the reason until a sync fetches them valid. Read from the evidence store directly, like `evidence`.
+   */
+  quarantined(connectionId: string): Promise<QuarantinedEnvelope[]> {
+    return readQuarantined(this.evidenceStore, connectionId);
+  }
+
+  /**
    * The config the connection runs with: the current run's start input plus every `credentialsUpdated` it received
    * since. It holds references only (e.g. `file:/keys/acme.pem`), never key material.
    */
@@ -501,15 +523,42 @@ export class ConnectorClient {
  * store `spec` (EVIDENCE_STORE: a directory or a postgres:// URL) directly; needs no Temporal connection.
  */
 export async function* readEvidence(spec: string, connectionId: string): AsyncIterable<EnvelopeRecord> {
-  if (!CONNECTION_ID.test(connectionId))
-    throw new InvalidConfigError(`connectionId: must match ${String(CONNECTION_ID)}`);
-  const store = createEvidenceStore(spec);
+  const store = storeOf(spec, connectionId);
   try {
     await store.init();
     yield* store.list(connectionId);
   } finally {
     await store.close();
   }
+}
+
+/** The quarantined envelopes of a connection (in envelopeId order), read from the evidence store `spec` directly. */
+export async function readQuarantined(spec: string, connectionId: string): Promise<QuarantinedEnvelope[]> {
+  const store = storeOf(spec, connectionId);
+  try {
+    await store.init();
+    return await store.listQuarantined(connectionId);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Stored lines of a connection that no reader can use (skipped by `readEvidence`), from the store `spec`. */
+export async function readUnreadableLines(spec: string, connectionId: string): Promise<UnreadableLine[]> {
+  const store = storeOf(spec, connectionId);
+  try {
+    await store.init();
+    return await store.unreadableLines(connectionId);
+  } finally {
+    await store.close();
+  }
+}
+
+/** The evidence store `spec`, to read one (valid) connection from; not opened yet. */
+function storeOf(spec: string, connectionId: string): EvidenceStore {
+  if (!CONNECTION_ID.test(connectionId))
+    throw new InvalidConfigError(`connectionId: must match ${String(CONNECTION_ID)}`);
+  return createEvidenceStore(spec);
 }
 
 const CONFIG_FIELDS: (keyof ConnectionConfig)[] = [
@@ -576,6 +625,10 @@ export function describeStatus(status: ConnectionStatus, now: number = Date.now(
     'stored',
     `${status.totals.envelopes} envelope${status.totals.envelopes === 1 ? '' : 's'} in ${status.totals.syncs} sync${status.totals.syncs === 1 ? '' : 's'}`,
   );
+  const held = status.totals.quarantined ?? 0;
+  if (held > 0) {
+    row('quarantined', `${held} envelope${held === 1 ? '' : 's'} not valid yet (evidence --quarantined)`);
+  }
   if (status.nextSyncAt) {
     row(
       status.phase === 'needs_attention' ? 'next retry' : 'next sync',

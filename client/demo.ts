@@ -150,6 +150,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       CONSENT_STATE_SECRET: stateSecret,
       CONSENT_REDIRECT_URI: consentServer.callbackUrl,
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      // The demo's key file and its emulator are what this worker may sign with and talk to.
+      DOCUSIGN_KEYS_DIR: dataDir,
+      DOCUSIGN_ALLOWED_HOSTS: emu.host,
     });
     nativeConnection = await NativeConnection.connect({ address: server.address });
     connector = await createConnectorWorker({

@@ -3,20 +3,25 @@
  * PASS / FAIL (or SKIP when an earlier failure makes it meaningless) with the fix in the table's words.
  *
  *   private key    the reference resolves here, parses, and is RSA              (private_key_unavailable)
- *   environment    demo ↔ account-d.docusign.com, production ↔ account.docusign.com; an override host is reported
+ *   environment    demo ↔ account-d.docusign.com, production ↔ account.docusign.com; another host only when trusted
+ *                  (DOCUSIGN_ALLOWED_HOSTS here, as on the worker; an untrusted host is never contacted)  (untrusted_oauth_host)
  *   clock          local clock vs the OAuth host's `Date` header, at most 60 s apart   (invalid_grant)
  *   key accepted   a real JWT Grant token mint                                   (invalid_grant + DocuSign's reason)
  *   consent        the mint did not answer consent_required                      (consent_required + consentUrl)
- *   account        /oauth/userinfo has the configured (or a default) account; its base URI
+ *   account        /oauth/userinfo has the configured (or a default) account; its base URI is trusted (untrusted_base_uri)
  *   rate limit     one cheap envelope-list call; X-RateLimit-Remaining / Limit above the reserve
+ *   evidence store EVIDENCE_STORE opens, and every stored journal line is readable  (evidence_store_unavailable)
  *
  * The config comes from the connection's workflow (references only); the key reference is resolved in THIS process's
- * environment, which for `env:` references may differ from the worker's. Nothing secret is printed.
+ * environment, which for `env:` references may differ from the worker's, under THIS process's trust policy
+ * (DOCUSIGN_KEYS_DIR, DOCUSIGN_KEY_ENV_PREFIX, DOCUSIGN_ALLOWED_HOSTS, as the worker reads them). Nothing secret is printed.
  */
 import { accountOf, DocuSignClient, type RateLimitSnapshot } from '../activities/docusign';
+import { createEvidenceStore } from '../activities/store';
 import { ConnectorError } from '../activities/errors';
 import { loadPrivateKey } from '../activities/keys';
 import { TokenService, type AccessToken } from '../activities/tokens';
+import { oauthUrlViolation, restUrlViolation, type TrustPolicy } from '../activities/trust';
 import { consentUrlOf, OAUTH_BASE_URLS, oauthBaseUrlOf, type ConnectionConfig } from '../workflows/config';
 import { ERROR_HINTS, type ErrorCode } from '../workflows/errors';
 
@@ -31,6 +36,8 @@ export interface DoctorCheck {
 }
 
 export interface DoctorOptions {
+  /** The keys and hosts the doctor may use: the worker's rules, read from this process's environment. */
+  trust: TrustPolicy;
   /** Where `env:` key references are resolved; default process.env. */
   env?: NodeJS.ProcessEnv;
   /** The workflow's current consent URL (signed state), shown when consent is missing. */
@@ -56,7 +63,7 @@ const pass = (name: string, detail: string): DoctorCheck => ({ name, result: 'PA
 const skip = (name: string, detail: string): DoctorCheck => ({ name, result: 'SKIP', detail });
 
 /** Runs every check in order; never throws for a DocuSign or key problem (that is a FAIL row). */
-export async function runDoctor(config: ConnectionConfig, options: DoctorOptions = {}): Promise<DoctorCheck[]> {
+export async function runDoctor(config: ConnectionConfig, options: DoctorOptions): Promise<DoctorCheck[]> {
   const now = options.now ?? Date.now;
   const timeoutMs = options.timeoutMs ?? 15_000;
   const oauthBase = oauthBaseUrlOf(config);
@@ -66,7 +73,7 @@ export async function runDoctor(config: ConnectionConfig, options: DoctorOptions
   // 1. The key reference.
   let keyOk = false;
   try {
-    const key = await loadPrivateKey(config.privateKeyRef, options.env ?? process.env);
+    const key = await loadPrivateKey(config.privateKeyRef, options.trust, options.env ?? process.env);
     const bits = key.asymmetricKeyDetails?.modulusLength;
     checks.push(pass('private key', `${config.privateKeyRef} is ${bits ? `a ${bits}-bit` : 'an'} RSA private key`));
     keyOk = true;
@@ -77,7 +84,10 @@ export async function runDoctor(config: ConnectionConfig, options: DoctorOptions
   // 2. Environment vs OAuth host.
   const expected = new URL(OAUTH_BASE_URLS[config.environment]).host;
   const other = new URL(OAUTH_BASE_URLS[config.environment === 'demo' ? 'production' : 'demo']).host;
-  if (oauthHost === expected) {
+  const untrusted = oauthUrlViolation(oauthBase, config.environment, options.trust);
+  if (untrusted) {
+    checks.push(fail('environment', untrusted, 'untrusted_oauth_host'));
+  } else if (oauthHost === expected) {
     checks.push(pass('environment', `${config.environment} uses ${oauthHost}`));
   } else if (oauthHost === other) {
     checks.push(
@@ -89,19 +99,21 @@ export async function runDoctor(config: ConnectionConfig, options: DoctorOptions
     );
   } else {
     checks.push(
-      pass('environment', `${config.environment} with override OAuth host ${oauthHost} (not a DocuSign host)`),
+      pass('environment', `${config.environment} with override OAuth host ${oauthHost} (in DOCUSIGN_ALLOWED_HOSTS)`),
     );
   }
 
   // 3. Clock skew against the OAuth host's Date header.
-  checks.push(await clockCheck(oauthBase, oauthHost, timeoutMs, now));
+  checks.push(
+    untrusted ? skip('clock', 'the OAuth host is not trusted') : await clockCheck(oauthBase, oauthHost, timeoutMs, now),
+  );
 
   // 4-5. A real token mint: key accepted, consent given.
-  const docusign = new DocuSignClient({ timeoutMs, now });
+  const docusign = new DocuSignClient({ timeoutMs, now, trust: options.trust });
   const tokens = new TokenService(docusign, { now, ...(options.env ? { env: options.env } : {}) });
   let token: AccessToken | undefined;
-  if (!keyOk) {
-    checks.push(skip('key accepted', 'needs a readable RSA key'));
+  if (!keyOk || untrusted) {
+    checks.push(skip('key accepted', untrusted ? 'needs a trusted OAuth host' : 'needs a readable RSA key'));
     checks.push(skip('consent', 'needs a token mint'));
   } else {
     try {
@@ -145,10 +157,18 @@ export async function runDoctor(config: ConnectionConfig, options: DoctorOptions
           ),
         );
       } else {
-        account = { accountId: found.account_id, baseUri: found.base_uri.replace(/\/+$/, '') };
-        const name = found.account_name ? `${found.account_name} ` : '';
-        const which = config.accountId ? 'configured' : 'default';
-        checks.push(pass('account', `${which} account ${name}${found.account_id}, base URI ${account.baseUri}`));
+        const baseUri = found.base_uri.replace(/\/+$/, '');
+        const untrustedBase = restUrlViolation(baseUri, options.trust);
+        if (untrustedBase) {
+          checks.push(
+            fail('account', `base_uri of account ${found.account_id}: ${untrustedBase}`, 'untrusted_base_uri'),
+          );
+        } else {
+          account = { accountId: found.account_id, baseUri };
+          const name = found.account_name ? `${found.account_name} ` : '';
+          const which = config.accountId ? 'configured' : 'default';
+          checks.push(pass('account', `${which} account ${name}${found.account_id}, base URI ${baseUri}`));
+        }
       }
     } catch (err) {
       checks.push(failFrom('account', err));
@@ -211,8 +231,43 @@ function rateLimitCheck(rate: RateLimitSnapshot, reservePercent: number, now: nu
 }
 
 /** The lines `doctor` prints for one check. */
+/** The longest check name ('evidence store') and two spaces. */
+const NAME_WIDTH = 16;
+
 export function formatCheck(check: DoctorCheck): string[] {
-  const lines = [`${check.result.padEnd(6)}${check.name.padEnd(14)}${check.detail}`];
-  if (check.result === 'FAIL' && check.fix) lines.push(`${''.padEnd(20)}fix: ${check.fix}`);
+  const lines = [`${check.result.padEnd(6)}${check.name.padEnd(NAME_WIDTH)}${check.detail}`];
+  if (check.result === 'FAIL' && check.fix) lines.push(`${''.padEnd(6 + NAME_WIDTH)}fix: ${check.fix}`);
   return lines;
+}
+
+/**
+ * The evidence store as the worker writes it: it opens, and nothing stored is unreadable (an unreadable journal line
+ * is skipped by every reader, so it is reported here rather than dropped silently).
+ */
+export async function evidenceStoreCheck(spec: string, connectionId: string): Promise<DoctorCheck> {
+  const name = 'evidence store';
+  const store = createEvidenceStore(spec);
+  try {
+    await store.init();
+    const [stored, unreadable, quarantined] = await Promise.all([
+      store.count(connectionId),
+      store.unreadableLines(connectionId),
+      store.countQuarantined(connectionId),
+    ]);
+    const held = `${store.description}: ${stored} envelopes stored, ${quarantined} quarantined`;
+    if (!unreadable.length) return pass(name, `${held}; every stored line is readable`);
+    const where = unreadable.map((l) => `${l.file} at byte ${l.offset}`);
+    return {
+      name,
+      result: 'FAIL',
+      detail: `${held}; ${unreadable.length} unreadable line${unreadable.length === 1 ? '' : 's'} skipped: ${where.join(', ')}`,
+      fix:
+        'Readers skip unreadable lines (after a crash mid-append the fragment is expected; its page was stored again). ' +
+        "Otherwise restore the file from a backup; the latest records are kept apart and a sync stores DocuSign's current data again.",
+    };
+  } catch (err) {
+    return fail(name, (err as Error).message, 'evidence_store_unavailable');
+  } finally {
+    await store.close();
+  }
 }

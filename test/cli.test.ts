@@ -10,7 +10,7 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -136,6 +136,10 @@ describe('docusign-connector CLI (spawned)', () => {
       TEMPORAL_TASK_QUEUE: taskQueue,
       EVIDENCE_STORE: evidence,
       LOG_LEVEL: 'silent',
+      // The trust rules, set for the worker and (so it checks them before starting anything) the CLI alike.
+      DOCUSIGN_KEYS_DIR: work,
+      DOCUSIGN_KEY_ENV_PREFIX: 'DOCUSIGN_KEY_',
+      DOCUSIGN_ALLOWED_HOSTS: emu.host,
     };
     cliEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...workerEnv };
     connector = await createConnectorWorker({
@@ -299,6 +303,101 @@ describe('docusign-connector CLI (spawned)', () => {
     assert.match(more[2].stderr, /^--bogus: unknown option.*\n$/);
   });
 
+  test('trust rules set in the CLI environment: exit 2, one line naming the flag and the rule, nothing started', async () => {
+    const outside = mkdtempSync(path.join(tmpdir(), 'cli-outside-'));
+    try {
+      const stray = path.join(outside, 'stray.pem'); // the right key, outside DOCUSIGN_KEYS_DIR
+      writeFileSync(stray, keys.privatePem, { mode: 0o600 });
+      symlinkSync(stray, path.join(work, 'linked.pem'));
+      const flags = (id: string, change: Record<string, string>) =>
+        Object.entries({
+          '--connection': id,
+          '--environment': 'demo',
+          '--integration-key': IK,
+          '--user-id': USER,
+          '--private-key-ref': keyRef,
+          '--oauth-base-url': emu.url,
+          ...change,
+        }).flat();
+      const cases: [string, Record<string, string>, RegExp][] = [
+        [
+          'trust-outside',
+          { '--private-key-ref': `file:${stray}` },
+          /^--private-key-ref: file:\S+ must be a file inside \S+ \(DOCUSIGN_KEYS_DIR\)$/,
+        ],
+        [
+          'trust-dotdot',
+          { '--private-key-ref': `file:${work}/../${path.basename(outside)}/stray.pem` },
+          /^--private-key-ref: .* must be a file inside/,
+        ],
+        [
+          'trust-symlink',
+          { '--private-key-ref': `file:${work}/linked.pem` },
+          /^--private-key-ref: .* through a symlink$/,
+        ],
+        [
+          'trust-env',
+          { '--private-key-ref': 'env:HOME' },
+          /^--private-key-ref: env:HOME must name an environment variable starting with DOCUSIGN_KEY_ \(DOCUSIGN_KEY_ENV_PREFIX\)$/,
+        ],
+        [
+          'trust-host',
+          { '--oauth-base-url': 'http://127.0.0.1:1' },
+          /^--oauth-base-url: http:\/\/127\.0\.0\.1:1 is not a trusted OAuth host: a demo connection uses https:\/\/account-d\.docusign\.com; any other host must be listed as host:port in DOCUSIGN_ALLOWED_HOSTS$/,
+        ],
+        [
+          'trust-host-env',
+          { '--environment': 'production', '--oauth-base-url': 'https://account-d.docusign.com' },
+          /^--oauth-base-url: https:\/\/account-d\.docusign\.com is not a trusted OAuth host: a production connection uses/,
+        ],
+      ];
+      // Two as spawned processes (the real exit code), the rest in process (same code path).
+      const runs = await Promise.all(
+        cases.map(([id, change], i) => (i < 2 ? cli : inProcess)('connect', ...flags(id, change))),
+      );
+      for (const [i, [id, , rule]] of cases.entries()) {
+        const r = runs[i]!;
+        assert.equal(r.code, 2, `${id}: ${r.stdout}${r.stderr}`);
+        const lines = r.stderr.split('\n').filter(Boolean);
+        assert.equal(lines.length, 1, `${id}: one line, got ${JSON.stringify(r.stderr)}`);
+        assert.match(lines[0]!, rule, id);
+        assert.equal(r.stdout, '', id);
+        await assert.rejects(env.client.workflow.getHandle(workflowIdOf(id)).describe(), WorkflowNotFoundError, id);
+      }
+
+      // Without the variables here the CLI cannot know the worker's settings: it starts the connection and notes
+      // that the worker decides about the OAuth host.
+      const bare = { ...cliEnv };
+      for (const name of ['DOCUSIGN_KEYS_DIR', 'DOCUSIGN_KEY_ENV_PREFIX', 'DOCUSIGN_ALLOWED_HOSTS']) delete bare[name];
+      let stderr = '';
+      const code = await run(
+        [
+          'connect',
+          ...flags('trust-unset', { '--private-key-ref': `file:${stray}`, '--oauth-base-url': 'http://127.0.0.1:1' }),
+        ],
+        {
+          out: () => undefined,
+          err: (line) => (stderr += `${line}\n`),
+          write: () => undefined,
+          progress: process.stderr,
+          env: bare,
+        },
+      );
+      const handle = env.client.workflow.getHandle(workflowIdOf('trust-unset'));
+      try {
+        assert.equal(code, 0, stderr);
+        assert.match(
+          stderr,
+          /^note: --oauth-base-url: http:\/\/127\.0\.0\.1:1 is not a trusted OAuth host: .*\(DOCUSIGN_ALLOWED_HOSTS is not set here, so the connection is started and the worker's own list decides\)$/m,
+        );
+      } finally {
+        await handle.terminate('test cleanup').catch(() => undefined);
+      }
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
   test('consent → idle; consent again still exits 0; status --json is the query result exactly', async () => {
     // The user consents at DocuSign (the browser part), then the platform delivers consentGranted.
     emu.grantConsent(IK, USER);
@@ -422,7 +521,7 @@ describe('docusign-connector CLI (spawned)', () => {
     const rows = good.stdout.split('\n').filter((l) => /^(PASS|FAIL|SKIP) /.test(l));
     assert.deepEqual(
       rows.map((l) => l.split(/\s{2,}/)[1]),
-      ['private key', 'environment', 'clock', 'key accepted', 'consent', 'account', 'rate limit'],
+      ['private key', 'environment', 'clock', 'key accepted', 'consent', 'account', 'rate limit', 'evidence store'],
     );
     assert.ok(
       rows.every((l) => l.startsWith('PASS')),
@@ -443,6 +542,27 @@ describe('docusign-connector CLI (spawned)', () => {
     } finally {
       emu.registerApp(IK, PUBLIC);
     }
+  });
+
+  test('an unreadable journal line: evidence warns (stderr, --json stays clean) and doctor FAILs, naming where', async () => {
+    const journal = path.join(work, 'evidence', ID, 'changes.jsonl');
+    const at = statSync(journal).size;
+    appendFileSync(journal, 'not a record\n');
+    const [json, doctor] = await Promise.all([
+      cli('evidence', '--connection', ID, '--json'),
+      cli('doctor', '--connection', ID),
+    ]);
+    assert.equal(json.code, 0, json.stderr);
+    assert.equal(json.stdout.split('\n').filter(Boolean).length, (await query()).totals.envelopes, 'every record');
+    assert.match(
+      json.stderr,
+      new RegExp(`^warning: 1 unreadable stored line skipped \\(${journal} at byte ${at}\\)`, 'm'),
+    );
+    assert.equal(doctor.code, 1, doctor.stdout);
+    assert.match(
+      doctor.stdout,
+      new RegExp(`^FAIL\\s+evidence store\\s+.*1 unreadable line skipped: ${journal} at byte ${at}`, 'm'),
+    );
   });
 
   test('disconnect → status shows disconnected; unknown connections exit 1', async () => {

@@ -14,6 +14,7 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { loadDataConverter } from '@temporalio/common/lib/internal-non-workflow';
 import { encodeErrorToFailure } from '@temporalio/common/lib/internal-non-workflow';
 import { temporal } from '@temporalio/proto';
+import { ConnectorClient } from '../client/client';
 import { startCodecServer, type CodecServer } from '../client/codec-server';
 import {
   AesGcmPayloadCodec,
@@ -333,6 +334,40 @@ export async function fail(input: { secret: string }): Promise<void> {
       await connection.close();
       await nativeConnection.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
+
+void test(
+  'connecting again without the codec keys: the config comparison failure is reported, not swallowed',
+  { skip: address ? false : 'needs TEST_TEMPORAL_ADDRESS (run through npm test)', timeout: 60_000 },
+  async () => {
+    const taskQueue = `codec-compare-${Date.now()}`; // no worker: connect only starts (or finds) the workflow
+    const config = {
+      connectionId: `codec-compare-${Date.now()}`,
+      environment: 'demo' as const,
+      integrationKey: '11111111-2222-3333-4444-555555555555',
+      userId: '66666666-7777-8888-9999-000000000000',
+      privateKeyRef: 'file:/keys/acme.pem',
+    };
+    const encrypting = await ConnectorClient.create({
+      address,
+      taskQueue,
+      dataConverter: dataConverterFor(codecFromKeys(`k1:${OLD}`)),
+    });
+    const plain = await ConnectorClient.create({ address, taskQueue });
+    try {
+      assert.equal((await encrypting.connect(config)).created, true);
+      const again = await encrypting.connect(config);
+      assert.deepEqual([again.created, again.comparisonError, again.differingFields], [false, undefined, []]);
+      const blind = await plain.connect({ ...config, privateKeyRef: 'file:/keys/other.pem' });
+      assert.equal(blind.created, false);
+      assert.match(blind.comparisonError ?? '', /encoding|encrypted/i, 'the client says it could not compare');
+      assert.deepEqual(blind.differingFields, []);
+    } finally {
+      await encrypting.handle(config.connectionId).terminate();
+      await encrypting.close();
+      await plain.close();
     }
   },
 );

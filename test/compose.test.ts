@@ -19,6 +19,7 @@ interface Service {
   build?: unknown;
   command?: string | string[];
   environment?: Record<string, string | number | boolean | null> | string[];
+  volumes?: string[];
   depends_on?: string[] | Record<string, { condition?: string }>;
   ports?: (string | number | { published?: string | number; target?: number; host_ip?: string })[];
 }
@@ -49,15 +50,18 @@ const DOCUMENTED_VARIABLES: Record<string, string> = {
   CONSENT_STATE_TTL_HOURS: 'consent state lifetime',
   RATE_LIMIT_RESERVE_PERCENT: 'share of the DocuSign rate limit kept in reserve',
   DOCUSIGN_HTTP_TIMEOUT_MS: 'DocuSign HTTP timeout',
+  // In compose, the HOST directory mounted read-only at /keys, the worker's DOCUSIGN_KEYS_DIR in the container.
+  DOCUSIGN_KEYS_DIR: 'directory of the DocuSign private keys (file: references must resolve inside it)',
+  DOCUSIGN_KEY_ENV_PREFIX: 'prefix of the variables env: key references may name',
+  DOCUSIGN_ALLOWED_HOSTS: 'host:port list trusted besides DocuSign for OAuth and REST',
   WORKER_SHUTDOWN_GRACE_MS: 'grace period for in-flight activities on shutdown',
   DEV_SERVER_DB: 'embedded dev server SQLite file',
   DEV_SERVER_PORT: 'embedded dev server gRPC port',
   DEV_SERVER_UI_PORT: 'embedded dev server UI port',
   // docker-compose.yml only
   POSTGRES_PASSWORD: 'password of the compose Postgres (Temporal and evidence databases)',
-  DOCUSIGN_KEYS_DIR: 'host directory with the DocuSign private keys, mounted read-only at /keys',
 };
-const COMPOSE_ONLY = ['POSTGRES_PASSWORD', 'DOCUSIGN_KEYS_DIR'];
+const COMPOSE_ONLY = ['POSTGRES_PASSWORD'];
 
 const CONNECTOR_SERVICES = ['worker', 'consent-server', 'codec-server'] as const;
 
@@ -255,6 +259,16 @@ void describe('docker-compose.yml', () => {
       );
     }
     assert.equal(worker.METRICS_HOST, '0.0.0.0', 'inside a container the metrics port must bind all interfaces');
+  });
+
+  void test("the worker's DOCUSIGN_KEYS_DIR is its read-only keys mount", () => {
+    const worker = service('worker');
+    const keysDir = env(worker).DOCUSIGN_KEYS_DIR;
+    // source:target:mode, where the source may itself hold `:` (`${VAR:-default}`).
+    const mount = (worker.volumes ?? []).map((v) => /^(.*):([^:]+):(ro|rw)$/.exec(v)).find((m) => m?.[2] === keysDir);
+    assert.ok(mount, `no volume is mounted at DOCUSIGN_KEYS_DIR ${keysDir}`);
+    assert.match(mount[1] ?? '', /^\$\{DOCUSIGN_KEYS_DIR:-/, 'the host directory comes from DOCUSIGN_KEYS_DIR');
+    assert.equal(mount[3], 'ro', 'the worker never writes keys');
   });
 });
 

@@ -70,6 +70,8 @@ void describe('loadWorkerConfig', () => {
       consent: { redirectUri: undefined, stateSecret: undefined, stateTtlHours: 168 },
       rateLimitReservePercent: 10,
       docusignHttpTimeoutMs: 30000,
+      // Safe defaults: keys only from ./keys (resolved now), variables with DOCUSIGN_KEY_, DocuSign's hosts only.
+      trust: { keysDir: path.resolve('keys'), keyEnvPrefix: 'DOCUSIGN_KEY_', allowedHosts: [] },
       shutdownGraceMs: 30000,
       devServer: { dbFilename: './data/temporal-dev.sqlite', port: 7233, uiPort: 8233 },
     };
@@ -100,6 +102,9 @@ void describe('loadWorkerConfig', () => {
         'CONSENT_STATE_TTL_HOURS',
         'RATE_LIMIT_RESERVE_PERCENT',
         'DOCUSIGN_HTTP_TIMEOUT_MS',
+        'DOCUSIGN_KEYS_DIR',
+        'DOCUSIGN_KEY_ENV_PREFIX',
+        'DOCUSIGN_ALLOWED_HOSTS',
         'WORKER_SHUTDOWN_GRACE_MS',
         'DEV_SERVER_DB',
         'DEV_SERVER_PORT',
@@ -127,9 +132,18 @@ void describe('loadWorkerConfig', () => {
       CONSENT_STATE_TTL_HOURS: '24',
       RATE_LIMIT_RESERVE_PERCENT: '0',
       DOCUSIGN_HTTP_TIMEOUT_MS: '5000',
+      DOCUSIGN_KEYS_DIR: '/keys',
+      DOCUSIGN_KEY_ENV_PREFIX: 'ACME_DOCUSIGN_',
+      DOCUSIGN_ALLOWED_HOSTS: ' Proxy.Example.com:8443 , [::1]:4010,',
       WORKER_SHUTDOWN_GRACE_MS: '0',
     });
     assert.equal(config.temporal.address, 'ns.acct.tmprl.cloud:7233');
+    // Host names compare case-insensitively: the entries are normalised.
+    assert.deepEqual(config.trust, {
+      keysDir: '/keys',
+      keyEnvPrefix: 'ACME_DOCUSIGN_',
+      allowedHosts: ['proxy.example.com:8443', '[::1]:4010'],
+    });
     assert.deepEqual(config.temporal.tls, {
       clientCertPath: CERT,
       clientKeyPath: KEY,
@@ -184,6 +198,11 @@ void describe('loadWorkerConfig', () => {
       ['RATE_LIMIT_RESERVE_PERCENT', { RATE_LIMIT_RESERVE_PERCENT: '91' }, /0 to 90/],
       ['RATE_LIMIT_RESERVE_PERCENT', { RATE_LIMIT_RESERVE_PERCENT: '10.5' }, /whole number/],
       ['DOCUSIGN_HTTP_TIMEOUT_MS', { DOCUSIGN_HTTP_TIMEOUT_MS: 'soon' }, /whole number/],
+      ['DOCUSIGN_KEYS_DIR', { DOCUSIGN_KEYS_DIR: '/' }, /other than the filesystem root/],
+      ['DOCUSIGN_KEY_ENV_PREFIX', { DOCUSIGN_KEY_ENV_PREFIX: '1KEY' }, /start of an environment variable name/],
+      ['DOCUSIGN_ALLOWED_HOSTS', { DOCUSIGN_ALLOWED_HOSTS: 'emulator' }, /entry 'emulator': .*host:port/],
+      ['DOCUSIGN_ALLOWED_HOSTS', { DOCUSIGN_ALLOWED_HOSTS: 'a:1,b:99999' }, /entry 'b:99999'/],
+      ['DOCUSIGN_ALLOWED_HOSTS', { DOCUSIGN_ALLOWED_HOSTS: 'http://a:1' }, /comma list of host:port/],
       ['WORKER_SHUTDOWN_GRACE_MS', { WORKER_SHUTDOWN_GRACE_MS: '-1' }, /whole number/],
       ['DEV_SERVER_PORT', { DEV_SERVER_PORT: '0' }, /1 to 65535/],
       ['DEV_SERVER_UI_PORT', { DEV_SERVER_UI_PORT: '7233' }, /must differ from DEV_SERVER_PORT/],

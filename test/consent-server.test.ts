@@ -100,6 +100,8 @@ describe('consent callback server', () => {
         EVIDENCE_STORE: path.join(work, 'evidence'),
         CONSENT_STATE_SECRET: SECRET,
         CONSENT_REDIRECT_URI: server.callbackUrl,
+        DOCUSIGN_KEYS_DIR: work,
+        DOCUSIGN_ALLOWED_HOSTS: emu.host,
       }),
       connection: env.nativeConnection,
       logger: createLogger({ level: 'silent' }),

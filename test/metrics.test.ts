@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, describe, test } from 'node:test';
-import { Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 import { createConnectorMetrics, endpointLabel, startMetricsServer, type MetricsServer } from '../worker/metrics';
 
 const closers: (() => Promise<void>)[] = [];
@@ -106,10 +106,31 @@ void describe('startMetricsServer', () => {
   void test('an unreachable SDK endpoint still serves the connector metrics, with docusign_sdk_metrics_up 0', async () => {
     const m = createConnectorMetrics();
     const down = await fakeSdkEndpoint('oops', 500);
-    const server = await serve({ registry: m.registry, sdkMetricsUrl: down });
+    const errors: string[] = [];
+    const server = await serve({ registry: m.registry, sdkMetricsUrl: down, onError: (what) => errors.push(what) });
     const text = await (await fetch(`${server.url}/metrics`)).text();
     assert.ok(text.includes('docusign_sdk_metrics_up 0'));
     assert.ok(text.includes('docusign_sync_pages_total 0'));
+    assert.deepEqual(errors, [`SDK metrics scrape of ${down} failed`], 'the failure is reported, not only served');
+  });
+
+  void test('a failing collection answers 500 and reports the error instead of dropping it', async () => {
+    const registry = new Registry();
+    new Gauge({
+      name: 'broken_gauge',
+      help: 'throws when collected',
+      registers: [registry],
+      collect() {
+        throw new Error('collector exploded');
+      },
+    });
+    const reported: { what: string; err: unknown }[] = [];
+    const server = await serve({ registry, onError: (what, err) => reported.push({ what, err }) });
+    const res = await fetch(`${server.url}/metrics`);
+    assert.equal(res.status, 500);
+    assert.equal(reported.length, 1);
+    assert.equal(reported[0]?.what, 'metrics collection failed');
+    assert.match((reported[0]?.err as Error).message, /collector exploded/);
   });
 
   void test('without sdkMetricsUrl only the registry; /healthz; 404 and 405', async () => {

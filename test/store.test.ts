@@ -20,8 +20,10 @@ import {
   DirectoryStore,
   EvidenceStoreError,
   PostgresStore,
+  instantKey,
   type EnvelopeRecord,
   type EvidenceStore,
+  type QuarantinedEnvelope,
 } from '../activities/store';
 import { freePort } from '../worker/dev-server';
 
@@ -84,6 +86,19 @@ function rec(
     syncedAt,
     envelope: envelopeObject(envelopeId, statusChangedDateTime, status),
   };
+}
+
+/** A quarantine entry as the sync writes it: a DocuSign list item that failed validation, kept raw. */
+function held(
+  connectionId: string,
+  envelopeId: string,
+  reason = 'field statusChangedDateTime is missing',
+): QuarantinedEnvelope {
+  const envelope: Record<string, unknown> = { ...envelopeObject(envelopeId, V1, 'sent') };
+  delete envelope.statusChangedDateTime;
+  // Malformed data is what lands here: a NUL escape (which jsonb refuses) must survive as well.
+  envelope.note = 'nul \u0000 inside';
+  return { connectionId, envelopeId, reason, quarantinedAt: T1, envelope };
 }
 
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
@@ -397,12 +412,100 @@ function contractSuite(getHarness: () => Harness): void {
     assert.equal(await store.count(c), 1);
   });
 
+  void it('quarantine: entries kept exactly, in envelopeId order, replaced by ID, apart from the evidence', async () => {
+    const c = newConnectionId();
+    assert.deepEqual(await store.listQuarantined(c), []);
+    assert.equal(await store.countQuarantined(c), 0);
+    await store.quarantine(c, []);
+    await store.release(c, ['nothing-here', '../../escape']);
+    const b = held(c, 'b-2');
+    const a = held(c, 'a-1', 'field status must be a non-empty string');
+    await store.quarantine(c, [b, a]);
+    assert.equal(await store.countQuarantined(c), 2);
+    const listed = await store.listQuarantined(c);
+    assert.deepEqual(listed, [a, b]);
+    assert.deepEqual(Object.keys(listed[0]!), ['connectionId', 'envelopeId', 'reason', 'quarantinedAt', 'envelope']);
+    assert.equal(JSON.stringify(listed[1]!.envelope), JSON.stringify(b.envelope), 'the envelope byte for byte');
+    // Not evidence: no envelope counted or listed.
+    assert.equal(await store.count(c), 0);
+    assert.deepEqual(await collect(store.list(c)), []);
+    // Quarantined again (a later sync, another reason): replaced, not added.
+    const again = { ...held(c, 'b-2', 'field statusChangedDateTime must be an ISO date-time'), quarantinedAt: T2 };
+    await store.quarantine(c, [again]);
+    assert.deepEqual(await getHarness().open().listQuarantined(c), [a, again], 'seen by every instance');
+    // Other connections are apart.
+    assert.equal(await store.countQuarantined(newConnectionId()), 0);
+  });
+
+  void it('release removes only the named envelopes; the valid version is then evidence', async () => {
+    const c = newConnectionId();
+    await store.quarantine(c, [held(c, 'a'), held(c, 'b'), held(c, 'c')]);
+    await store.writePage(c, [rec(c, 'b', V1, T2)]);
+    await store.release(c, ['b', 'not-quarantined']);
+    assert.deepEqual(
+      (await store.listQuarantined(c)).map((q) => q.envelopeId),
+      ['a', 'c'],
+    );
+    assert.equal(await store.countQuarantined(c), 2);
+    assert.equal(await store.count(c), 1);
+    await store.release(c, ['a', 'c', 'c']);
+    assert.deepEqual(await store.listQuarantined(c), []);
+    assert.equal(await store.countQuarantined(c), 0);
+  });
+
+  void it('an invalid quarantine entry writes nothing and says which entry is wrong', async () => {
+    const c = newConnectionId();
+    const good = held(c, 'good');
+    const cases: [string, unknown, RegExp][] = [
+      ['path in envelopeId', held(c, '../../escape'), /quarantine entry 1 .*envelopeId/],
+      ['other connection', { ...held(c, 'x'), connectionId: 'someone-else' }, /quarantine entry 1 .*connectionId/],
+      ['no reason', { ...held(c, 'x'), reason: '' }, /quarantine entry 1 .*reason/],
+      ['zoneless quarantinedAt', { ...held(c, 'x'), quarantinedAt: '2025-01-01T00:00:00' }, /quarantinedAt/],
+      ['envelope a list', { ...held(c, 'x'), envelope: [] }, /quarantine entry 1 .*envelope must be an object/],
+    ];
+    for (const [name, bad, message] of cases) {
+      await assert.rejects(store.quarantine(c, [good, bad as QuarantinedEnvelope]), (err: unknown) => {
+        assert.ok(err instanceof EvidenceStoreError, name);
+        assert.equal(err.code, 'invalid_evidence_record', name);
+        assert.match(err.message, message, name);
+        assert.ok(err.message.includes(store.description), name);
+        return true;
+      });
+    }
+    assert.equal(await store.countQuarantined(c), 0);
+  });
+
+  void it('a zoneless statusChangedDateTime is UTC: stored, ordered by its instant, never rejected', async () => {
+    const c = newConnectionId();
+    const id = guid();
+    assert.equal(instantKey('2026-06-23T14:05:59.560'), '2026-06-23T14:05:59.560000000Z');
+    assert.equal(instantKey('2026-06-23T16:05:59.560+0200'), '2026-06-23T14:05:59.560000000Z');
+    const zoneless = rec(c, id, '2026-06-23T14:05:59.560', T1);
+    await store.writePage(c, [zoneless]);
+    assertSameRecord((await collect(store.list(c)))[0], zoneless);
+    // 1 ms later in UTC: newer, whatever the worker's own zone.
+    const later = rec(c, id, '2026-06-23T14:05:59.5610000Z', T2, 'completed');
+    await store.writePage(c, [later]);
+    assertSameRecord((await collect(store.list(c)))[0], later);
+    await store.writePage(c, [rec(c, id, '2026-06-23T14:05:59.559', T2, 'delivered')]);
+    assertSameRecord((await collect(store.list(c)))[0], later);
+    assert.deepEqual(
+      (await store.versions(c, id)).map((v) => v.status),
+      ['delivered', 'sent', 'completed'],
+    );
+  });
+
   void it('errors name the store and the cause, never credentials', async () => {
     const { store: broken, cause, secret } = await getHarness().broken();
     try {
       if (secret) assert.ok(!broken.description.includes(secret), 'description without the password');
       const c = newConnectionId();
-      for (const attempt of [() => broken.init(), () => broken.writePage(c, [rec(c, guid(), V1, T1)])]) {
+      for (const attempt of [
+        () => broken.init(),
+        () => broken.writePage(c, [rec(c, guid(), V1, T1)]),
+        () => broken.quarantine(c, [held(c, guid())]),
+        () => broken.release(c, [guid()]),
+      ]) {
         await assert.rejects(attempt(), (err: unknown) => {
           assert.ok(err instanceof EvidenceStoreError);
           assert.equal(err.code, 'evidence_store_unavailable');
@@ -497,6 +600,36 @@ void describe('DirectoryStore', () => {
       [a1, b1, a2].forEach((expected, i) => assertSameRecord(stored[i], expected));
       assertSameRecord(await readLatest(c, 'a'), a2);
       assertSameRecord(await readLatest(c, 'b'), b1);
+    });
+
+    void it('lays out quarantine/<envelopeId>.json, one entry per file, and only once something is quarantined', async () => {
+      const store = open();
+      const c = newConnectionId();
+      await store.writePage(c, [rec(c, 'a', V1, T1)]);
+      assert.deepEqual(sorted(await fs.readdir(connDir(c))), ['changes.jsonl', 'envelopes']);
+      await store.quarantine(c, [held(c, 'b'), held(c, 'c')]);
+      const dir = path.join(connDir(c), 'quarantine');
+      assert.deepEqual(sorted(await fs.readdir(dir)), ['b.json', 'c.json'], 'no temp files remain');
+      assert.deepEqual(JSON.parse(await fs.readFile(path.join(dir, 'b.json'), 'utf8')), held(c, 'b'));
+      // A temp file left by a crash mid-write is not an entry.
+      await fs.writeFile(path.join(dir, '.d.json.123.abc.tmp'), '{');
+      assert.equal(await store.countQuarantined(c), 2);
+      await store.release(c, ['b', 'c']);
+      assert.deepEqual(await fs.readdir(dir), ['.d.json.123.abc.tmp']);
+      assert.deepEqual(await store.listQuarantined(c), []);
+    });
+
+    void it('a quarantine file that is not an entry fails the read, naming it', async () => {
+      const store = open();
+      const c = newConnectionId();
+      await store.quarantine(c, [held(c, 'b')]);
+      await fs.writeFile(path.join(connDir(c), 'quarantine', 'b.json'), 'not json');
+      await assert.rejects(store.listQuarantined(c), (err: unknown) => {
+        assert.ok(err instanceof EvidenceStoreError);
+        assert.equal(err.code, 'evidence_store_unavailable');
+        assert.match(err.message, /quarantine\/b\.json is not a quarantine entry/);
+        return true;
+      });
     });
 
     void it('replaces latest files atomically: a concurrent reader never sees a partial file, no temp files remain', async () => {
@@ -604,6 +737,27 @@ void describe('DirectoryStore', () => {
         [all[0], all[2], all[3]].map((l) => (JSON.parse(l!) as EnvelopeRecord).envelopeId),
         ['a', 'a', 'b'],
       );
+    });
+
+    void it('reports every unreadable journal line (offset, once to the callback, to every reader) instead of dropping it', async () => {
+      const seen: { connectionId: string; offset: number }[] = [];
+      const c = newConnectionId();
+      const writer = new DirectoryStore(path.join(root, 'evidence'), {
+        onUnreadableLine: (connectionId, line) => seen.push({ connectionId, offset: line.offset }),
+      });
+      opened.push(writer);
+      await writer.writePage(c, [rec(c, 'a', V1, T1)]);
+      assert.deepEqual(await writer.unreadableLines(c), [], 'a sound journal has none');
+      const garbageAt = (await fs.stat(changesFile(c))).size;
+      await fs.appendFile(changesFile(c), '{"envelopeId":"x","statusChan\n'); // a corrupt line in the middle
+      await writer.writePage(c, [rec(c, 'b', V1, T1)]);
+
+      const expected = [{ file: changesFile(c), offset: garbageAt, length: '{"envelopeId":"x","statusChan'.length }];
+      assert.deepEqual(await writer.unreadableLines(c), expected);
+      assert.deepEqual(await open().unreadableLines(c), expected, 'a fresh reader finds it too');
+      await writer.count(c);
+      assert.deepEqual(seen, [{ connectionId: c, offset: garbageAt }], 'the callback hears of it exactly once');
+      assert.deepEqual(sorted((await collect(writer.list(c))).map((r) => r.envelopeId)), ['a', 'b'], 'the rest reads');
     });
 
     void it('repairs a crash between appending versions and replacing latest files on re-delivery, without re-appending', async () => {
@@ -720,7 +874,7 @@ void describe('PostgresStore', () => {
         const { rows } = await admin.query<{ version: string }>(`SELECT version FROM ${fresh}.schema_migrations`);
         assert.deepEqual(
           rows.map((r) => r.version),
-          ['evidence_store_001_tables', 'evidence_store_002_sync_checkpoints'],
+          ['evidence_store_001_tables', 'evidence_store_002_sync_checkpoints', 'evidence_store_003_quarantine'],
         );
         const tables = await admin.query<{ table_name: string }>(
           `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
@@ -728,7 +882,13 @@ void describe('PostgresStore', () => {
         );
         assert.deepEqual(
           tables.rows.map((r) => r.table_name),
-          ['evidence_envelope_versions', 'evidence_envelopes', 'evidence_sync_checkpoints', 'schema_migrations'],
+          [
+            'evidence_envelope_versions',
+            'evidence_envelopes',
+            'evidence_quarantine',
+            'evidence_sync_checkpoints',
+            'schema_migrations',
+          ],
         );
         const c = newConnectionId();
         await stores[1]!.writePage(c, [rec(c, 'a', V1, T1)]);
@@ -751,6 +911,23 @@ void describe('PostgresStore', () => {
       await upgraded.writePage(c, [], { syncId: 's', progress: { pages: 1 } });
       assert.deepEqual(await upgraded.readCheckpoint(c), { syncId: 's', progress: { pages: 1 } });
       assertSameRecord((await collect(upgraded.list(c)))[0], rec(c, 'a', V1, T1));
+    });
+
+    void it('a database from before the quarantine table is migrated on start, its evidence untouched', async () => {
+      const fresh = `${schema}_upgrade_q`;
+      await admin.query(`CREATE SCHEMA ${fresh}`);
+      const before = open(fresh);
+      const c = newConnectionId();
+      await before.writePage(c, [rec(c, 'a', V1, T1)], { syncId: 's', progress: { pages: 1 } });
+      await admin.query(`DROP TABLE ${fresh}.evidence_quarantine`);
+      await admin.query(`DELETE FROM ${fresh}.schema_migrations WHERE version = 'evidence_store_003_quarantine'`);
+      const upgraded = open(fresh);
+      await upgraded.init();
+      assert.equal(await upgraded.countQuarantined(c), 0);
+      await upgraded.quarantine(c, [held(c, 'b')]);
+      assert.deepEqual(await upgraded.listQuarantined(c), [held(c, 'b')]);
+      assertSameRecord((await collect(upgraded.list(c)))[0], rec(c, 'a', V1, T1));
+      assert.deepEqual(await upgraded.readCheckpoint(c), { syncId: 's', progress: { pages: 1 } });
     });
 
     void it('writePage is one transaction: a failure after the versions were inserted leaves nothing behind', async () => {

@@ -5,6 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { EnvelopeRecord, QuarantinedEnvelope } from '../activities/store';
+import { run as cli } from '../client/cli';
+import { ConnectorClient } from '../client/client';
 import { statusQuery, syncNowSignal, type ConnectionStatus } from '../workflows/messages';
 import { startHarness, type Harness } from './helpers/connector';
 import { assertStoreMatches as assertStoreMatchesEmulator } from './helpers/evidence';
@@ -30,6 +33,26 @@ describe('envelope sync against the emulator', () => {
   const connect = (id: string, userId: string) => h.connect(id, userId);
   const assertStoreMatches = async (connectionId: string, accountId: string) =>
     (await assertStoreMatchesEmulator(h.storeDir, connectionId, h.emu, accountId)).envelopes;
+
+  async function stored(connectionId: string): Promise<EnvelopeRecord[]> {
+    const out: EnvelopeRecord[] = [];
+    for await (const record of h.connector.store.list(connectionId)) out.push(record);
+    return out;
+  }
+
+  /** The `evidence` command, in process, reading this worker's store. */
+  async function evidence(...args: string[]): Promise<{ code: number; stdout: string[]; stderr: string }> {
+    const stdout: string[] = [];
+    let stderr = '';
+    const code = await cli(['evidence', ...args], {
+      out: (line) => stdout.push(line),
+      err: (line) => (stderr += `${line}\n`),
+      write: () => undefined,
+      progress: process.stderr,
+      env: { TEMPORAL_ADDRESS: h.env.address, TEMPORAL_TASK_QUEUE: h.taskQueue, EVIDENCE_STORE: h.storeDir },
+    });
+    return { code, stdout, stderr };
+  }
 
   /** Resolves once `n` more envelope pages were served than when called. */
   async function afterPages(n: number): Promise<void> {
@@ -136,6 +159,115 @@ describe('envelope sync against the emulator', () => {
     assert.equal(status.lastError, undefined);
     assert.equal(status.lastSync?.envelopes, moved.length);
     await assertStoreMatches('sync-malformed', accountId);
+  });
+
+  test('pages without nextUri mid-window: the counts say more remain, so every envelope is synced', async () => {
+    const { userId, accountId } = account(300);
+    h.emu.faults.omitNextUri(true); // every page: only resultSetSize, totalSetSize, startPosition, endPosition
+    try {
+      const handle = await connect('sync-no-next-uri', userId);
+      const status = await h.waitForStatus(handle, syncs(1));
+      const total = await assertStoreMatches('sync-no-next-uri', accountId);
+      assert.ok(total > PAGE_SIZE * 4, `${total} envelopes span several pages`);
+      assert.equal(status.totals.envelopes, total);
+      // Each 180-day backfill window (three span the 400 days) ends with a page of its own, full or not; no page twice.
+      const pages = status.lastSync?.pages ?? 0;
+      assert.ok(pages >= Math.ceil(total / PAGE_SIZE) && pages <= Math.ceil(total / PAGE_SIZE) + 3, `${pages} pages`);
+    } finally {
+      h.emu.faults.omitNextUri(false);
+    }
+  });
+
+  test('zoneless statusChangedDateTime (UTC, worker in another zone): all stored, incremental from the right cursor', async () => {
+    const { userId, accountId } = account(200);
+    const zone = process.env.TZ;
+    process.env.TZ = 'America/St_Johns'; // -02:30 or -03:30: read as local time, a zoneless time would be late
+    h.emu.faults.zonelessTimes(true); // statusChangedDateTime like 2026-06-23T14:05:59.560
+    try {
+      const handle = await connect('sync-zoneless', userId);
+      await h.waitForStatus(handle, syncs(1));
+      h.emu.mutate(accountId, 10);
+      await handle.signal(syncNowSignal);
+      const status = await h.waitForStatus(handle, syncs(2));
+      assert.equal(status.lastError, undefined);
+      assert.equal(status.lastSync?.envelopes, 10, 'exactly the changed envelopes');
+      assert.ok((status.lastSync?.pages ?? 99) <= 2, `incremental sync fetched ${status.lastSync?.pages} pages`);
+      const truth = new Map(
+        h.emu
+          .envelopes(accountId)
+          .filter((e) => e.status !== 'created')
+          .map((e) => [e.envelopeId, e.statusChangedDateTime]),
+      );
+      const records = await stored('sync-zoneless');
+      assert.equal(records.length, truth.size);
+      for (const r of records) assert.equal(r.statusChangedDateTime, truth.get(r.envelopeId)?.slice(0, 23));
+    } finally {
+      h.emu.faults.zonelessTimes(false);
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
+
+  test('one malformed envelope: the rest stored, it is quarantined and shown; the next sync fetches and releases it', async () => {
+    const id = 'sync-quarantine';
+    const { userId, accountId } = account(150);
+    const truth = h.emu.envelopes(accountId).filter((e) => e.status !== 'created');
+    const bad = truth[Math.floor(truth.length / 2)]!; // on a page in the middle of the window
+    h.emu.faults.badEnvelopeNext(bad.envelopeId); // served without statusChangedDateTime, once
+    const handle = await connect(id, userId);
+    const first = await h.waitForStatus(handle, syncs(1));
+    assert.equal(first.lastError, undefined, 'the page did not fail');
+    assert.equal(first.totals.quarantined, 1);
+    assert.equal(first.totals.envelopes, truth.length - 1);
+    const ids = new Set((await stored(id)).map((r) => r.envelopeId));
+    assert.ok(!ids.has(bad.envelopeId));
+    assert.ok(
+      truth.every((e) => e === bad || ids.has(e.envelopeId)),
+      'every other envelope stored',
+    );
+    // The cursor went past the page: only the quarantine keeps the envelope.
+    assert.ok(Date.parse(first.lastSync!.cursor) > Date.parse(bad.statusChangedDateTime));
+
+    const client = await ConnectorClient.create({
+      address: h.env.address,
+      taskQueue: h.taskQueue,
+      evidenceStore: h.storeDir,
+    });
+    try {
+      const [held, ...more] = await client.quarantined(id);
+      assert.ok(held);
+      assert.deepEqual(more, []);
+      assert.equal(held.envelopeId, bad.envelopeId);
+      assert.match(held.reason, /^field statusChangedDateTime /);
+      assert.equal(held.envelope.statusChangedDateTime, undefined, 'kept exactly as DocuSign sent it');
+      assert.equal(held.envelope.status, bad.status);
+      const json = await evidence('--connection', id, '--quarantined', '--json');
+      assert.equal(json.code, 0, json.stderr);
+      assert.deepEqual(
+        json.stdout.map((l) => JSON.parse(l) as QuarantinedEnvelope),
+        [held],
+      );
+      const text = await evidence('--connection', id, '--quarantined');
+      assert.equal(text.stdout.length, 1);
+      assert.ok(text.stdout[0]!.startsWith(bad.envelopeId) && text.stdout[0]!.includes(held.reason), text.stdout[0]);
+      assert.match(text.stderr, /^1 quarantined envelope$/m);
+      assert.equal((await client.status(id)).totals.quarantined, 1);
+
+      // DocuSign serves it valid again: the next sync fetches it by ID (its window is long past) and releases it.
+      await handle.signal(syncNowSignal);
+      const second = await h.waitForStatus(handle, syncs(2));
+      assert.equal(second.lastError, undefined);
+      assert.equal(second.totals.quarantined, 0);
+      assert.equal(second.lastSync?.envelopes, 1, 'the released envelope is what this sync stored');
+      assert.equal(await assertStoreMatches(id, accountId), truth.length);
+      assert.deepEqual(await client.quarantined(id), []);
+      const none = await evidence('--connection', id, '--quarantined');
+      assert.equal(none.code, 0, none.stderr);
+      assert.deepEqual(none.stdout, []);
+      assert.match(none.stderr, /no quarantined envelopes for connection sync-quarantine/);
+    } finally {
+      await client.close();
+    }
   });
 
   test('5xx bursts and a token that expires mid-sync are absorbed without an error', async () => {

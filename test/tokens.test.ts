@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { AccessTokenRejectedError, DocuSignClient } from '../activities/docusign';
 import { type ConnectorError } from '../activities/errors';
 import { TokenService, type TokenCredentials } from '../activities/tokens';
+import { trustPolicyOf } from '../activities/trust';
 import { startEmulator, type Emulator } from './emulator';
 import { rsaKeys } from './helpers/connector';
 
@@ -41,7 +42,10 @@ describe('TokenService', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const service = () => new TokenService(new DocuSignClient({ timeoutMs: 5000 }));
+  const service = () =>
+    new TokenService(
+      new DocuSignClient({ timeoutMs: 5000, trust: trustPolicyOf({ keysDir: dir, allowedHosts: [emu.host] }) }),
+    );
 
   test('the assertion carries exactly the documented claims (RS256, aud = bare OAuth host, 600 s)', async () => {
     await service().get(creds);

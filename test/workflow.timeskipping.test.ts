@@ -2,6 +2,8 @@
  * The connection lifecycle on the time-skipping server, with fake activities that model DocuSign's decisions
  * (consent, key validity) on the server's skipped clock. Days pass in seconds.
  */
+import { Context } from '@temporalio/activity';
+import { WorkflowUpdateStage } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -9,7 +11,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Activities } from '../activities';
 import type { ConnectionConfig } from '../workflows/config';
-import { MAX_HISTORY_EVENTS, REMINT_BEFORE_EXPIRY_MS, SYNC_JITTER } from '../workflows/connection';
+import { MAX_HISTORY_EVENTS } from '../workflows/connection';
+import { ATTENTION_BACKOFF_MS, REMINT_BEFORE_EXPIRY_MS, SYNC_JITTER } from '../workflows/schedule';
 import { ERROR_HINTS } from '../workflows/errors';
 import {
   consentDeniedSignal,
@@ -17,6 +20,7 @@ import {
   credentialsUpdatedSignal,
   disconnectSignal,
   statusQuery,
+  syncAndWaitUpdate,
   syncNowSignal,
   WORKFLOW_TYPE,
   workflowIdOf,
@@ -26,14 +30,35 @@ import { timeSkippingEnv, uniqueTaskQueue, workflowCode } from './helpers/tempor
 
 const HOUR = 3_600_000;
 
+/** What the SDK's built-in `__temporal_workflow_metadata` query answers (the UI reads it). */
+interface WorkflowMetadata {
+  currentDetails?: string;
+  definition?: Record<
+    'queryDefinitions' | 'signalDefinitions' | 'updateDefinitions',
+    { name: string; description?: string }[] | undefined
+  >;
+}
+
 /** DocuSign as the fake activities see it; every decision is made on the test server's (skipped) clock. */
 class FakeDocuSign {
   consent = false;
   goodKeyRef = 'file:/keys/good.pem';
   tokenLifetimeMs = HOUR;
   mints: { at: number; expiresAt: number }[] = [];
+  /** Every token request, refused ones included. */
+  mintAttempts = 0;
+  /** Lifetime of the consent URL's signed state; undefined = an unsigned link that never expires. */
+  consentStateTtlMs?: number;
+  consentLinks: { at: number; expiresAt?: string }[] = [];
+  /** While set, building the consent URL fails with this (a plain Error: a bug, not a typed failure). */
+  consentUrlError?: string;
+  /** While set, authorize fails with an untyped Error (a bug in the connector). */
+  authorizeBug?: string;
   syncs: { at: number; cursor?: string }[] = [];
+  /** authorize attempts (an activity retried 4 times counts 4). */
   authorizeCalls = 0;
+  /** authorize activities scheduled by the workflow (first attempts only). */
+  authorizeActivities = 0;
   /** While set, the evidence store is down: syncs and counts fail. */
   storeDown = false;
   /** While set, a sync waits for it: tests deliver signals while a sync is running. */
@@ -44,6 +69,7 @@ class FakeDocuSign {
   constructor(private readonly env: TestWorkflowEnvironment) {}
 
   private async mint(config: ConnectionConfig): Promise<{ expiresAt: string }> {
+    this.mintAttempts += 1;
     if (config.privateKeyRef !== this.goodKeyRef) {
       throw ApplicationFailure.create({
         type: 'invalid_grant',
@@ -62,10 +88,19 @@ class FakeDocuSign {
 
   activities(): Activities {
     return {
-      consentUrl: async (config) => `https://account-d.docusign.com/oauth/auth?client_id=${config.integrationKey}`,
+      consentUrl: async (config) => {
+        if (this.consentUrlError) throw new Error(this.consentUrlError);
+        const at = await this.env.currentTimeMs();
+        const expiresAt = this.consentStateTtlMs ? new Date(at + this.consentStateTtlMs).toISOString() : undefined;
+        this.consentLinks.push({ at, expiresAt });
+        const url = `https://account-d.docusign.com/oauth/auth?client_id=${config.integrationKey}&state=${at}`;
+        return expiresAt ? { url, expiresAt } : { url };
+      },
       refreshToken: async (config) => this.mint(config),
       authorize: async (config) => {
         this.authorizeCalls += 1;
+        if (Context.current().info.attempt === 1) this.authorizeActivities += 1;
+        if (this.authorizeBug) throw new Error(this.authorizeBug);
         const token = await this.mint(config);
         return { account: { accountId: 'acc-1', accountName: 'Acme', baseUri: 'https://demo.docusign.net' }, token };
       },
@@ -82,6 +117,7 @@ class FakeDocuSign {
           envelopes: 3,
           pages: 1,
           totalStored: 3 * this.syncs.length,
+          quarantined: 0,
           finishedAt: new Date(at).toISOString(),
         };
       },
@@ -362,6 +398,183 @@ describe('docusignConnection on the time-skipping server', () => {
       const final = (await handle.result()) as ConnectionStatus;
       assert.equal(final.phase, 'disconnected');
       assert.equal(final.totals.syncs, fake.syncs.length);
+    });
+  });
+
+  test('syncNow and syncAndWait on a failing connection: one attempt each, then the backoff resumes (bounded over a day)', async () => {
+    const fake = new FakeDocuSign(env);
+    fake.consent = true;
+    await withWorker(fake, async (taskQueue) => {
+      const handle = await start(taskQueue, {
+        ...baseConfig('ts-attention-requests'),
+        privateKeyRef: 'file:/keys/wrong.pem',
+      });
+      await handle.signal(consentGrantedSignal);
+      await env.sleep('2m');
+      assert.equal((await handle.query(statusQuery)).phase, 'needs_attention');
+      const failedAt = await env.currentTimeMs();
+      const authorizeBefore = fake.authorizeActivities;
+      const mintsBefore = fake.mintAttempts;
+
+      let requests = 0;
+      for (let i = 0; i < 6; i++) {
+        const scheduled = (await handle.query(statusQuery)).nextSyncAt;
+        const attemptsBefore = fake.authorizeActivities;
+        if (i % 2 === 0) {
+          await handle.signal(syncNowSignal);
+          await env.sleep('2m');
+        } else {
+          const update = await handle.startUpdate(syncAndWaitUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED });
+          await env.sleep('2m');
+          const answered = await update.result();
+          assert.equal(answered.phase, 'needs_attention', 'syncAndWait returns once the attempt failed');
+          assert.equal(answered.lastError?.code, 'invalid_grant');
+        }
+        requests += 1;
+        const status = await handle.query(statusQuery);
+        assert.equal(status.phase, 'needs_attention', 'back in needs_attention after the one attempt');
+        assert.equal(fake.authorizeActivities, attemptsBefore + 1, `request ${i}: exactly one immediate attempt`);
+        assert.equal(status.nextSyncAt, scheduled, `request ${i}: the backoff resumes towards the same retry time`);
+        assert.ok(Date.parse(status.nextSyncAt!) > (await env.currentTimeMs()), 'nextSyncAt is the next real attempt');
+        await env.sleep('3h');
+      }
+      await env.sleep(Math.max(1, failedAt + 24 * HOUR - (await env.currentTimeMs())));
+
+      // The timer alone retries at 5, 15, 35, ... minutes after the failure (doubling, at most every 6 h).
+      let timerRetries = 0;
+      for (
+        let at = 0, n = 0;
+        (at += Math.min(ATTENTION_BACKOFF_MS.initial * 2 ** n, ATTENTION_BACKOFF_MS.max)) <= 24 * HOUR;
+        n++
+      ) {
+        timerRetries += 1;
+      }
+      const attempts = fake.authorizeActivities - authorizeBefore;
+      assert.ok(
+        attempts <= timerRetries + requests,
+        `${attempts} attempts in a day (timer ${timerRetries} + requests ${requests})`,
+      );
+      assert.ok(attempts >= timerRetries, `the timer kept retrying: ${attempts} attempts`);
+      // Each attempt is one authorize activity, retried at most 4 times on invalid_grant.
+      assert.ok(
+        fake.mintAttempts - mintsBefore <= 4 * (timerRetries + requests),
+        `${fake.mintAttempts - mintsBefore} token requests`,
+      );
+      await handle.terminate();
+    });
+  });
+
+  test("needs_attention: the UI's current details show the error, its fix and the next retry; handlers are described", async () => {
+    const fake = new FakeDocuSign(env);
+    fake.consent = true;
+    await withWorker(fake, async (taskQueue) => {
+      const handle = await start(taskQueue, {
+        ...baseConfig('ts-attention-details'),
+        privateKeyRef: 'file:/keys/wrong.pem',
+      });
+      await handle.signal(consentGrantedSignal);
+      await env.sleep('2m');
+      const status = await handle.query(statusQuery);
+      const metadata = await handle.query<WorkflowMetadata>('__temporal_workflow_metadata');
+      const details = metadata.currentDetails ?? '';
+      assert.match(details, /\*\*needs_attention\*\*/);
+      assert.ok(details.includes(`fix: ${ERROR_HINTS.invalid_grant}`), details);
+      assert.ok(details.includes(`next retry: ${status.nextSyncAt}`), details);
+      const described = [
+        ...(metadata.definition?.queryDefinitions ?? []),
+        ...(metadata.definition?.signalDefinitions ?? []),
+        ...(metadata.definition?.updateDefinitions ?? []),
+      ];
+      for (const name of [
+        'status',
+        'consentGranted',
+        'consentDenied',
+        'syncNow',
+        'disconnect',
+        'credentialsUpdated',
+        'syncAndWait',
+      ]) {
+        const found = described.find((d) => d.name === name);
+        assert.ok(found?.description, `${name} has a description for the UI`);
+      }
+      await handle.terminate();
+    });
+  });
+
+  test('the consent URL is rebuilt before its signed state expires, while awaiting consent and after a decline', async () => {
+    const fake = new FakeDocuSign(env);
+    fake.consentStateTtlMs = 2 * HOUR;
+    await withWorker(fake, async (taskQueue) => {
+      const handle = await start(taskQueue, baseConfig('ts-consent-expiry'));
+      for (let i = 0; i < 24; i++) {
+        await env.sleep('25m');
+        const status = await handle.query(statusQuery);
+        assert.equal(status.phase, 'awaiting_consent');
+        assert.ok(
+          Date.parse(status.consentUrlExpiresAt!) > (await env.currentTimeMs()),
+          `check ${i}: the link shown is valid`,
+        );
+        assert.ok(
+          status.consentUrl?.includes(`state=${fake.consentLinks.at(-1)!.at}`),
+          'the status shows the newest link',
+        );
+      }
+      assert.ok(
+        fake.consentLinks.length >= 6 && fake.consentLinks.length <= 12,
+        `${fake.consentLinks.length} links in 10 h`,
+      );
+
+      await handle.signal(consentDeniedSignal, { error: 'access_denied' });
+      const linksBefore = fake.consentLinks.length;
+      for (let i = 0; i < 12; i++) {
+        await env.sleep('50m');
+        const status = await handle.query(statusQuery);
+        assert.equal(status.phase, 'needs_attention');
+        assert.ok(
+          Date.parse(status.consentUrlExpiresAt!) > (await env.currentTimeMs()),
+          `declined ${i}: the link is valid`,
+        );
+      }
+      assert.ok(fake.consentLinks.length > linksBefore, 'rebuilt after the decline too');
+      assert.equal(fake.authorizeCalls, 0, 'rebuilding the link does not retry a declined consent');
+      await handle.terminate();
+    });
+  });
+
+  test('a failing consent URL does not fail the run: the error shows, and the URL appears once it can be built', async () => {
+    const fake = new FakeDocuSign(env);
+    fake.consentUrlError = 'state signing broke';
+    await withWorker(fake, async (taskQueue) => {
+      const handle = await start(taskQueue, baseConfig('ts-consent-url-fails'));
+      await env.sleep('5m');
+      let status = await handle.query(statusQuery);
+      assert.equal(status.phase, 'awaiting_consent');
+      assert.equal(status.consentUrl, undefined);
+      assert.equal(status.lastError?.code, 'internal_error');
+      assert.match(status.lastError?.message ?? '', /consent URL could not be built: state signing broke/);
+      assert.equal((await handle.describe()).status.name, 'RUNNING');
+
+      fake.consentUrlError = undefined;
+      await env.sleep('20m');
+      status = await handle.query(statusQuery);
+      assert.match(status.consentUrl ?? '', /oauth\/auth/);
+      await handle.terminate();
+    });
+  });
+
+  test('a bug in an activity is internal_error, not docusign_unavailable', async () => {
+    const fake = new FakeDocuSign(env);
+    fake.consent = true;
+    fake.authorizeBug = "Cannot read properties of undefined (reading 'accounts')";
+    await withWorker(fake, async (taskQueue) => {
+      const handle = await start(taskQueue, baseConfig('ts-internal-error'));
+      await handle.signal(consentGrantedSignal);
+      await env.sleep('2m');
+      const status = await handle.query(statusQuery);
+      assert.equal(status.phase, 'needs_attention');
+      assert.equal(status.lastError?.code, 'internal_error');
+      assert.equal(status.lastError?.hint, ERROR_HINTS.internal_error);
+      await handle.terminate();
     });
   });
 });

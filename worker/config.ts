@@ -8,6 +8,17 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import type { TLSConfig } from '@temporalio/client';
 import { z } from 'zod';
+import {
+  DEFAULT_KEY_ENV_PREFIX,
+  DEFAULT_KEYS_DIR,
+  isKeyEnvPrefix,
+  isKeysDir,
+  KEY_ENV_PREFIX_RULE,
+  KEYS_DIR_RULE,
+  parseAllowedHosts,
+  trustPolicyOf,
+  type TrustPolicy,
+} from '../activities/trust';
 import { MIN_CONSENT_STATE_SECRET_LENGTH } from '../client/consent-state';
 import { DEFAULT_TASK_QUEUE } from '../workflows/messages';
 import { parseCodecKeys } from './codec';
@@ -55,6 +66,8 @@ export interface WorkerConfig {
   };
   rateLimitReservePercent: number;
   docusignHttpTimeoutMs: number;
+  /** Which keys the worker signs with and where it sends assertions and tokens (activities/trust.ts). */
+  trust: TrustPolicy;
   shutdownGraceMs: number;
   devServer: { dbFilename: string; port: number; uiPort: number };
 }
@@ -184,6 +197,19 @@ const schema = z.object({
   CONSENT_STATE_TTL_HOURS: intWithDefault(1, 8760, 168),
   RATE_LIMIT_RESERVE_PERCENT: intWithDefault(0, 90, 10),
   DOCUSIGN_HTTP_TIMEOUT_MS: intWithDefault(1000, 600_000, 30_000),
+  DOCUSIGN_KEYS_DIR: stringWithDefault(DEFAULT_KEYS_DIR, { test: isKeysDir, rule: KEYS_DIR_RULE }),
+  DOCUSIGN_KEY_ENV_PREFIX: stringWithDefault(DEFAULT_KEY_ENV_PREFIX, {
+    test: isKeyEnvPrefix,
+    rule: KEY_ENV_PREFIX_RULE,
+  }),
+  DOCUSIGN_ALLOWED_HOSTS: optionalString().superRefine((v, ctx) => {
+    if (v === undefined) return;
+    try {
+      parseAllowedHosts(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    }
+  }),
   WORKER_SHUTDOWN_GRACE_MS: intWithDefault(0, 3_600_000, 30_000),
   DEV_SERVER_DB: stringWithDefault('./data/temporal-dev.sqlite'),
   DEV_SERVER_PORT: intWithDefault(1, 65535, 7233),
@@ -330,6 +356,11 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     },
     rateLimitReservePercent: e.RATE_LIMIT_RESERVE_PERCENT,
     docusignHttpTimeoutMs: e.DOCUSIGN_HTTP_TIMEOUT_MS,
+    trust: trustPolicyOf({
+      keysDir: e.DOCUSIGN_KEYS_DIR,
+      keyEnvPrefix: e.DOCUSIGN_KEY_ENV_PREFIX,
+      allowedHosts: e.DOCUSIGN_ALLOWED_HOSTS?.split(','),
+    }),
     shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
     devServer: { dbFilename: e.DEV_SERVER_DB, port: e.DEV_SERVER_PORT, uiPort: e.DEV_SERVER_UI_PORT },
   };

@@ -43,6 +43,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
         host: config.metrics.host,
         port: config.metrics.port,
         registry: metrics.registry,
+        onError: (what, err) => logger.warn({ err }, what),
         ...(sdkMetricsPort ? { sdkMetricsUrl: `http://${config.metrics.host}:${sdkMetricsPort}/metrics` } : {}),
       })
     : undefined;

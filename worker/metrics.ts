@@ -39,6 +39,8 @@ export interface ConnectorMetrics {
    * a phase that emptied does not keep a stale value).
    */
   setConnections(counts: Partial<Record<Phase, number>>): void;
+  /** docusign_evidence_unreadable_lines_total: stored journal lines that could not be read (skipped, reported). */
+  addUnreadableEvidenceLines(count: number): void;
 }
 
 /** Creates the connector's metrics in `registry` (a fresh one by default, so tests and workers never collide). */
@@ -85,6 +87,11 @@ export function createConnectorMetrics(registry: Registry = new Registry()): Con
     labelNames: ['phase'] as const,
     registers,
   });
+  const unreadableLines = new Counter({
+    name: 'docusign_evidence_unreadable_lines_total',
+    help: 'Lines of an evidence journal (changes.jsonl) that could not be read: skipped, logged and reported by doctor',
+    registers,
+  });
   return {
     registry,
     recordTokenMint: (outcome) => tokensMinted.inc({ outcome }),
@@ -101,6 +108,9 @@ export function createConnectorMetrics(registry: Registry = new Registry()): Con
     addSyncPage: () => syncPages.inc(),
     setConnections: (counts) => {
       for (const phase of PHASES) connections.set({ phase }, counts[phase] ?? 0);
+    },
+    addUnreadableEvidenceLines: (count) => {
+      if (count > 0) unreadableLines.inc(count);
     },
   };
 }
@@ -135,19 +145,27 @@ export interface MetricsServerOptions {
   sdkMetricsUrl?: string;
   /** Timeout for the SDK scrape (default 2000 ms). */
   sdkTimeoutMs?: number;
+  /** Told about every failure of the endpoint itself (a scrape that failed, the SDK endpoint not answering). */
+  onError?: (what: string, err: unknown) => void;
 }
 
 /** e.g. http://127.0.0.1:9464 */
 export type MetricsServer = ListeningServer;
 
-async function sdkMetrics(url: string, timeoutMs: number): Promise<{ text: string; up: boolean }> {
+async function sdkMetrics(url: string, timeoutMs: number): Promise<{ text: string; up: boolean; error?: unknown }> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-    if (!res.ok) return { text: `# SDK metrics unavailable: HTTP ${res.status}\n`, up: false };
+    if (!res.ok) {
+      return {
+        text: `# SDK metrics unavailable: HTTP ${res.status}\n`,
+        up: false,
+        error: new Error(`HTTP ${res.status}`),
+      };
+    }
     return { text: await res.text(), up: true };
   } catch (err) {
     const reason = (err as Error).name === 'TimeoutError' ? 'timeout' : 'connection failed';
-    return { text: `# SDK metrics unavailable: ${reason}\n`, up: false };
+    return { text: `# SDK metrics unavailable: ${reason}\n`, up: false, error: err };
   }
 }
 
@@ -176,6 +194,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     let body = await registry.metrics();
     if (sdkMetricsUrl) {
       const sdk = await sdkMetrics(sdkMetricsUrl, timeoutMs);
+      if (sdk.error !== undefined) options.onError?.(`SDK metrics scrape of ${sdkMetricsUrl} failed`, sdk.error);
       if (body && !body.endsWith('\n')) body += '\n';
       body +=
         '# HELP docusign_sdk_metrics_up Whether the Temporal SDK runtime metrics endpoint answered this scrape\n' +
@@ -189,7 +208,8 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   };
 
   const server = createServer((req, res) => {
-    handle(req, res).catch(() => {
+    handle(req, res).catch((err: unknown) => {
+      options.onError?.('metrics collection failed', err);
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end('metrics collection failed\n');
     });

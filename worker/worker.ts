@@ -35,11 +35,20 @@ export interface ConnectorWorker {
 
 export async function createConnectorWorker(options: ConnectorWorkerOptions): Promise<ConnectorWorker> {
   const { config, logger, metrics } = options;
-  const store = createEvidenceStore(config.evidenceStore);
+  const store = createEvidenceStore(config.evidenceStore, {
+    onUnreadableLine: (connectionId, line) => {
+      metrics?.addUnreadableEvidenceLines(1);
+      logger.error(
+        { connectionId, ...line },
+        'evidence journal line unreadable: skipped (doctor and evidence report it)',
+      );
+    },
+  });
   await store.init();
 
   const docusign = new DocuSignClient({
     timeoutMs: config.docusignHttpTimeoutMs,
+    trust: config.trust,
     observe: (call) => observeCall(call, logger, metrics),
     ...options.docusign,
   });
@@ -48,17 +57,17 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
     onMint: (outcome) => metrics?.recordTokenMint((outcome === 'ok' ? 'success' : outcome) as TokenOutcome),
   });
   const stateSecret = config.consent.stateSecret;
-  const ttlMs = config.consent.stateTtlHours * 3_600_000;
   const activities = createActivities({
     docusign,
     tokens,
     store,
     consent: {
       ...(config.consent.redirectUri ? { redirectUri: config.consent.redirectUri } : {}),
+      stateTtlMs: config.consent.stateTtlHours * 3_600_000,
       ...(stateSecret
         ? {
-            signState: (connectionId: string) =>
-              signConsentState({ connectionId, expiresAt: new Date(Date.now() + ttlMs) }, stateSecret),
+            signState: (connectionId: string, expiresAt: Date) =>
+              signConsentState({ connectionId, expiresAt }, stateSecret),
           }
         : {}),
     },

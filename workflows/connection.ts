@@ -10,6 +10,7 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  TimeoutFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -22,11 +23,10 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { Activities, ConsentLink } from '../activities';
 import type { FailureDetails } from '../activities/errors';
 import type { SyncResult } from '../activities/sync';
 import {
-  DEFAULT_SYNC_INTERVAL_MINUTES,
   credentialsUpdateSchema,
   describeIssues,
   parseConnectionConfig,
@@ -46,22 +46,19 @@ import {
   type ConnectionStatus,
   type Phase,
 } from './messages';
+import {
+  CONSENT_PROBE_INTERVAL_MS,
+  attentionBackoffMs,
+  consentLinkRefreshInMs,
+  remintAt,
+  syncDelayMs,
+} from './schedule';
+import { currentDetailsOf } from './summary';
 
 const MINUTE = 60_000;
-/** Re-mint this long before the token expires ("about 10 minutes", as DocuSign's staff advise). */
-export const REMINT_BEFORE_EXPIRY_MS = 10 * MINUTE;
-/** While waiting for consent, probe the token endpoint this often: consent may be granted elsewhere (admin consent). */
-export const CONSENT_PROBE_INTERVAL_MS = 15 * MINUTE;
-/** needs_attention retries: 5 min, doubling, at most every 6 h. */
-const ATTENTION_BACKOFF_MS = { initial: 5 * MINUTE, max: 360 * MINUTE };
 /** Each run's history stays far below the server's limits; continue-as-new carries the state. */
 export const MAX_HISTORY_EVENTS = 1500;
 const DEFAULT_BACKFILL_DAYS = 365;
-/**
- * Each sync is scheduled up to this share of the interval later (never earlier), so connections started together,
- * e.g. a mass onboarding, do not all sync in the same minute every hour.
- */
-export const SYNC_JITTER = 0.1;
 
 // Token and account calls are quick; invalid_grant gets a few retries because key or clock fixes propagate.
 const auth = proxyActivities<Activities>({
@@ -96,6 +93,8 @@ export interface CarriedState {
   cursor?: string;
   backfillFrom?: string;
   attentionAttempts: number;
+  /** Epoch ms of the next timer-driven retry from needs_attention, while one is scheduled. */
+  attentionRetryAt?: number;
   syncRequested: boolean;
   credentialsChanged: boolean;
 }
@@ -111,6 +110,7 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
   let cursor = carried?.cursor;
   let backfillFrom = carried?.backfillFrom ?? config.backfillFrom;
   let attentionAttempts = carried?.attentionAttempts ?? 0;
+  let attentionRetryAt = carried?.attentionRetryAt;
   let syncRequested = carried?.syncRequested ?? false;
   let credentialsChanged = carried?.credentialsChanged ?? false;
   let consentGranted = false;
@@ -118,28 +118,50 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
   let disconnectRequested = false;
 
   // ---- messages: always accepted, acted on by the state machine below ----
-  setHandler(statusQuery, () => status);
-  setHandler(consentGrantedSignal, () => {
-    if (status.phase === 'awaiting_consent' || consentWasDenied()) consentGranted = true;
+  setHandler(statusQuery, () => status, {
+    description: 'The connection: phase, account, token expiry (never the token), last sync, last error and its fix.',
   });
-  setHandler(consentDeniedSignal, (arg) => {
-    if (status.phase === 'awaiting_consent') consentDenied = arg?.error ?? 'access_denied';
-  });
-  setHandler(syncNowSignal, () => {
-    syncRequested = true;
-  });
-  setHandler(disconnectSignal, () => {
-    disconnectRequested = true;
-  });
-  setHandler(credentialsUpdatedSignal, (update: CredentialsUpdate) => {
-    const parsed = credentialsUpdateSchema.safeParse(update);
-    if (!parsed.success) {
-      log.warn('credentialsUpdated ignored', { reason: describeIssues(parsed.error) });
-      return;
-    }
-    config = validated({ ...config, ...parsed.data });
-    credentialsChanged = true;
-  });
+  setHandler(
+    consentGrantedSignal,
+    () => {
+      if (status.phase === 'awaiting_consent' || consentWasDenied()) consentGranted = true;
+    },
+    { description: 'Browser consent completed: authorize now. Ignored unless the connection awaits consent.' },
+  );
+  setHandler(
+    consentDeniedSignal,
+    (arg) => {
+      if (status.phase === 'awaiting_consent') consentDenied = arg?.error ?? 'access_denied';
+    },
+    { description: 'Consent was declined on the DocuSign page: needs_attention until accepted ({ error? }).' },
+  );
+  setHandler(
+    syncNowSignal,
+    () => {
+      syncRequested = true;
+    },
+    { description: 'Sync now; from needs_attention, one immediate retry (then the backoff resumes).' },
+  );
+  setHandler(
+    disconnectSignal,
+    () => {
+      disconnectRequested = true;
+    },
+    { description: 'Stop the connection: the workflow completes with its final status; evidence is kept.' },
+  );
+  setHandler(
+    credentialsUpdatedSignal,
+    (update: CredentialsUpdate) => {
+      const parsed = credentialsUpdateSchema.safeParse(update);
+      if (!parsed.success) {
+        log.warn('credentialsUpdated ignored', { reason: describeIssues(parsed.error) });
+        return;
+      }
+      config = validated({ ...config, ...parsed.data });
+      credentialsChanged = true;
+    },
+    { description: 'New references for integrationKey, userId, privateKeyRef or accountId: re-authorize at once.' },
+  );
   setHandler(
     syncAndWaitUpdate,
     async () => {
@@ -155,6 +177,7 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
       return status;
     },
     {
+      description: 'Sync now and return the status once that sync finished or ended in needs_attention.',
       // Rejected before it is accepted (nothing enters history): no sync can run until consent is granted.
       validator: () => {
         if (status.phase === 'awaiting_consent') {
@@ -167,17 +190,14 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
 
   const setPhase = (phase: Phase) => {
     status.phase = phase;
-    if (phase !== 'awaiting_consent' && !consentWasDenied()) status.consentUrl = undefined;
+    if (phase !== 'awaiting_consent' && !consentWasDenied()) {
+      status.consentUrl = undefined;
+      status.consentUrlExpiresAt = undefined;
+    }
     upsertSearchAttributes([{ key: searchAttributes.phase, value: phase }]);
     describeForOperators();
   };
-  const describeForOperators = () => {
-    const error = status.lastError ? `\nlast error: ${status.lastError.code}: ${status.lastError.message}` : '';
-    const lastSync = status.lastSync ? `\nlast sync: ${status.lastSync.finishedAt ?? 'running'}` : '';
-    setCurrentDetails(
-      `**${status.phase}** · ${config.environment} · ${status.totals.envelopes} envelopes${lastSync}${error}`,
-    );
-  };
+  const describeForOperators = () => setCurrentDetails(currentDetailsOf(status));
   const recordError = (code: ErrorCode, message: string) => {
     status.lastError = { code, message, hint: ERROR_HINTS[code], at: new Date().toISOString() };
     log.warn('connection needs attention', { code, message });
@@ -187,6 +207,26 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
     const { code, message } = failureOf(err);
     recordError(code, message);
     return code === 'consent_required' ? 'awaiting_consent' : 'needs_attention';
+  };
+  /**
+   * (Re)builds the consent link. Its signed state expires, so it is rebuilt before that; a failure keeps the old link
+   * (if any), shows the error, and is retried at the next wake instead of failing the workflow.
+   */
+  const refreshConsentLink = async () => {
+    try {
+      const link: ConsentLink | string = await auth.consentUrl(config);
+      // A plain string is a result recorded before links carried their expiry.
+      status.consentUrl = typeof link === 'string' ? link : link.url;
+      status.consentUrlExpiresAt = typeof link === 'string' ? undefined : link.expiresAt;
+    } catch (err) {
+      const { code, message } = failureOf(err);
+      recordError(code, `the consent URL could not be built: ${message}`);
+      describeForOperators();
+    }
+  };
+  const consentLinkDue = () => {
+    const refreshIn = consentLinkRefreshInMs(status.consentUrlExpiresAt, Date.now());
+    return !status.consentUrl || (refreshIn !== undefined && refreshIn <= 0);
   };
 
   upsertSearchAttributes([
@@ -199,15 +239,27 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
   while (!disconnectRequested) {
     if (historyIsLong()) {
       await condition(allHandlersFinished);
-      const next: CarriedState = { status, cursor, backfillFrom, attentionAttempts, syncRequested, credentialsChanged };
+      const next: CarriedState = {
+        status,
+        cursor,
+        backfillFrom,
+        attentionAttempts,
+        attentionRetryAt,
+        syncRequested,
+        credentialsChanged,
+      };
       await continueAsNew<typeof docusignConnection>(config, next);
     }
     switch (status.phase) {
       case 'awaiting_consent': {
-        status.consentUrl ??= await auth.consentUrl(config);
+        status.nextSyncAt = undefined;
+        if (consentLinkDue()) await refreshConsentLink();
+        const refreshIn = consentLinkRefreshInMs(status.consentUrlExpiresAt, Date.now());
         const woke = await condition(
           () => consentGranted || consentDenied !== undefined || credentialsChanged || disconnectRequested,
-          CONSENT_PROBE_INTERVAL_MS,
+          refreshIn === undefined
+            ? CONSENT_PROBE_INTERVAL_MS
+            : Math.max(1, Math.min(refreshIn, CONSENT_PROBE_INTERVAL_MS)),
         );
         if (disconnectRequested) break;
         if (consentDenied !== undefined) {
@@ -254,7 +306,7 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
         status.lastSync = { startedAt, envelopes: 0, cursor: cursor ?? backfillFrom };
         describeForOperators();
         try {
-          if (tokenExpiresWithin(REMINT_BEFORE_EXPIRY_MS)) status.token = await auth.refreshToken(config);
+          if (Date.now() >= remintAt(status.token, Date.now())) status.token = await auth.refreshToken(config);
           const account = status.account;
           if (!account) {
             setPhase('authorizing');
@@ -269,9 +321,14 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
             cursor: result.cursor,
             pages: result.pages,
           };
-          status.totals = { envelopes: result.totalStored, syncs: status.totals.syncs + 1 };
+          status.totals = {
+            envelopes: result.totalStored,
+            syncs: status.totals.syncs + 1,
+            quarantined: result.quarantined,
+          };
           status.lastError = undefined;
           attentionAttempts = 0;
+          attentionRetryAt = undefined;
           status.nextSyncAt = new Date(Date.now() + nextSyncDelayMs(config)).toISOString();
           upsertSearchAttributes([{ key: searchAttributes.lastSyncAt, value: new Date(result.finishedAt) }]);
           setPhase('idle');
@@ -302,8 +359,8 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
 
       case 'idle': {
         const nextSyncAt = Date.parse(status.nextSyncAt ?? new Date().toISOString());
-        const remintAt = Date.parse(status.token?.expiresAt ?? new Date().toISOString()) - REMINT_BEFORE_EXPIRY_MS;
-        const wakeAt = Math.min(nextSyncAt, remintAt);
+        const remintDue = remintAt(status.token, Date.now());
+        const wakeAt = Math.min(nextSyncAt, remintDue);
         // (condition's timeout must be > 0: a zero timeout means "no timeout")
         if (wakeAt > Date.now()) {
           await condition(() => syncRequested || credentialsChanged || disconnectRequested, wakeAt - Date.now());
@@ -313,7 +370,7 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
           setPhase('authorizing');
         } else if (syncRequested || Date.now() >= nextSyncAt) {
           setPhase('syncing');
-        } else if (Date.now() >= remintAt) {
+        } else if (Date.now() >= remintDue) {
           try {
             status.token = await auth.refreshToken(config);
             describeForOperators();
@@ -327,19 +384,37 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
       case 'needs_attention': {
         if (consentWasDenied()) {
           // A declined consent is not retried by a timer: it waits for a person to accept at consentUrl (still
-          // shown), send new credentials, or ask for a sync.
-          await condition(() => consentGranted || syncRequested || credentialsChanged || disconnectRequested);
+          // shown, and rebuilt before its state expires), send new credentials, or ask for a sync.
+          const waitFor = () => consentGranted || syncRequested || credentialsChanged || disconnectRequested;
+          const refreshIn = consentLinkRefreshInMs(status.consentUrlExpiresAt, Date.now());
+          if (refreshIn === undefined) await condition(waitFor);
+          else if (refreshIn <= 0 || !(await condition(waitFor, refreshIn))) {
+            await refreshConsentLink();
+            break;
+          }
           if (disconnectRequested) break;
           consentGranted = false;
           setPhase('authorizing');
           break;
         }
-        const backoff = Math.min(ATTENTION_BACKOFF_MS.initial * 2 ** attentionAttempts, ATTENTION_BACKOFF_MS.max);
-        status.nextSyncAt = new Date(Date.now() + backoff).toISOString();
+        // One retry time per failure streak: a syncNow or syncAndWait makes one immediate attempt, and if that fails
+        // the wait resumes towards the same retry time, so requests cannot turn the backoff into a loop.
+        if (attentionRetryAt === undefined || attentionRetryAt <= Date.now()) {
+          attentionRetryAt = Date.now() + attentionBackoffMs(attentionAttempts);
+        }
+        status.nextSyncAt = new Date(attentionRetryAt).toISOString();
         describeForOperators();
-        await condition(() => syncRequested || credentialsChanged || disconnectRequested, backoff);
+        const woke = await condition(
+          () => syncRequested || credentialsChanged || disconnectRequested,
+          attentionRetryAt - Date.now(),
+        );
         if (disconnectRequested) break;
-        attentionAttempts += 1;
+        if (woke && syncRequested && !credentialsChanged && patched('attention-sync-request-consumed')) {
+          syncRequested = false; // this attempt answers the request; the scheduled retry stays where it was
+        } else {
+          attentionAttempts += 1;
+          attentionRetryAt = undefined;
+        }
         setPhase('authorizing');
         break;
       }
@@ -352,16 +427,13 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
 
   status.nextSyncAt = undefined;
   status.consentUrl = undefined;
+  status.consentUrlExpiresAt = undefined;
   setPhase('disconnected');
   await condition(allHandlersFinished);
   return status;
 
   function consentWasDenied(): boolean {
     return status.phase === 'needs_attention' && status.lastError?.code === 'consent_denied';
-  }
-
-  function tokenExpiresWithin(ms: number): boolean {
-    return !status.token || Date.parse(status.token.expiresAt) - Date.now() <= ms;
   }
 }
 
@@ -375,9 +447,8 @@ function validated(config: ConnectionConfig): ConnectionConfig {
 }
 
 function nextSyncDelayMs(config: ConnectionConfig): number {
-  const interval = (config.syncIntervalMinutes ?? DEFAULT_SYNC_INTERVAL_MINUTES) * MINUTE;
   // Workflow Math.random is seeded per run, so replays agree. Histories from before the jitter replay without it.
-  return patched('sync-schedule-jitter') ? Math.round(interval * (1 + SYNC_JITTER * Math.random())) : interval;
+  return patched('sync-schedule-jitter') ? syncDelayMs(config, Math.random()) : syncDelayMs(config, 0);
 }
 
 function historyIsLong(): boolean {
@@ -391,13 +462,17 @@ function detailsOf(err: unknown): FailureDetails | undefined {
   return undefined;
 }
 
+/**
+ * The code of a failed activity. Typed failures carry their code; an activity that timed out (after its retries)
+ * means DocuSign or the network did not answer; anything else is a bug, not DocuSign's doing.
+ */
 function failureOf(err: unknown): { code: ErrorCode; message: string } {
   if (isCancellation(err)) throw err;
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (cause instanceof ApplicationFailure && isErrorCode(cause.type)) {
     return { code: cause.type, message: cause.message };
   }
-  // Timeouts and unknown errors after the retry policy gave up: DocuSign (or the network) did not answer.
   const message = cause instanceof Error ? cause.message : String(cause);
-  return { code: 'docusign_unavailable', message };
+  if (cause instanceof TimeoutFailure) return { code: 'docusign_unavailable', message: `timed out: ${message}` };
+  return { code: 'internal_error', message };
 }

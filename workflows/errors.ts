@@ -19,6 +19,12 @@ export const ERROR_HINTS = {
   request_rejected:
     'DocuSign rejected a request the connector built (its errorCode is in message); report it with the DocuSign trace token.',
   invalid_config: 'Fix the named field of the connection config and send credentialsUpdated.',
+  untrusted_oauth_host:
+    "OAuth hosts are https://account-d.docusign.com (demo) and https://account.docusign.com (production); list any other host as host:port in the worker's DOCUSIGN_ALLOWED_HOSTS, or disconnect and connect again without the override.",
+  untrusted_base_uri:
+    "userinfo named a REST base URI that is neither https on *.docusign.net / *.docusign.com nor in the worker's DOCUSIGN_ALLOWED_HOSTS; no token was sent there. Check the account's region in DocuSign (or the allowlist), then send syncNow.",
+  internal_error:
+    'A fault in the connector itself, not in DocuSign or the store: report it with the message; it is retried on the usual schedule.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_HINTS;
@@ -34,4 +40,6 @@ export const NON_RETRYABLE_CODES: ErrorCode[] = [
   'account_not_found',
   'private_key_unavailable',
   'invalid_config',
+  'untrusted_oauth_host',
+  'untrusted_base_uri',
 ];

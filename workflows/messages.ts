@@ -72,10 +72,20 @@ export interface ConnectionStatus {
   environment: 'demo' | 'production';
   phase: Phase;
   consentUrl?: string;
+  /** When the consent URL's signed state expires (the workflow rebuilds the URL before that). */
+  consentUrlExpiresAt?: string;
   account?: AccountInfo;
   token?: { expiresAt: string };
   lastSync?: LastSync;
   lastError?: LastError;
-  totals: { envelopes: number; syncs: number };
+  totals: {
+    envelopes: number;
+    syncs: number;
+    /**
+     * Envelopes DocuSign listed that did not validate, kept aside until a sync fetches them valid (`evidence
+     * --quarantined`). Set by each successful sync; absent before the first and in histories older than it.
+     */
+    quarantined?: number;
+  };
   nextSyncAt?: string;
 }

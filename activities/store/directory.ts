@@ -4,12 +4,15 @@
  *   <dir>/<connectionId>/envelopes/<envelopeId>.json   latest record of each envelope (one JSON object)
  *   <dir>/<connectionId>/changes.jsonl                 one line per stored version, append-only
  *   <dir>/<connectionId>/sync-checkpoint.json          where an interrupted sync resumes (not evidence)
+ *   <dir>/<connectionId>/quarantine/<envelopeId>.json  an envelope DocuSign listed that did not validate (not evidence)
  *
  * Durability and crash safety, in write order:
  * 1. New versions are appended to changes.jsonl in one write and fsynced.
  * 2. Each latest record that must change is written to a temp file in the same directory, fsynced, renamed over
  *    `<envelopeId>.json`; then the directory is fsynced. Readers see the old or the new record, never a torn one.
  * 3. The sync checkpoint, if given, the same way: it never claims a page whose records are not durable.
+ * Quarantine entries are written the same way (temp file + rename, one file per envelope) by their own call, which
+ * the sync makes before the page's: so the checkpoint never passes a quarantined envelope that is not kept.
  * A crash between 1 and 2 is repaired by re-delivery of the page: the version is found in changes.jsonl (so it is not
  * appended again) and the latest file, which is compared with the newest stored version, is brought up to date.
  * A crash in the middle of 1 leaves a torn last line without a newline: loading ignores it, and the next append starts
@@ -32,7 +35,15 @@ import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { CONNECTION_ID } from '../../workflows/config';
-import type { EnvelopeRecord, EvidenceStore, PageWriteResult, SyncCheckpoint } from './types';
+import type {
+  EnvelopeRecord,
+  EvidenceStore,
+  EvidenceStoreOptions,
+  PageWriteResult,
+  QuarantinedEnvelope,
+  SyncCheckpoint,
+  UnreadableLine,
+} from './types';
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Shared by both backends
@@ -69,11 +80,13 @@ export interface PreparedRecord {
   json: string;
 }
 
-const INSTANT_PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
+const INSTANT_PATTERN = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})?$/;
+const ZONE_SUFFIX = /(?:Z|[+-]\d{2}:?\d{2})$/;
 
 /**
  * An ISO-8601 date-time as a string that sorts in instant order: UTC, `YYYY-MM-DDTHH:MM:SS.fffffffffZ`.
  * `2024-10-16T12:54:00.0270000Z` -> `2024-10-16T12:54:00.027000000Z`. Undefined if the value is not such a time.
+ * A time without a zone is UTC: DocuSign sends some that way (`2026-06-23T14:05:59.560`, docusign-api.md §10).
  * Precision is kept to the nanosecond (the date part goes through Date.UTC, the fraction never does).
  */
 export function instantKey(value: string): string | undefined {
@@ -106,12 +119,20 @@ export function instantKey(value: string): string | undefined {
   let ms = local.getTime();
   if (zone !== 'Z') {
     const sign = zone.startsWith('-') ? -1 : 1;
-    const offsetMinutes = Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6));
+    const offsetMinutes = Number(zone.slice(1, 3)) * 60 + Number(zone.slice(-2));
     ms -= sign * offsetMinutes * 60_000;
   }
   const utc = new Date(ms).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ (4-digit years, which DocuSign times have)
   if (utc.length !== 24) return undefined;
   return `${utc.slice(0, 19)}.${fraction.padEnd(9, '0')}Z`;
+}
+
+/**
+ * A time the connector writes itself (syncedAt, quarantinedAt, countChangedSince's argument) must carry its zone:
+ * Date.parse and Postgres' timestamptz would read a zoneless one as local time.
+ */
+function isZonedTime(value: unknown): value is string {
+  return typeof value === 'string' && ZONE_SUFFIX.test(value) && instantKey(value) !== undefined;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -149,17 +170,13 @@ function preparePage(description: string, connectionId: string, records: unknown
     if (!isPlainObject(raw)) return fail('must be an object');
     const { envelopeId, status, statusChangedDateTime, syncedAt, envelope } = raw;
     if (raw.connectionId !== connectionId) fail('connectionId must equal the connection written to');
-    if (typeof envelopeId !== 'string' || !ENVELOPE_ID_PATTERN.test(envelopeId)) {
-      return fail(`envelopeId must match ${String(ENVELOPE_ID_PATTERN)}`);
-    }
+    if (!isEnvelopeId(envelopeId)) return fail(`envelopeId must match ${String(ENVELOPE_ID_PATTERN)}`);
     if (typeof status !== 'string' || status === '') return fail('status must be a non-empty string');
     const key = typeof statusChangedDateTime === 'string' ? instantKey(statusChangedDateTime) : undefined;
     if (typeof statusChangedDateTime !== 'string' || key === undefined) {
-      return fail('statusChangedDateTime must be an ISO date-time with a zone, e.g. 2024-10-16T12:54:00.0270000Z');
+      return fail('statusChangedDateTime must be an ISO date-time, e.g. 2024-10-16T12:54:00.0270000Z');
     }
-    if (typeof syncedAt !== 'string' || instantKey(syncedAt) === undefined) {
-      return fail('syncedAt must be an ISO date-time with a zone');
-    }
+    if (!isZonedTime(syncedAt)) return fail('syncedAt must be an ISO date-time with a zone');
     if (!isPlainObject(envelope)) return fail('envelope must be an object');
     const dedupKey = `${envelopeId}\u0000${statusChangedDateTime}`;
     if (seen.has(dedupKey)) return;
@@ -188,6 +205,74 @@ export function prepareWrite(
   return page.length || checkpointJson ? { page, checkpointJson } : undefined;
 }
 
+export function isEnvelopeId(value: unknown): value is string {
+  return typeof value === 'string' && ENVELOPE_ID_PATTERN.test(value);
+}
+
+/** One validated quarantine entry: the QuarantinedEnvelope fields in order, and its JSON as stored. */
+export interface PreparedQuarantine {
+  entry: QuarantinedEnvelope;
+  json: string;
+}
+
+/**
+ * Validates quarantine entries (before anything is written) and normalises them to the QuarantinedEnvelope shape;
+ * of two entries for one envelope the later wins. Throws `invalid_evidence_record` naming the entry and the rule.
+ */
+export function prepareQuarantine(description: string, connectionId: string, entries: unknown): PreparedQuarantine[] {
+  assertConnectionId(description, connectionId);
+  if (!Array.isArray(entries)) {
+    throw new EvidenceStoreError(
+      'invalid_evidence_record',
+      `Evidence store ${description}: quarantine entries must be an array`,
+    );
+  }
+  const byId = new Map<string, PreparedQuarantine>();
+  entries.forEach((raw: unknown, i) => {
+    const fail = (rule: string): never => {
+      throw new EvidenceStoreError(
+        'invalid_evidence_record',
+        `Evidence store ${description}: quarantine entry ${i} for connection ${connectionId}: ${rule}`,
+      );
+    };
+    if (!isPlainObject(raw)) return fail('must be an object');
+    const { envelopeId, reason, quarantinedAt, envelope } = raw;
+    if (raw.connectionId !== connectionId) fail('connectionId must equal the connection written to');
+    if (!isEnvelopeId(envelopeId)) return fail(`envelopeId must match ${String(ENVELOPE_ID_PATTERN)}`);
+    if (typeof reason !== 'string' || reason === '') return fail('reason must be a non-empty string');
+    if (!isZonedTime(quarantinedAt)) return fail('quarantinedAt must be an ISO date-time with a zone');
+    if (!isPlainObject(envelope)) return fail('envelope must be an object');
+    const entry: QuarantinedEnvelope = { connectionId, envelopeId, reason, quarantinedAt, envelope };
+    let json: string;
+    try {
+      json = JSON.stringify(entry);
+    } catch (err) {
+      return fail(`envelope is not JSON-serialisable (${describeCause(err)})`);
+    }
+    byId.set(envelopeId, { entry, json });
+  });
+  return [...byId.values()];
+}
+
+/** A stored quarantine entry, or undefined if the text is not one. */
+export function parseQuarantined(text: string): QuarantinedEnvelope | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (
+      isPlainObject(value) &&
+      isEnvelopeId(value.envelopeId) &&
+      typeof value.reason === 'string' &&
+      typeof value.quarantinedAt === 'string' &&
+      isPlainObject(value.envelope)
+    ) {
+      return value as unknown as QuarantinedEnvelope;
+    }
+  } catch {
+    // fall through
+  }
+  return undefined;
+}
+
 /** The checkpoint as stored (JSON text), or an `invalid_evidence_record` error naming the field. */
 function prepareCheckpoint(description: string, checkpoint: SyncCheckpoint): string {
   const fail = (rule: string): never => {
@@ -213,7 +298,7 @@ export function parseCheckpoint(text: string): SyncCheckpoint | undefined {
 
 /** Parses an ISO time argument (countChangedSince) or throws. */
 export function parseSince(description: string, since: string): number {
-  const ms = typeof since === 'string' && instantKey(since) !== undefined ? Date.parse(since) : NaN;
+  const ms = isZonedTime(since) ? Date.parse(since) : NaN;
   if (!Number.isFinite(ms)) {
     throw new EvidenceStoreError(
       'invalid_evidence_record',
@@ -296,17 +381,21 @@ interface VersionIndex {
   /** Size at the last refresh; > offset means an unterminated (torn) last line. */
   size: number;
   envelopes: Map<string, VersionEntry[]>;
+  /** Complete lines that are not a record: skipped, and reported (never silently). */
+  unreadable: UnreadableLine[];
 }
 
 interface ConnectionPaths {
   dir: string;
   envelopes: string;
   changes: string;
+  quarantine: string;
 }
 
 const CHANGES_FILE = 'changes.jsonl';
 const CHECKPOINT_FILE = 'sync-checkpoint.json';
 const ENVELOPES_DIR = 'envelopes';
+const QUARANTINE_DIR = 'quarantine';
 const READ_CHUNK = 1 << 20;
 const FILE_CONCURRENCY = 16;
 const LIST_READ_AHEAD = 32;
@@ -360,6 +449,15 @@ async function writeFileAtomic(dir: string, name: string, data: string): Promise
   }
 }
 
+/** `<envelopeId>.json` names of a directory listing as IDs, in ID order; anything else is skipped. */
+function idsOfJsonFiles(names: string[]): string[] {
+  return names
+    .filter((name) => name.endsWith('.json'))
+    .map((name) => name.slice(0, -'.json'.length))
+    .filter(isEnvelopeId)
+    .sort(compare);
+}
+
 /** The newest version: greatest instant; among equal instants, the first stored. */
 function newest(entries: readonly VersionEntry[]): VersionEntry | undefined {
   let best: VersionEntry | undefined;
@@ -393,7 +491,10 @@ export class DirectoryStore implements EvidenceStore {
   private readonly indexes = new Map<string, VersionIndex>();
   private closed = false;
 
-  constructor(dir: string) {
+  constructor(
+    dir: string,
+    private readonly options: EvidenceStoreOptions = {},
+  ) {
     if (typeof dir !== 'string' || dir.trim() === '') {
       throw new EvidenceStoreError('evidence_store_unavailable', 'Evidence store: the directory path is empty');
     }
@@ -469,11 +570,7 @@ export class DirectoryStore implements EvidenceStore {
     const action = `list envelopes of connection ${connectionId}`;
     let ids: string[];
     try {
-      ids = (await fs.readdir(envelopes))
-        .filter((name) => name.endsWith('.json'))
-        .map((name) => name.slice(0, -'.json'.length))
-        .filter((id) => ENVELOPE_ID_PATTERN.test(id))
-        .sort(compare);
+      ids = idsOfJsonFiles(await fs.readdir(envelopes));
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return;
       throw unavailable(this.description, action, err);
@@ -502,7 +599,7 @@ export class DirectoryStore implements EvidenceStore {
   async versions(connectionId: string, envelopeId: string): Promise<EnvelopeRecord[]> {
     this.assertOpen();
     assertConnectionId(this.description, connectionId);
-    if (typeof envelopeId !== 'string' || !ENVELOPE_ID_PATTERN.test(envelopeId)) return [];
+    if (!isEnvelopeId(envelopeId)) return [];
     const paths = this.paths(connectionId);
     return serialised(paths.dir, async () => {
       try {
@@ -517,6 +614,85 @@ export class DirectoryStore implements EvidenceStore {
     });
   }
 
+  async quarantine(connectionId: string, entries: QuarantinedEnvelope[]): Promise<void> {
+    this.assertOpen();
+    const prepared = prepareQuarantine(this.description, connectionId, entries);
+    if (!prepared.length) return;
+    const paths = this.paths(connectionId);
+    await serialised(paths.dir, async () => {
+      try {
+        const created = await fs.mkdir(paths.quarantine, { recursive: true });
+        await mapLimit(prepared, FILE_CONCURRENCY, ({ entry, json }) =>
+          writeFileAtomic(paths.quarantine, `${entry.envelopeId}.json`, `${json}\n`),
+        );
+        await fsyncDirectory(paths.quarantine);
+        if (created !== undefined) await fsyncDirectory(paths.dir);
+      } catch (err) {
+        throw unavailable(this.description, `quarantine envelopes of connection ${connectionId}`, err);
+      }
+    });
+  }
+
+  async release(connectionId: string, envelopeIds: string[]): Promise<void> {
+    this.assertOpen();
+    assertConnectionId(this.description, connectionId);
+    // An ID that is not a safe file name can never have been quarantined.
+    const ids = [...new Set(envelopeIds.filter(isEnvelopeId))];
+    if (!ids.length) return;
+    const paths = this.paths(connectionId);
+    await serialised(paths.dir, async () => {
+      try {
+        let removed = 0;
+        await mapLimit(ids, FILE_CONCURRENCY, async (id) => {
+          try {
+            await fs.unlink(path.join(paths.quarantine, `${id}.json`));
+            removed++;
+          } catch (err) {
+            if (errnoCode(err) !== 'ENOENT') throw err;
+          }
+        });
+        if (removed) await fsyncDirectory(paths.quarantine);
+      } catch (err) {
+        throw unavailable(this.description, `release quarantined envelopes of connection ${connectionId}`, err);
+      }
+    });
+  }
+
+  async listQuarantined(connectionId: string): Promise<QuarantinedEnvelope[]> {
+    const dir = this.paths(connectionId).quarantine;
+    const action = `list quarantined envelopes of connection ${connectionId}`;
+    const ids = await this.quarantinedIds(connectionId, action);
+    try {
+      const out: QuarantinedEnvelope[] = [];
+      for (const id of ids) {
+        let text: string;
+        try {
+          text = await fs.readFile(path.join(dir, `${id}.json`), 'utf8');
+        } catch (err) {
+          if (errnoCode(err) === 'ENOENT') continue; // released since readdir
+          throw err;
+        }
+        const entry = parseQuarantined(text);
+        if (!entry || entry.envelopeId !== id)
+          throw new Error(`${QUARANTINE_DIR}/${id}.json is not a quarantine entry`);
+        out.push(entry);
+      }
+      return out;
+    } catch (err) {
+      throw unavailable(this.description, action, err);
+    }
+  }
+
+  async countQuarantined(connectionId: string): Promise<number> {
+    return (await this.quarantinedIds(connectionId, `count quarantined envelopes of connection ${connectionId}`))
+      .length;
+  }
+
+  async unreadableLines(connectionId: string): Promise<UnreadableLine[]> {
+    const index = await this.readIndex(connectionId, 'check the journal');
+    return [...index.unreadable];
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.indexes.clear();
@@ -529,9 +705,26 @@ export class DirectoryStore implements EvidenceStore {
       throw new EvidenceStoreError('evidence_store_unavailable', `Evidence store ${this.description} is closed`);
   }
 
+  /** Envelope IDs with a quarantine file, in ID order (temp files of an interrupted write are not entries). */
+  private async quarantinedIds(connectionId: string, action: string): Promise<string[]> {
+    this.assertOpen();
+    assertConnectionId(this.description, connectionId);
+    try {
+      return idsOfJsonFiles(await fs.readdir(this.paths(connectionId).quarantine));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return [];
+      throw unavailable(this.description, action, err);
+    }
+  }
+
   private paths(connectionId: string): ConnectionPaths {
     const dir = path.join(this.root, connectionId);
-    return { dir, envelopes: path.join(dir, ENVELOPES_DIR), changes: path.join(dir, CHANGES_FILE) };
+    return {
+      dir,
+      envelopes: path.join(dir, ENVELOPES_DIR),
+      changes: path.join(dir, CHANGES_FILE),
+      quarantine: path.join(dir, QUARANTINE_DIR),
+    };
   }
 
   private async readIndex(connectionId: string, action: string): Promise<VersionIndex> {
@@ -652,16 +845,20 @@ export class DirectoryStore implements EvidenceStore {
       stat = await fs.stat(paths.changes);
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT') throw err;
-      const empty: VersionIndex = { ino: -1, offset: 0, size: 0, envelopes: new Map() };
+      const empty: VersionIndex = { ino: -1, offset: 0, size: 0, envelopes: new Map(), unreadable: [] };
       this.indexes.set(connectionId, empty);
       return empty;
     }
     let index = this.indexes.get(connectionId);
     if (!index || index.ino !== stat.ino || stat.size < index.offset) {
-      index = { ino: stat.ino, offset: 0, size: 0, envelopes: new Map() };
+      index = { ino: stat.ino, offset: 0, size: 0, envelopes: new Map(), unreadable: [] };
       this.indexes.set(connectionId, index);
     }
-    if (stat.size > index.offset) await this.load(paths.changes, index, stat.size);
+    if (stat.size > index.offset) {
+      const known = index.unreadable.length;
+      await this.load(paths.changes, index, stat.size);
+      for (const line of index.unreadable.slice(known)) this.options.onUnreadableLine?.(connectionId, line);
+    }
     index.size = stat.size;
     return index;
   }
@@ -682,7 +879,7 @@ export class DirectoryStore implements EvidenceStore {
         let lineStart = 0;
         for (let nl = buf.indexOf(0x0a); nl !== -1; nl = buf.indexOf(0x0a, lineStart)) {
           if (nl > lineStart)
-            this.indexLine(index, buf.toString('utf8', lineStart, nl), carryStart + lineStart, nl - lineStart);
+            this.indexLine(index, file, buf.toString('utf8', lineStart, nl), carryStart + lineStart, nl - lineStart);
           lineStart = nl + 1;
         }
         index.offset = carryStart + lineStart;
@@ -695,10 +892,14 @@ export class DirectoryStore implements EvidenceStore {
     }
   }
 
-  private indexLine(index: VersionIndex, text: string, offset: number, length: number): void {
+  private indexLine(index: VersionIndex, file: string, text: string, offset: number, length: number): void {
     const record = parseRecordLine(text);
     const key = record ? instantKey(record.statusChangedDateTime) : undefined;
-    if (!record || key === undefined) return; // a torn fragment that a later append terminated, or corruption
+    if (!record || key === undefined) {
+      // A torn fragment that a later append terminated (its page was re-delivered whole), or corruption.
+      index.unreadable.push({ file, offset, length });
+      return;
+    }
     let entries = index.envelopes.get(record.envelopeId);
     if (!entries) index.envelopes.set(record.envelopeId, (entries = []));
     if (entries.some((e) => e.statusChangedDateTime === record.statusChangedDateTime)) return; // duplicate line

@@ -4,9 +4,17 @@
  */
 import { DirectoryStore } from './directory';
 import { PostgresStore } from './postgres';
-import type { EvidenceStore } from './types';
+import type { EvidenceStore, EvidenceStoreOptions } from './types';
 
-export type { EnvelopeRecord, EvidenceStore, PageWriteResult, SyncCheckpoint } from './types';
+export type {
+  EnvelopeRecord,
+  EvidenceStore,
+  EvidenceStoreOptions,
+  PageWriteResult,
+  QuarantinedEnvelope,
+  SyncCheckpoint,
+  UnreadableLine,
+} from './types';
 export { DirectoryStore, EvidenceStoreError, instantKey } from './directory';
 export { PostgresStore } from './postgres';
 
@@ -20,10 +28,10 @@ export function isPostgresSpec(spec: string): boolean {
 }
 
 /** Builds (does not open) the store; call `init()` before use. The spec may hold a password: never log it, log `description`. */
-export function createEvidenceStore(spec: string): EvidenceStore {
+export function createEvidenceStore(spec: string, options: EvidenceStoreOptions = {}): EvidenceStore {
   const value = spec.trim();
   if (value === '') {
     throw new Error('EVIDENCE_STORE is empty: give a directory path or a postgres:// URL');
   }
-  return isPostgresSpec(value) ? new PostgresStore(value) : new DirectoryStore(value);
+  return isPostgresSpec(value) ? new PostgresStore(value) : new DirectoryStore(value, options);
 }

@@ -7,6 +7,8 @@
  * - `evidence_envelopes`: the latest record of each (connection_id, envelope_id).
  * - `evidence_envelope_versions`: every version, keyed by (connection_id, envelope_id, status_changed_at).
  * - `evidence_sync_checkpoints`: where an interrupted sync of the connection resumes (not evidence).
+ * - `evidence_quarantine`: envelopes DocuSign listed that did not validate, kept raw until they do (not evidence).
+ *   Text only, no jsonb: malformed data is what lands here, and jsonb refuses some valid JSON (a \u0000 escape).
  * `status_changed_at` is DocuSign's exact string (7 fractional digits; timestamptz would keep 6);
  * `status_changed_key` is the same instant normalised (UTC, 9 digits) so string order is time order.
  * `record` (jsonb) is for querying; `record_text` holds the record exactly as written and is what reads return:
@@ -27,12 +29,21 @@ import {
   compare,
   errnoCode,
   parseCheckpoint,
+  isEnvelopeId,
   parseSince,
+  prepareQuarantine,
   prepareWrite,
   unavailable,
   type PreparedRecord,
 } from './directory';
-import type { EnvelopeRecord, EvidenceStore, PageWriteResult, SyncCheckpoint } from './types';
+import type {
+  EnvelopeRecord,
+  EvidenceStore,
+  PageWriteResult,
+  QuarantinedEnvelope,
+  SyncCheckpoint,
+  UnreadableLine,
+} from './types';
 
 export interface PostgresStoreOptions {
   /** Rows per keyset batch in list() (default 500). */
@@ -88,6 +99,19 @@ const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 'evidence_store_003_quarantine',
+    sql: `
+      CREATE TABLE evidence_quarantine (
+        connection_id  text NOT NULL,
+        envelope_id    text COLLATE "C" NOT NULL,
+        reason         text NOT NULL,
+        quarantined_at timestamptz NOT NULL,
+        entry_text     text NOT NULL,
+        PRIMARY KEY (connection_id, envelope_id)
+      );
+    `,
+  },
 ];
 
 /** Arbitrary constant: the advisory lock that serialises migrations of this store. */
@@ -128,6 +152,14 @@ const UPSERT_LATEST = `
 const UPSERT_CHECKPOINT = `
   INSERT INTO evidence_sync_checkpoints (connection_id, checkpoint_text) VALUES ($1, $2)
   ON CONFLICT (connection_id) DO UPDATE SET checkpoint_text = EXCLUDED.checkpoint_text, updated_at = now()`;
+
+const UPSERT_QUARANTINE = `
+  INSERT INTO evidence_quarantine (connection_id, envelope_id, reason, quarantined_at, entry_text)
+  SELECT $1, t.envelope_id, t.reason, t.quarantined_at, t.entry_text
+    FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::text[])
+         AS t(envelope_id, reason, quarantined_at, entry_text)
+  ON CONFLICT (connection_id, envelope_id) DO UPDATE SET
+    reason = EXCLUDED.reason, quarantined_at = EXCLUDED.quarantined_at, entry_text = EXCLUDED.entry_text`;
 
 /** `postgres://user@host:port/db`: the URL without password and query (which may carry credentials too). */
 export function describePostgresUrl(url: string): string {
@@ -304,6 +336,74 @@ export class PostgresStore implements EvidenceStore {
     } catch (err) {
       throw unavailable(this.description, `read versions of envelope ${envelopeId}`, err);
     }
+  }
+
+  async quarantine(connectionId: string, entries: QuarantinedEnvelope[]): Promise<void> {
+    this.assertOpen();
+    // Sorted: concurrent writers take row locks in the same order.
+    const rows = prepareQuarantine(this.description, connectionId, entries).sort((a, b) =>
+      compare(a.entry.envelopeId, b.entry.envelopeId),
+    );
+    if (!rows.length) return;
+    try {
+      await this.ensureSchema();
+      await this.pool.query(UPSERT_QUARANTINE, [
+        connectionId,
+        rows.map((r) => r.entry.envelopeId),
+        rows.map((r) => r.entry.reason),
+        rows.map((r) => r.entry.quarantinedAt),
+        rows.map((r) => r.json),
+      ]);
+    } catch (err) {
+      throw unavailable(this.description, `quarantine envelopes of connection ${connectionId}`, err);
+    }
+  }
+
+  async release(connectionId: string, envelopeIds: string[]): Promise<void> {
+    this.assertOpen();
+    assertConnectionId(this.description, connectionId);
+    const ids = envelopeIds.filter(isEnvelopeId);
+    if (!ids.length) return;
+    try {
+      await this.ensureSchema();
+      await this.pool.query(
+        'DELETE FROM evidence_quarantine WHERE connection_id = $1 AND envelope_id = ANY($2::text[])',
+        [connectionId, ids],
+      );
+    } catch (err) {
+      throw unavailable(this.description, `release quarantined envelopes of connection ${connectionId}`, err);
+    }
+  }
+
+  async listQuarantined(connectionId: string): Promise<QuarantinedEnvelope[]> {
+    this.assertOpen();
+    assertConnectionId(this.description, connectionId);
+    try {
+      await this.ensureSchema();
+      const { rows } = await this.pool.query<{ entry_text: string }>(
+        'SELECT entry_text FROM evidence_quarantine WHERE connection_id = $1 ORDER BY envelope_id',
+        [connectionId],
+      );
+      return rows.map((r) => JSON.parse(r.entry_text) as QuarantinedEnvelope);
+    } catch (err) {
+      throw unavailable(this.description, `list quarantined envelopes of connection ${connectionId}`, err);
+    }
+  }
+
+  async countQuarantined(connectionId: string): Promise<number> {
+    return this.scalar(
+      connectionId,
+      'count quarantined envelopes',
+      'SELECT count(*)::int AS n FROM evidence_quarantine WHERE connection_id = $1',
+      [connectionId],
+    );
+  }
+
+  /** Rows are validated on write (jsonb), so there is nothing unreadable to report. */
+  async unreadableLines(connectionId: string): Promise<UnreadableLine[]> {
+    this.assertOpen();
+    assertConnectionId(this.description, connectionId);
+    return [];
   }
 
   async close(): Promise<void> {

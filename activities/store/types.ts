@@ -34,6 +34,22 @@ export interface SyncCheckpoint {
   progress: Record<string, unknown>;
 }
 
+/**
+ * An envelope DocuSign listed that did not validate (e.g. no statusChangedDateTime): kept exactly as received, with
+ * the reason, until a later sync fetches it again and it validates. One per (connectionId, envelopeId); it is not
+ * evidence and never counts as a stored envelope.
+ */
+export interface QuarantinedEnvelope {
+  connectionId: string;
+  envelopeId: string;
+  /** What failed: the field and the rule. */
+  reason: string;
+  /** ISO time (with zone) of the latest failed validation. */
+  quarantinedAt: string;
+  /** The list item exactly as DocuSign returned it. */
+  envelope: Record<string, unknown>;
+}
+
 export interface EvidenceStore {
   /** Human-readable location for logs and status, with any password removed. */
   readonly description: string;
@@ -57,5 +73,35 @@ export interface EvidenceStore {
   list(connectionId: string): AsyncIterable<EnvelopeRecord>;
   /** Every stored version of one envelope, oldest first. */
   versions(connectionId: string, envelopeId: string): Promise<EnvelopeRecord[]>;
+  /**
+   * Adds quarantine entries, replacing any of the same envelope; durable when it resolves (a sync writes them before
+   * the page's checkpoint, so the cursor never passes a quarantined envelope that is not kept). Validated first: an
+   * invalid entry writes nothing.
+   */
+  quarantine(connectionId: string, entries: QuarantinedEnvelope[]): Promise<void>;
+  /** Removes the entries of these envelopes (IDs not quarantined are ignored). */
+  release(connectionId: string, envelopeIds: string[]): Promise<void>;
+  /** Every quarantined envelope of the connection, in envelopeId order. */
+  listQuarantined(connectionId: string): Promise<QuarantinedEnvelope[]>;
+  countQuarantined(connectionId: string): Promise<number>;
+  /**
+   * Stored lines the store could not read and skips (directory: corrupt lines of changes.jsonl, e.g. the fragment a
+   * crash mid-append leaves; Postgres validates on write and has none). Reported by `doctor` and `evidence`.
+   */
+  unreadableLines(connectionId: string): Promise<UnreadableLine[]>;
   close(): Promise<void>;
+}
+
+/** A stored line that could not be read. */
+export interface UnreadableLine {
+  file: string;
+  /** Byte offset of the line in `file`, and its length without the newline. */
+  offset: number;
+  length: number;
+}
+
+/** Options every backend takes. */
+export interface EvidenceStoreOptions {
+  /** Called once per unreadable line as the store first finds it (the worker logs it and counts it in a metric). */
+  onUnreadableLine?: (connectionId: string, line: UnreadableLine) => void;
 }

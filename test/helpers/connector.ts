@@ -1,7 +1,8 @@
 /**
  * End-to-end harness: the shared dev server, a DocuSign emulator, a real RSA key pair (PKCS#1, as DocuSign generates),
  * the connector's real worker with its real activities and a directory evidence store. Worker logs are captured so
- * tests can scan them for secrets.
+ * tests can scan them for secrets. The worker trusts what an operator would configure: keys in the work directory
+ * (DOCUSIGN_KEYS_DIR) and the emulator's host (DOCUSIGN_ALLOWED_HOSTS, as 127.0.0.1 and as localhost).
  */
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -48,6 +49,11 @@ export async function waitForStatus(
   throw new Error(
     `status never matched; last: ${JSON.stringify(last)}${lastError instanceof Error ? `; last error: ${lastError.message}` : ''}`,
   );
+}
+
+/** DOCUSIGN_ALLOWED_HOSTS for an emulator: its host, also as `localhost` (the wrong-`aud` tests call it that way). */
+export function emulatorAllowedHosts(emu: Pick<Emulator, 'host'>): string {
+  return [emu.host, emu.host.replace('127.0.0.1', 'localhost')].join(',');
 }
 
 /** A demo-environment connection config for the emulator's app and user, key read from `keyPath`. */
@@ -115,6 +121,8 @@ export async function startHarness(
     sync?: ActivityDeps['sync'];
     burstRetryMs?: number;
     env?: TestWorkflowEnvironment;
+    /** Where the worker resolves `env:` key references (default process.env). */
+    keyEnv?: NodeJS.ProcessEnv;
   } = {},
 ): Promise<Harness> {
   const env = opts.env ?? (await devServerEnv());
@@ -137,6 +145,8 @@ export async function startHarness(
     TEMPORAL_TASK_QUEUE: taskQueue,
     EVIDENCE_STORE: storeDir,
     DOCUSIGN_HTTP_TIMEOUT_MS: '5000',
+    DOCUSIGN_KEYS_DIR: workDir,
+    DOCUSIGN_ALLOWED_HOSTS: emulatorAllowedHosts(emu),
   });
   const connector = await createConnectorWorker({
     config,
@@ -145,6 +155,7 @@ export async function startHarness(
     workflowCode: await workflowCode(),
     ...(opts.sync ? { sync: opts.sync } : {}),
     ...(opts.burstRetryMs ? { docusign: { burstRetryMs: opts.burstRetryMs } } : {}),
+    ...(opts.keyEnv ? { env: opts.keyEnv } : {}),
   });
 
   // One worker runs for the whole test file (a Worker runs once); a fatal worker error fails the waiting tests.

@@ -12,7 +12,7 @@ import path from 'node:path';
 import type { ConnectionConfig } from '../../workflows/config';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator';
 import { Rng } from '../emulator/prng';
-import { connectionConfigFor, rsaKeys, startConnection, type RsaKeys } from './connector';
+import { connectionConfigFor, emulatorAllowedHosts, rsaKeys, startConnection, type RsaKeys } from './connector';
 export { waitForStatus } from './connector';
 import { workflowCode } from './temporal';
 
@@ -169,6 +169,8 @@ export interface Rig {
   userId: string;
   accountId: string;
   workDir: string;
+  /** What a worker for this rig needs: its key directory and the emulator's host allowed. */
+  workerEnv: Record<string, string>;
   config(connectionId: string, overrides?: Partial<ConnectionConfig>): ConnectionConfig;
   start(client: Client, taskQueue: string, config: ConnectionConfig): Promise<WorkflowHandle>;
   close(): Promise<void>;
@@ -204,6 +206,7 @@ export async function startRig(
     userId,
     accountId,
     workDir,
+    workerEnv: { DOCUSIGN_KEYS_DIR: workDir, DOCUSIGN_ALLOWED_HOSTS: emulatorAllowedHosts(emu) },
     config: (connectionId, overrides = {}) =>
       connectionConfigFor({ emu, integrationKey, userId, keyPath }, connectionId, overrides),
     start: startConnection,

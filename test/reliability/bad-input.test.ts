@@ -8,7 +8,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,7 @@ import { after, before, describe, test } from 'node:test';
 import { DocuSignClient } from '../../activities/docusign';
 import { ConnectorError } from '../../activities/errors';
 import { loadPrivateKey } from '../../activities/keys';
+import { trustPolicyOf } from '../../activities/trust';
 import { ConfigError, loadWorkerConfig } from '../../worker/config';
 import { InvalidConfigError, parseConnectionConfig, type ConnectionConfig } from '../../workflows/config';
 import { findLeaks, rsaKeys, startHarness, type Harness } from '../helpers/connector';
@@ -99,6 +100,8 @@ describe('connection config: each field wrong → one line naming the field and 
 describe('private keys: loadPrivateKey → private_key_unavailable naming the ref and the rule, no PEM body', () => {
   let dir: string;
   const env: NodeJS.ProcessEnv = {};
+  /** The keys directory is `dir`; `env:` references need the default prefix DOCUSIGN_KEY_. */
+  const trust = () => trustPolicyOf({ keysDir: dir });
   before(() => {
     dir = mkdtempSync(path.join(tmpdir(), 'connector-keys-'));
   });
@@ -146,7 +149,7 @@ describe('private keys: loadPrivateKey → private_key_unavailable naming the re
       const file = path.join(dir, `${name.replace(/\W+/g, '-')}.pem`);
       if (content !== undefined) writeFileSync(file, content);
       const ref = `file:${file}`;
-      const err = await loadPrivateKey(ref, env).then(
+      const err = await loadPrivateKey(ref, trust(), env).then(
         () => assert.fail('the key must be refused'),
         (e: unknown) => e,
       );
@@ -160,7 +163,7 @@ describe('private keys: loadPrivateKey → private_key_unavailable naming the re
   }
 
   test('a directory instead of a file', async () => {
-    await assert.rejects(loadPrivateKey(`file:${dir}`, env), {
+    await assert.rejects(loadPrivateKey(`file:${dir}`, trust(), env), {
       code: 'private_key_unavailable',
       message: `privateKeyRef file:${dir}: file cannot be read (EISDIR)`,
     });
@@ -168,7 +171,7 @@ describe('private keys: loadPrivateKey → private_key_unavailable naming the re
 
   test('env var unset, or set but empty', async () => {
     for (const value of [undefined, '']) {
-      await assert.rejects(loadPrivateKey('env:DOCUSIGN_KEY_UNSET', { DOCUSIGN_KEY_UNSET: value }), {
+      await assert.rejects(loadPrivateKey('env:DOCUSIGN_KEY_UNSET', trust(), { DOCUSIGN_KEY_UNSET: value }), {
         code: 'private_key_unavailable',
         message: 'privateKeyRef env:DOCUSIGN_KEY_UNSET: environment variable is not set on the worker',
       });
@@ -177,8 +180,10 @@ describe('private keys: loadPrivateKey → private_key_unavailable naming the re
 
   test('env var holding a wrong key: same rules, no PEM body in the message', async () => {
     const pem = ec.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    const err = (await loadPrivateKey('env:DOCUSIGN_KEY', { DOCUSIGN_KEY: pem }).catch((e: unknown) => e)) as Error;
-    assert.match(err.message, /^privateKeyRef env:DOCUSIGN_KEY: is a ec key/);
+    const err = (await loadPrivateKey('env:DOCUSIGN_KEY_EC', trust(), { DOCUSIGN_KEY_EC: pem }).catch(
+      (e: unknown) => e,
+    )) as Error;
+    assert.match(err.message, /^privateKeyRef env:DOCUSIGN_KEY_EC: is a ec key/);
     assertNoPemBody(err.message, pem);
   });
 
@@ -187,10 +192,52 @@ describe('private keys: loadPrivateKey → private_key_unavailable naming the re
     const p8 = path.join(dir, 'good-pkcs8.pem');
     writeFileSync(p1, pkcs1);
     writeFileSync(p8, pkcs8);
-    assert.equal((await loadPrivateKey(`file:${p1}`, env)).asymmetricKeyType, 'rsa');
-    assert.equal((await loadPrivateKey(`file:${p8}`, env)).asymmetricKeyType, 'rsa');
+    assert.equal((await loadPrivateKey(`file:${p1}`, trust(), env)).asymmetricKeyType, 'rsa');
+    assert.equal((await loadPrivateKey(`file:${p8}`, trust(), env)).asymmetricKeyType, 'rsa');
     const escaped = pkcs1.replace(/\n/g, '\\n');
-    assert.equal((await loadPrivateKey('env:K', { K: escaped })).asymmetricKeyType, 'rsa');
+    const fromEnv = await loadPrivateKey('env:DOCUSIGN_KEY_K', trust(), { DOCUSIGN_KEY_K: escaped });
+    assert.equal(fromEnv.asymmetricKeyType, 'rsa');
+  });
+
+  // The trust policy: a valid RSA key in the wrong place is refused with the rule, before anything parses it.
+  test('outside DOCUSIGN_KEYS_DIR, a `..` escape, a symlink escape, an unprefixed variable: the rule, not the key', async () => {
+    const outside = mkdtempSync(path.join(tmpdir(), 'connector-outside-'));
+    try {
+      const stray = path.join(outside, 'stray.pem');
+      writeFileSync(stray, pkcs1);
+      mkdirSync(path.join(dir, 'sub'), { recursive: true });
+      symlinkSync(stray, path.join(dir, 'sub', 'link.pem'));
+      const cases: [string, NodeJS.ProcessEnv, RegExp][] = [
+        [`file:${stray}`, env, new RegExp(`: must be a file inside ${dir} \\(DOCUSIGN_KEYS_DIR\\)$`)],
+        [
+          `file:${dir}/sub/../../${path.basename(outside)}/stray.pem`,
+          env,
+          /: must be a file inside .*DOCUSIGN_KEYS_DIR/,
+        ],
+        [`file:${dir}/sub/link.pem`, env, /: resolves outside .* \(DOCUSIGN_KEYS_DIR\) through a symlink$/],
+        ['env:KEY_FOR_TLS', { KEY_FOR_TLS: pkcs1 }, /: must name an environment variable starting with DOCUSIGN_KEY_ /],
+        ['env:DOCUSIGN_KEY_', { DOCUSIGN_KEY_: pkcs1 }, /DOCUSIGN_KEY_ENV_PREFIX/],
+      ];
+      for (const [ref, keyEnv, rule] of cases) {
+        const err = await loadPrivateKey(ref, trust(), keyEnv).then(
+          () => assert.fail(`${ref} must be refused`),
+          (e: unknown) => e,
+        );
+        assert.ok(err instanceof ConnectorError, ref);
+        assert.equal(err.code, 'private_key_unavailable', ref);
+        oneLine(err.message);
+        assert.ok(err.message.startsWith(`privateKeyRef ${ref}: `), err.message);
+        assert.match(err.message, rule, ref);
+        assertNoPemBody(err.message, pkcs1);
+      }
+      // The same key is accepted inside the directory, and under another configured prefix.
+      writeFileSync(path.join(dir, 'sub', 'inside.pem'), pkcs1);
+      assert.equal((await loadPrivateKey(`file:${dir}/sub/inside.pem`, trust(), env)).asymmetricKeyType, 'rsa');
+      const custom = trustPolicyOf({ keysDir: dir, keyEnvPrefix: 'ACME_' });
+      assert.equal((await loadPrivateKey('env:ACME_KEY', custom, { ACME_KEY: pkcs1 })).asymmetricKeyType, 'rsa');
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 });
 
@@ -207,6 +254,12 @@ describe('worker environment: loadWorkerConfig → one line per bad variable', (
     CONSENT_STATE_SECRET: ['short-secret-xyz', /must be at least 32 characters/],
     RATE_LIMIT_RESERVE_PERCENT: ['95', /must be a whole number from 0 to 90/],
     DOCUSIGN_HTTP_TIMEOUT_MS: ['5s', /must be a whole number from 1000 to 600000/],
+    DOCUSIGN_KEYS_DIR: ['/', /must be a directory path other than the filesystem root/],
+    DOCUSIGN_KEY_ENV_PREFIX: ['KEY-', /must be the start of an environment variable name/],
+    DOCUSIGN_ALLOWED_HOSTS: [
+      'https://emulator:4010',
+      /entry 'https:\/\/emulator:4010': must be a comma list of host:port/,
+    ],
   };
 
   test('all at once: exactly one line per variable, each naming it and its rule, no secret echoed', () => {
@@ -255,13 +308,14 @@ describe('DocuSign responses of the wrong shape → invalid_response naming the 
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    client = new DocuSignClient({ timeoutMs: 2000, trust: trustPolicyOf({ allowedHosts: [new URL(base).host] }) });
   });
   after(async () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
   const TOKEN = 'eyJ0eXAiOiJNVCIsImFsZyI6IlJTMjU2Iiwia2lkIjoi-secret-access-token';
-  const client = new DocuSignClient({ timeoutMs: 2000 });
+  let client: DocuSignClient;
   const envelope = { envelopeId: GUID_A, status: 'sent', statusChangedDateTime: '2024-10-16T12:54:00.0270000Z' };
   const page = { resultSetSize: '1', totalSetSize: '1', startPosition: '0', endPosition: '0', envelopes: [envelope] };
   const account = { account_id: GUID_B, is_default: true, account_name: 'Acme', base_uri: 'https://na3.docusign.net' };
@@ -316,17 +370,26 @@ describe('DocuSign responses of the wrong shape → invalid_response naming the 
       { ...page, envelopes: [{ ...envelope, envelopeId: 42 }] },
       /envelopes\.0\.envelopeId/,
     ],
+    // An envelope with an ID but a bad status or time does not fail its page: it is quarantined
+    // (test/docusign-shapes.test.ts). The page's own counts must hold, since paging follows them.
     [
       'envelopes',
-      'status missing',
-      { ...page, envelopes: [{ ...envelope, status: undefined }] },
-      /envelopes\.0\.status/,
+      'resultSetSize not the number of envelopes',
+      { ...page, resultSetSize: '2' },
+      /field resultSetSize must equal the number of envelopes \(1\)/,
     ],
     [
       'envelopes',
-      'statusChangedDateTime not a time',
-      { ...page, envelopes: [envelope, { ...envelope, statusChangedDateTime: '10/16/2024' }] },
-      /field envelopes\.1\.statusChangedDateTime must be an ISO date-time/,
+      'endPosition not startPosition + resultSetSize - 1',
+      { ...page, startPosition: '5', endPosition: '9', totalSetSize: '20' },
+      /field endPosition must be startPosition \+ resultSetSize - 1/,
+    ],
+    ['envelopes', 'endPosition past totalSetSize', { ...page, totalSetSize: '0' }, /field totalSetSize must exceed/],
+    [
+      'envelopes',
+      'more envelopes after an empty page',
+      { resultSetSize: '0', totalSetSize: '42', startPosition: '0', endPosition: '-1' },
+      /field totalSetSize says more envelopes remain after an empty page/,
     ],
     ['envelopes', 'nextUri a number', { ...page, nextUri: 5 }, /field nextUri/],
     ['envelopes', 'a JSON array', [envelope], /field \(root\)/],

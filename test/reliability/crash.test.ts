@@ -98,12 +98,13 @@ describe('crash trials: SIGKILL the worker process mid-sync', { timeout: 600_000
   }
 
   async function worker(
+    rig: Rig,
     address: string,
     taskQueue: string,
     evidenceStore: string,
     logLevel?: string,
   ): Promise<WorkerProcess> {
-    const w = await startWorkerProcess({ address, taskQueue, evidenceStore, logLevel });
+    const w = await startWorkerProcess({ address, taskQueue, evidenceStore, logLevel, env: rig.workerEnv });
     workers.push(w);
     return w;
   }
@@ -140,7 +141,7 @@ describe('crash trials: SIGKILL the worker process mid-sync', { timeout: 600_000
         const rig = await trialRig();
         const taskQueue = uniqueTaskQueue('crash-clean');
         const storeDir = path.join(rig.workDir, 'evidence');
-        const w = await worker(env.address, taskQueue, storeDir);
+        const w = await worker(rig, env.address, taskQueue, storeDir);
         const handle = await connect(rig, taskQueue, 'crash-clean');
         const status = await waitForStatus(handle, idleAfterSyncs(1), 90_000);
         cleanPages = rig.emu.stats.pagesServed;
@@ -165,7 +166,7 @@ describe('crash trials: SIGKILL the worker process mid-sync', { timeout: 600_000
         const taskQueue = uniqueTaskQueue(`crash-${trial}`);
         const storeDir = path.join(rig.workDir, 'evidence');
         const connectionId = `crash-trial-${trial}`;
-        const first = await worker(env.address, taskQueue, storeDir);
+        const first = await worker(rig, env.address, taskQueue, storeDir);
         await waitForPoller(client, first, taskQueue);
         // Kill after page 1 .. n-1 has been served, n = the pages the non-draft envelopes fill at the worker's page
         // size (a lower bound of the clean run's pages, which also has window boundaries): always mid-sync.
@@ -175,7 +176,7 @@ describe('crash trials: SIGKILL the worker process mid-sync', { timeout: 600_000
 
         const gap = await pageGapAt(rig, killAt);
         await first.kill();
-        const second = await worker(env.address, taskQueue, storeDir);
+        const second = await worker(rig, env.address, taskQueue, storeDir);
 
         const status = await waitForStatus(handle, idleAfterSyncs(1), 120_000);
         const check = await assertStoreMatches(storeDir, connectionId, rig.emu, rig.accountId);
@@ -214,7 +215,7 @@ describe('crash trials: SIGKILL the worker process mid-sync', { timeout: 600_000
       const rig = await trialRig();
       const taskQueue = uniqueTaskQueue('crash-window');
       const storeDir = path.join(rig.workDir, 'evidence');
-      const first = await worker(env.address, taskQueue, storeDir);
+      const first = await worker(rig, env.address, taskQueue, storeDir);
       await waitForPoller(client, first, taskQueue);
       const handle = await connect(rig, taskQueue, 'crash-window');
       // The first window's pages, from DocuSign's data; the kill lands as the second window's first page arrives.
@@ -228,7 +229,7 @@ describe('crash trials: SIGKILL the worker process mid-sync', { timeout: 600_000
       const killAt = Math.max(1, Math.ceil(firstWindow.length / 100)) + 1;
       const gap = await pageGapAt(rig, killAt);
       await first.kill();
-      const second = await worker(env.address, taskQueue, storeDir);
+      const second = await worker(rig, env.address, taskQueue, storeDir);
       await waitForStatus(handle, idleAfterSyncs(1), 120_000);
       await assertStoreMatches(storeDir, 'crash-window', rig.emu, rig.accountId);
       const refetched = rig.emu.stats.pagesServed - (await cleanRun);
@@ -245,7 +246,7 @@ describe('crash trials: SIGKILL the worker process mid-sync', { timeout: 600_000
       const proxy = await startTcpProxy(env.address);
       const taskQueue = uniqueTaskQueue('crash-partition');
       const storeDir = path.join(rig.workDir, 'evidence');
-      const first = await worker(proxy.address, taskQueue, storeDir);
+      const first = await worker(rig, proxy.address, taskQueue, storeDir);
       await waitForPoller(client, first, taskQueue);
       const handle = await connect(rig, taskQueue, 'crash-partition');
       await pageGapAt(rig, 3);
@@ -255,7 +256,7 @@ describe('crash trials: SIGKILL the worker process mid-sync', { timeout: 600_000
       const gap = await pageGapAt(rig, killAt);
       await first.kill();
       await proxy.close();
-      const second = await worker(env.address, taskQueue, storeDir, 'info');
+      const second = await worker(rig, env.address, taskQueue, storeDir, 'info');
       const status = await waitForStatus(handle, idleAfterSyncs(1), 120_000);
       // The retry says where it resumed from: the store's checkpoint, the heartbeats having stopped at page 3.
       const resumes = second.output.filter((line) => line.includes('sync resumes'));
@@ -283,13 +284,13 @@ describe('crash trials: SIGKILL the worker process mid-sync', { timeout: 600_000
         const storeUrl = POSTGRES_URL!;
         // The database outlives this run: a connection ID of its own keeps earlier runs' evidence out of the check.
         const connectionId = `crash-pg-${randomBytes(4).toString('hex')}`;
-        const first = await worker(env.address, taskQueue, storeUrl);
+        const first = await worker(rig, env.address, taskQueue, storeUrl);
         await waitForPoller(client, first, taskQueue);
         const handle = await connect(rig, taskQueue, connectionId);
         const killAt = 9; // the middle of the second backfill window
         const gap = await pageGapAt(rig, killAt);
         await first.kill();
-        const second = await worker(env.address, taskQueue, storeUrl);
+        const second = await worker(rig, env.address, taskQueue, storeUrl);
         const status = await waitForStatus(handle, idleAfterSyncs(1), 120_000);
         const check = await assertStoreMatches(storeUrl, connectionId, rig.emu, rig.accountId);
         assert.equal(status.totals.envelopes, check.envelopes);
@@ -305,8 +306,8 @@ describe('crash trials: SIGKILL the worker process mid-sync', { timeout: 600_000
       const taskQueue = uniqueTaskQueue('crash-pair');
       const storeDir = path.join(rig.workDir, 'evidence');
       const pair = await Promise.all([
-        worker(env.address, taskQueue, storeDir),
-        worker(env.address, taskQueue, storeDir),
+        worker(rig, env.address, taskQueue, storeDir),
+        worker(rig, env.address, taskQueue, storeDir),
       ]);
       await Promise.all(pair.map((w) => waitForPoller(client, w, taskQueue)));
       const handle = await connect(rig, taskQueue, 'crash-pair');

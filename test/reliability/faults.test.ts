@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { DocuSignClient } from '../../activities/docusign';
 import { ConnectorError, toApplicationFailure } from '../../activities/errors';
+import { trustPolicyOf } from '../../activities/trust';
 import { ERROR_HINTS } from '../../workflows/errors';
 import { consentGrantedSignal, credentialsUpdatedSignal, type ConnectionStatus } from '../../workflows/messages';
 import { findLeaks, startHarness, type Harness } from '../helpers/connector';
@@ -190,7 +191,7 @@ describe('fault matrix: DocuSign failing mid-sync', { timeout: 300_000 }, () => 
       const base = h.emu.accountsOf(userId).find((a) => a.accountId === accountId)!.baseUri;
       const envelopeId = h.emu.envelopes(accountId)[0]!.envelopeId;
       const url = `${base}/restapi/v2.1/accounts/${accountId}/envelopes/${envelopeId}`;
-      const client = new DocuSignClient({ timeoutMs: 5000 });
+      const client = new DocuSignClient({ timeoutMs: 5000, trust: trustPolicyOf({ allowedHosts: [h.emu.host] }) });
       await assert.rejects(client.listEnvelopes(url, token.accessToken), { code: 'invalid_response' }); // not a list
       const err = await client.listEnvelopes(url, token.accessToken).then(
         () => assert.fail('the second GET must hit the polling limit'),
@@ -228,6 +229,7 @@ describe('fault matrix: DocuSign failing mid-sync', { timeout: 300_000 }, () => 
 describe('DocuSignClient: rate-limit bodies and their retry delays', () => {
   let server: Server;
   let url = '';
+  let client: DocuSignClient;
   let reply: { status: number; headers: Record<string, string>; body: string } = { status: 200, headers: {}, body: '' };
   before(async () => {
     server = createServer((_req, res) => {
@@ -235,14 +237,19 @@ describe('DocuSignClient: rate-limit bodies and their retry delays', () => {
       res.end(reply.body);
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/restapi/v2.1/accounts/a/envelopes?from_date=x`;
+    const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    url = `http://${host}/restapi/v2.1/accounts/a/envelopes?from_date=x`;
+    client = new DocuSignClient({
+      timeoutMs: 2000,
+      burstRetryMs: 30_000,
+      trust: trustPolicyOf({ allowedHosts: [host] }),
+    });
   });
   after(async () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
   const hourFromNow = () => String(Math.floor(Date.now() / 1000) + 3600);
-  const client = new DocuSignClient({ timeoutMs: 2000, burstRetryMs: 30_000 });
   async function errorFor(status: number, body: unknown, headers: Record<string, string> = {}) {
     reply = { status, headers, body: JSON.stringify(body) };
     return client.listEnvelopes(url, 'token').then(

@@ -60,7 +60,12 @@ describe('Temporal server restarted mid-sync', { timeout: 300_000 }, () => {
     rig.emu.faults.latencyMs(250);
     const taskQueue = uniqueTaskQueue('restart');
     const storeDir = path.join(rig.workDir, 'evidence');
-    worker = await startWorkerProcess({ address: server!.address, taskQueue, evidenceStore: storeDir });
+    worker = await startWorkerProcess({
+      address: server!.address,
+      taskQueue,
+      evidenceStore: storeDir,
+      env: rig.workerEnv,
+    });
     await waitForPoller(client, worker, taskQueue);
     const backfillFrom = new Date(rig.emu.now() - 500 * DAY_MS).toISOString();
     const handle = await rig.start(client, taskQueue, rig.config('restart', { backfillFrom }));
