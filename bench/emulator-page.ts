@@ -12,7 +12,7 @@ import { Agent, request } from 'node:http';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { startEmulator } from '../test/emulator/index';
+import { startEmulator } from '../emulator/index';
 
 const ENVELOPES = 5000;
 const PAGE = 100;

@@ -32,7 +32,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { ensureTemporalTools } from '../scripts/tools';
-import { startEmulator } from '../test/emulator';
+import { startEmulator } from '../emulator';
 import { startDevServer, type DevServer } from '../worker/dev-server';
 import { DEFAULT_SYNC_INTERVAL_MINUTES, type ConnectionConfig } from '../workflows/config';
 import { REMINT_BEFORE_EXPIRY_MS } from '../workflows/schedule';

@@ -68,14 +68,14 @@ interface EmulatorStats {
   pagesServed: number;
 }
 
-/** The emulator as a child process (test/emulator/main.ts), driven over its /__admin API. */
+/** The emulator as a child process (emulator/main.ts), driven over its /__admin API. */
 async function startEmulatorProcess(publicKeyPath: string) {
   const child = spawn(
     process.execPath,
     [
       '--import',
       'tsx',
-      path.join(PROJECT, 'test', 'emulator', 'main.ts'),
+      path.join(PROJECT, 'emulator', 'main.ts'),
       '--port',
       '0',
       '--envelopes',
@@ -429,7 +429,7 @@ async function main(): Promise<void> {
       measuredAt: new Date().toISOString(),
       machine: machine(),
       temporal: devServer ? 'dev server (started by the bench, in-memory)' : `TEMPORAL_ADDRESS ${address}`,
-      emulator: 'separate process (test/emulator/main.ts)',
+      emulator: 'separate process (emulator/main.ts)',
       store: POSTGRES_STORE ? `postgres (${store.description})` : 'directory',
       envelopesGenerated: ENVELOPES,
       envelopesStored: first.envelopes,

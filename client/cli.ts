@@ -30,7 +30,7 @@ import type { WorkerConfig } from '../worker/config';
 import type { ConnectorClient, ConnectionSummary } from './client';
 // Type-only imports: the modules themselves are loaded lazily.
 import type * as ClientModule from './client';
-import type * as CodecModule from '../worker/codec';
+import type * as CodecModule from '../common/codec';
 import type * as CodecServerModule from './codec-server';
 import type * as ConsentServerModule from './consent-server';
 import type * as DemoModule from './demo';
@@ -42,7 +42,7 @@ import type * as WorkerMainModule from '../worker/main';
 /* eslint-disable @typescript-eslint/no-require-imports */
 const load = {
   client: () => require('./client') as typeof ClientModule,
-  codec: () => require('../worker/codec') as typeof CodecModule,
+  codec: () => require('../common/codec') as typeof CodecModule,
   codecServer: () => require('./codec-server') as typeof CodecServerModule,
   consentServer: () => require('./consent-server') as typeof ConsentServerModule,
   demo: () => require('./demo') as typeof DemoModule,

@@ -30,7 +30,7 @@ import {
   type QuarantinedEnvelope,
   type UnreadableLine,
 } from '../activities/store';
-import { codecFromKeys, dataConverterFor } from '../worker/codec';
+import { codecFromKeys, dataConverterFor } from '../common/codec';
 import { connectionOptionsOf, loadWorkerConfig, type WorkerConfig } from '../worker/config';
 import {
   CONNECTION_ID,
@@ -123,7 +123,7 @@ export interface ConnectorClientOptions {
   namespace?: string;
   /** Where new connections' workflows run; default `docusign-connector`. */
   taskQueue?: string;
-  /** Must match the worker's when payloads are encrypted (PAYLOAD_CODEC_KEYS): see worker/codec.ts. */
+  /** Must match the worker's when payloads are encrypted (PAYLOAD_CODEC_KEYS): see common/codec.ts. */
   dataConverter?: DataConverter;
   /** EVIDENCE_STORE spec that `evidence()` and `quarantined()` read; default `./data/evidence`. */
   evidenceStore?: string;

@@ -4,7 +4,7 @@
  *   GET /docusign/consent/callback?code=...&state=...              consent granted
  *   GET /docusign/consent/callback?error=access_denied&state=...   consent declined
  *
- * The `state` is the HMAC-signed value the workflow put into its consent URL (client/consent-state.ts); it names the
+ * The `state` is the HMAC-signed value the workflow put into its consent URL (common/consent-state.ts); it names the
  * connection. Only a genuine, unexpired state leads to a signal: `consentGranted`, or `consentDenied` with DocuSign's
  * error. A missing, malformed, forged or expired state gets 400 and signals nothing. The authorization `code` itself
  * is not used (JWT Grant needs only the consent) and is never logged or echoed.
@@ -12,8 +12,8 @@
  * Replies are small self-contained HTML pages. `GET /healthz` answers `{"ok":true}`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { listen, type ListeningServer } from '../worker/http';
-import { verifyConsentState } from './consent-state';
+import { listen, type ListeningServer } from '../common/http';
+import { verifyConsentState } from '../common/consent-state';
 import { ConnectionClosedError, ConnectionNotFoundError, type ConnectorClient } from './client';
 
 export const CONSENT_CALLBACK_PATH = '/docusign/consent/callback';

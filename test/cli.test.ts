@@ -20,7 +20,7 @@ import { createLogger } from '../worker/logger';
 import { createConnectorWorker, type ConnectorWorker } from '../worker/worker';
 import { ERROR_HINTS } from '../workflows/errors';
 import { statusQuery, workflowIdOf, type ConnectionStatus } from '../workflows/messages';
-import { startEmulator, type Emulator } from './emulator';
+import { startEmulator, type Emulator } from '../emulator';
 import { rsaKeys } from './helpers/connector';
 import { devServerEnv, uniqueTaskQueue, workflowCode } from './helpers/temporal';
 

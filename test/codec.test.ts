@@ -1,5 +1,5 @@
 /**
- * worker/codec.ts (AES-256-GCM payload codec, key rotation, failure converter) and client/codec-server.ts (the
+ * common/codec.ts (AES-256-GCM payload codec, key rotation, failure converter) and client/codec-server.ts (the
  * Temporal codec server protocol over real HTTP, CORS, bearer auth). With TEST_TEMPORAL_ADDRESS (npm test) a real
  * worker + client also prove that the raw history holds no plaintext, error messages included.
  */
@@ -25,7 +25,7 @@ import {
   KEY_ID_METADATA_KEY,
   parseCodecKeys,
   PayloadCodecError,
-} from '../worker/codec';
+} from '../common/codec';
 
 const keyB64 = () => randomBytes(32).toString('base64');
 const OLD = keyB64();

@@ -12,14 +12,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ConnectorClient } from '../client/client';
-import { signConsentState } from '../client/consent-state';
+import { signConsentState } from '../common/consent-state';
 import { CONSENT_CALLBACK_PATH, escapeHtml, startConsentServer, type ConsentServer } from '../client/consent-server';
 import { loadWorkerConfig } from '../worker/config';
 import { createLogger } from '../worker/logger';
 import { createConnectorWorker, type ConnectorWorker } from '../worker/worker';
 import { ERROR_HINTS } from '../workflows/errors';
 import { statusQuery, workflowIdOf, type ConnectionStatus, type Phase } from '../workflows/messages';
-import { startEmulator, type Emulator } from './emulator';
+import { startEmulator, type Emulator } from '../emulator';
 import { rsaKeys } from './helpers/connector';
 import { devServerEnv, uniqueTaskQueue, workflowCode } from './helpers/temporal';
 

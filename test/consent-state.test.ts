@@ -1,8 +1,8 @@
-/** client/consent-state.ts: the HMAC-signed consent `state` (valid, forged, expired, malformed, missing). */
+/** common/consent-state.ts: the HMAC-signed consent `state` (valid, forged, expired, malformed, missing). */
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { signConsentState, verifyConsentState } from '../client/consent-state';
+import { signConsentState, verifyConsentState } from '../common/consent-state';
 
 const SECRET = 'a-consent-state-secret-of-at-least-32-chars';
 const OTHER_SECRET = 'another-secret-that-is-also-32-chars-long!';

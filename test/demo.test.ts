@@ -1,5 +1,5 @@
 /**
- * `npm run demo` end to end: spawned exactly as a user runs it (tsx client/demo.ts), into a temporary data directory,
+ * `npm run demo` end to end: spawned exactly as a user runs it (tsx client/cli.ts demo), into a temporary data directory,
  * within a time limit. It must finish, store evidence through the whole path (its own dev server, emulator, consent
  * redirect, worker) and print the Temporal UI URL.
  *
@@ -31,7 +31,7 @@ describe('demo', () => {
         (resolve, reject) => {
           const child = spawn(
             process.execPath,
-            ['--import', 'tsx', 'client/demo.ts', '--data-dir', dataDir, '--envelopes', '200'],
+            ['--import', 'tsx', 'client/cli.ts', 'demo', '--data-dir', dataDir, '--envelopes', '200'],
             { cwd: ROOT, env },
           );
           let stdout = '';

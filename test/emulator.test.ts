@@ -15,7 +15,7 @@ import {
   type Emulator,
   type EnvelopeLike,
   startEmulator,
-} from './emulator/index';
+} from '../emulator/index';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const IK = '0b4c5f0e-1a2b-4c3d-8e9f-000000000001';
@@ -1409,7 +1409,7 @@ void describe('standalone entry', () => {
   void test('main.ts starts, prints the URL, the JWT aud, the user and how to register a key', async () => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'test/emulator/main.ts', '--port', '0', '--envelopes', '20', '--seed', '5'],
+      ['--import', 'tsx', 'emulator/main.ts', '--port', '0', '--envelopes', '20', '--seed', '5'],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },

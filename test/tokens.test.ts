@@ -13,7 +13,7 @@ import { AccessTokenRejectedError, DocuSignClient } from '../activities/docusign
 import { type ConnectorError } from '../activities/errors';
 import { TokenService, type TokenCredentials } from '../activities/tokens';
 import { trustPolicyOf } from '../activities/trust';
-import { startEmulator, type Emulator } from './emulator';
+import { startEmulator, type Emulator } from '../emulator';
 import { rsaKeys } from './helpers/connector';
 
 describe('TokenService', () => {

@@ -24,7 +24,7 @@ import {
   restUrlViolation,
   trustPolicyOf,
 } from '../activities/trust';
-import { startEmulator, type Emulator } from './emulator';
+import { startEmulator, type Emulator } from '../emulator';
 import { rsaKeys } from './helpers/connector';
 
 describe('trust policy: settings', () => {

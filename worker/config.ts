@@ -19,9 +19,9 @@ import {
   trustPolicyOf,
   type TrustPolicy,
 } from '../activities/trust';
-import { MIN_CONSENT_STATE_SECRET_LENGTH } from '../client/consent-state';
+import { MIN_CONSENT_STATE_SECRET_LENGTH } from '../common/consent-state';
 import { DEFAULT_TASK_QUEUE } from '../workflows/messages';
-import { parseCodecKeys } from './codec';
+import { parseCodecKeys } from '../common/codec';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -8,9 +8,9 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import type pino from 'pino';
 import { PHASES, searchAttributes, WORKFLOW_TYPE, type Phase } from '../workflows/messages';
 import path from 'node:path';
-import { ensureTemporalTools } from '../scripts/tools';
 import { ConfigError, connectionOptionsOf, loadWorkerConfig, type WorkerConfig } from './config';
 import { startDevServer, type DevServer } from './dev-server';
+import { temporalCliPath } from './temporal-binaries';
 import { createLogger, toTemporalLogger } from './logger';
 import { createConnectorMetrics, startMetricsServer, type ConnectorMetrics } from './metrics';
 import { createConnectorWorker } from './worker';
@@ -28,7 +28,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   let devServer: DevServer | undefined;
   if (!config.temporal.address) {
     devServer = await startDevServer({
-      cliPath: ensureTemporalTools((line) => logger.info(line)).cli,
+      cliPath: temporalCliPath(),
       dbFilename: path.resolve(config.devServer.dbFilename),
       port: config.devServer.port,
       uiPort: config.devServer.uiPort,

@@ -11,7 +11,7 @@
  * pass `sdkMetricsUrl: 'http://127.0.0.1:9465/metrics'` to `startMetricsServer` and one port serves both.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { listen, type ListeningServer } from './http';
+import { listen, type ListeningServer } from '../common/http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ErrorCode } from '../workflows/errors';
 import { PHASES, type Phase } from '../workflows/messages';

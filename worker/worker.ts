@@ -8,8 +8,8 @@ import { createActivities, type ActivityDeps } from '../activities';
 import { DocuSignClient, type CallObservation, type DocuSignClientOptions } from '../activities/docusign';
 import { createEvidenceStore, type EvidenceStore } from '../activities/store';
 import { TokenService } from '../activities/tokens';
-import { signConsentState } from '../client/consent-state';
-import { codecFromKeys, dataConverterFor } from './codec';
+import { signConsentState } from '../common/consent-state';
+import { codecFromKeys, dataConverterFor } from '../common/codec';
 import type { WorkerConfig } from './config';
 import type { ConnectorMetrics, TokenOutcome } from './metrics';
 

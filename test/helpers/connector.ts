@@ -22,7 +22,7 @@ import {
 import { loadWorkerConfig } from '../../worker/config';
 import { createLogger } from '../../worker/logger';
 import { createConnectorWorker, type ConnectorWorker } from '../../worker/worker';
-import { startEmulator, type Emulator, type EmulatorOptions } from '../emulator';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../../emulator';
 import { devServerEnv, uniqueTaskQueue, workflowCode } from './temporal';
 
 /** A backfill start before anything the emulator holds (it spreads envelopes over 400 days). */

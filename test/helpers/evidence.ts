@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createEvidenceStore, instantKey, isPostgresSpec } from '../../activities/store';
-import type { Emulator } from '../emulator';
+import type { Emulator } from '../../emulator';
 
 export interface StoreCheck {
   /** Distinct envelopes stored (= the emulator's non-draft envelopes). */

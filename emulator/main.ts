@@ -1,8 +1,8 @@
 /**
  * Standalone DocuSign emulator.
  *
- *   npx tsx test/emulator/main.ts --port 4010 --envelopes 5000
- *   npx tsx test/emulator/main.ts --integration-key <GUID> --public-key ./public.pem --user-id <GUID> --consent
+ *   npx tsx emulator/main.ts --port 4010 --envelopes 5000
+ *   npx tsx emulator/main.ts --integration-key <GUID> --public-key ./public.pem --user-id <GUID> --consent
  *
  * Without --user-id a user with a seed-derived ID is created, so the emulator is usable at once. Keys can also be
  * registered later over HTTP (POST /__admin/apps); see the printed instructions and admin.ts.
@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { stableGuid } from './prng';
 import { startEmulator } from './index';
 
-const HELP = `Usage: npx tsx test/emulator/main.ts [options]
+const HELP = `Usage: npx tsx emulator/main.ts [options]
   --port N                 port on 127.0.0.1 (default 4010; 0 = random)
   --envelopes N            envelopes per account (default 200)
   --seed N                 data seed (default 1)

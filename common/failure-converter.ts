@@ -1,5 +1,5 @@
 /**
- * Loaded by path (DataConverter.failureConverterPath, see worker/codec.ts): bundled into the workflow sandbox by the
+ * Loaded by path (DataConverter.failureConverterPath, see common/codec.ts): bundled into the workflow sandbox by the
  * worker and `require`d by clients. Keep it free of Node built-ins and I/O.
  *
  * `encodeCommonAttributes` moves every failure's message and stack trace into an encoded payload, so the payload
