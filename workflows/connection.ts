@@ -35,6 +35,7 @@ import {
 } from './config';
 import { ERROR_HINTS, isErrorCode, type ErrorCode } from './errors';
 import {
+  configQuery,
   consentDeniedSignal,
   consentGrantedSignal,
   credentialsUpdatedSignal,
@@ -120,6 +121,9 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
   // ---- messages: always accepted, acted on by the state machine below ----
   setHandler(statusQuery, () => status, {
     description: 'The connection: phase, account, token expiry (never the token), last sync, last error and its fix.',
+  });
+  setHandler(configQuery, () => config, {
+    description: 'The config in force: the start input plus every credentialsUpdated since (references, no secrets).',
   });
   setHandler(
     consentGrantedSignal,

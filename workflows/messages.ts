@@ -4,7 +4,7 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { CredentialsUpdate } from './config';
+import type { ConnectionConfig, CredentialsUpdate } from './config';
 import type { ErrorCode } from './errors';
 
 export const WORKFLOW_TYPE = 'docusignConnection';
@@ -18,6 +18,13 @@ export const disconnectSignal = defineSignal('disconnect');
 export const credentialsUpdatedSignal = defineSignal<[CredentialsUpdate]>('credentialsUpdated');
 
 export const statusQuery = defineQuery<ConnectionStatus>('status');
+
+/**
+ * The config the connection runs with now: its start input plus every credentialsUpdated since. References only
+ * (`file:/keys/acme.pem`), never key material. Runs started before this query existed answer "unknown query"; the
+ * client then reads the config from their history.
+ */
+export const configQuery = defineQuery<ConnectionConfig>('config');
 
 /**
  * Requests a sync like `syncNow` and completes when that sync has finished (or ended in `needs_attention`).
