@@ -1,9 +1,10 @@
 /**
- * The emulator's data model and its deterministic generator: accounts with users, groups, permission profiles,
- * settings and envelopes whose recipients move through a small, coherent state machine
- * (created → sent → delivered → completed | declined | voided). Generation and `mutate` use the same transitions,
- * so generated history and live changes look alike.
+ * The emulator's data model and its deterministic generator: accounts with their directory (directory.ts), settings,
+ * templates and envelopes whose recipients move through a small, coherent state machine
+ * (created → sent → delivered → completed | declined | voided). Generation, `mutate` and scripted envelopes use the
+ * same transitions, so generated history and live changes look alike.
  */
+import { type AccountUser, DEFAULT_DIRECTORY, type Directory, generateDirectory, person } from './directory';
 import { Rng, stableGuid } from './prng';
 
 export const DAY_MS = 86_400_000;
@@ -49,44 +50,10 @@ export interface EnvelopeDocument {
   pages: number;
 }
 
-export interface AccountUser {
-  userId: string;
-  firstName: string;
-  lastName: string;
-  email: string;
-  userStatus: 'Active' | 'ActivationSent' | 'Closed' | 'Disabled';
-  isAdmin: boolean;
-  permissionProfileId: string;
-  created: number;
-  lastLogin?: number;
-  groupIds: string[];
-}
-
-export interface Group {
-  groupId: string;
-  groupName: string;
-  /** DocuSign's own casing (docusign-api.md §10: "adminGroup", "everyoneGroup"). */
-  groupType: 'adminGroup' | 'everyoneGroup' | 'customGroup';
-  permissionProfileId?: string;
-  lastModified: number;
-  dsGroupId: string;
-}
-
-export interface SigningGroup {
-  signingGroupId: string;
-  groupName: string;
-  groupEmail: string;
-  created: number;
-  modified: number;
-  createdBy: string;
-  members: { userName: string; email: string }[];
-}
-
-export interface PermissionProfile {
-  permissionProfileId: string;
-  permissionProfileName: string;
-  modified: number;
-  settings: Record<string, string>;
+/** An account template envelopes can be created from (GET /envelopes/{id}/templates). */
+export interface Template {
+  templateId: string;
+  name: string;
 }
 
 export interface Envelope {
@@ -108,6 +75,8 @@ export interface Envelope {
   signers: Recipient[];
   carbonCopies: Recipient[];
   documents: EnvelopeDocument[];
+  /** The template the envelope was created from, if any. */
+  templateId?: string;
   /** Serialized wire JSON, filled lazily and cleared on every change. */
   cache: { base?: Buffer; full?: Buffer };
 }
@@ -118,18 +87,15 @@ export interface Account {
   region: string;
   organizationId: string;
   created: number;
-  users: AccountUser[];
-  groups: Group[];
-  profiles: PermissionProfile[];
-  signingGroups: SigningGroup[];
+  /** Users, groups, permission profiles, signing groups (directory.ts). */
+  directory: Directory;
+  templates: Template[];
   /** GET /settings: ~400 keys, mostly strings, some null, a few objects and lists (docusign-api.md §10). */
   settings: Record<string, unknown>;
   passwordRules: Record<string, string>;
   envelopes: EnvelopeStore;
   /** Drives `mutate`; seeded from (seed, accountId) so a sequence of mutations is reproducible. */
   mutationRng: Rng;
-  /** The options the envelopes were last seeded with (seed of the generator), for a reproducible reseed. */
-  envelopeSeq: number;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -201,82 +167,6 @@ function compareChanged(a: Envelope, b: Envelope): number {
 // ---------------------------------------------------------------------------------------------------------------
 // Vocabulary.
 
-const FIRST_NAMES = [
-  'Ada',
-  'Alan',
-  'Grace',
-  'Linus',
-  'Margaret',
-  'Ken',
-  'Barbara',
-  'Dennis',
-  'Frances',
-  'Edsger',
-  'Radia',
-  'Tim',
-  'Katherine',
-  'John',
-  'Hedy',
-  'Donald',
-  'Shafi',
-  'Leslie',
-  'Anita',
-  'Vint',
-  'Sophie',
-  'Niklaus',
-  'Karen',
-  'Guido',
-  'Mary',
-  'Bjarne',
-  'Lynn',
-  'James',
-  'Adele',
-  'Whitfield',
-  'Jean',
-  'Robert',
-  'Carol',
-  'Ivan',
-  'Evelyn',
-  'Butler',
-];
-const LAST_NAMES = [
-  'Lovelace',
-  'Turing',
-  'Hopper',
-  'Torvalds',
-  'Hamilton',
-  'Thompson',
-  'Liskov',
-  'Ritchie',
-  'Allen',
-  'Dijkstra',
-  'Perlman',
-  'Berners-Lee',
-  'Johnson',
-  'McCarthy',
-  'Lamarr',
-  'Knuth',
-  'Goldwasser',
-  'Lamport',
-  'Borg',
-  'Cerf',
-  'Wilson',
-  'Wirth',
-  'Jones',
-  'Rossum',
-  'Keller',
-  'Stroustrup',
-  'Conway',
-  'Gosling',
-  'Goldberg',
-  'Diffie',
-  'Sammet',
-  'Kahn',
-  'Shaw',
-  'Sutherland',
-  'Berners',
-  'Lampson',
-];
 const COMPANIES = [
   'Acme Corp',
   'Globex',
@@ -291,7 +181,6 @@ const COMPANIES = [
   'Tyrell Labs',
   'Wonka Confections',
 ];
-const DOMAINS = ['example.com', 'example.org', 'example.net'];
 const DOCUMENTS = [
   'Mutual NDA',
   'Master Services Agreement',
@@ -317,13 +206,6 @@ const DECLINE_REASONS = [
   'Needs legal review',
 ];
 
-function person(rng: Rng): { first: string; last: string; name: string; email: string } {
-  const first = rng.pick(FIRST_NAMES);
-  const last = rng.pick(LAST_NAMES);
-  const email = `${first}.${last}${rng.int(1, 99)}@${rng.pick(DOMAINS)}`.toLowerCase();
-  return { first, last, name: `${first} ${last}`, email };
-}
-
 function ipAddress(rng: Rng): string {
   return `203.0.113.${rng.int(1, 254)}`;
 }
@@ -338,103 +220,20 @@ export function createAccount(
 ): Account {
   const rng = new Rng(`${seed}:account:${info.accountId}`);
   const created = now - rng.int(500, 3000) * DAY_MS;
-
-  const profiles: PermissionProfile[] = [
-    ['Account Administrator', { canSendEnvelope: 'true', canManageAccount: 'true', canManageUsers: 'true' }],
-    ['DocuSign Sender', { canSendEnvelope: 'true', canManageAccount: 'false', canManageUsers: 'false' }],
-    ['DocuSign Viewer', { canSendEnvelope: 'false', canManageAccount: 'false', canManageUsers: 'false' }],
-  ].map(([name, settings]) => ({
-    permissionProfileId: rng.digits(8),
-    permissionProfileName: name as string,
-    modified: created + rng.int(1, 400) * DAY_MS,
-    settings: {
-      ...(settings as Record<string, string>),
-      allowEnvelopeSending: (settings as Record<string, string>).canSendEnvelope ?? 'false',
-      allowApiAccess: 'true',
-      allowSignerAttachments: 'true',
-      enableVaulting: 'false',
-    },
-  }));
-  const [adminProfile, senderProfile, viewerProfile] = profiles as [
-    PermissionProfile,
-    PermissionProfile,
-    PermissionProfile,
-  ];
-
-  const groups: Group[] = [
-    {
-      groupName: 'Administrators',
-      groupType: 'adminGroup' as const,
-      permissionProfileId: adminProfile.permissionProfileId,
-    },
-    { groupName: 'Everyone', groupType: 'everyoneGroup' as const },
-    { groupName: 'Legal', groupType: 'customGroup' as const, permissionProfileId: senderProfile.permissionProfileId },
-    { groupName: 'Sales Operations', groupType: 'customGroup' as const },
-    { groupName: 'People Team', groupType: 'customGroup' as const },
-  ].map((g) => ({
-    ...g,
-    groupId: rng.digits(8),
-    dsGroupId: rng.guid(),
-    lastModified: created + rng.int(1, 400) * DAY_MS,
-  }));
-  const [adminGroup, everyone, ...custom] = groups as [Group, Group, ...Group[]];
-
-  const users: AccountUser[] = [];
-  for (let i = 0; i < 12; i++) {
-    const p = person(rng);
-    const isAdmin = i === 0 || rng.chance(0.1);
-    const userStatus = i === 0 ? 'Active' : rng.weighted({ Active: 80, ActivationSent: 8, Closed: 7, Disabled: 5 });
-    const groupIds = [everyone.groupId];
-    if (isAdmin) groupIds.push(adminGroup.groupId);
-    for (const g of custom) if (rng.chance(0.3)) groupIds.push(g.groupId);
-    const userCreated = created + rng.int(0, 400) * DAY_MS;
-    users.push({
-      userId: rng.guid(),
-      firstName: p.first,
-      lastName: p.last,
-      email: p.email,
-      userStatus,
-      isAdmin,
-      permissionProfileId: isAdmin
-        ? adminProfile.permissionProfileId
-        : rng.chance(0.7)
-          ? senderProfile.permissionProfileId
-          : viewerProfile.permissionProfileId,
-      created: userCreated,
-      lastLogin: userStatus === 'Active' ? now - rng.int(0, 90) * DAY_MS - rng.int(0, DAY_MS) : undefined,
-      groupIds,
-    });
-  }
-
-  // Own generators: adding these left every earlier value of the account (users, groups, ...) as it was.
-  const extra = new Rng(`${seed}:account-extra:${info.accountId}`);
-  const signingGroups: SigningGroup[] = Array.from({ length: info.signingGroups }, (_, i) => {
-    const owner = users[0]!;
-    const groupCreated = created + extra.int(1, 400) * DAY_MS;
-    return {
-      signingGroupId: extra.digits(8),
-      groupName: ['Contracts Desk', 'HR Signatories', 'Finance Approvers', 'Legal Reviewers'][i % 4]!,
-      groupEmail: `signing-group-${i + 1}@example.com`,
-      created: groupCreated,
-      modified: groupCreated + extra.int(0, 60) * DAY_MS,
-      createdBy: `${owner.firstName} ${owner.lastName}`,
-      members: users
-        .filter((u) => u.userStatus === 'Active' && extra.chance(0.4))
-        .map((u) => ({ userName: `${u.firstName} ${u.lastName}`, email: u.email })),
-    };
-  });
-
   return {
     accountId: info.accountId,
     accountName: info.accountName,
     region: info.region,
     organizationId: stableGuid(seed, `org:${info.accountId}`),
     created,
-    users,
-    groups,
-    profiles,
-    signingGroups,
-    settings: accountSettings(extra),
+    directory: generateDirectory(
+      seed,
+      info.accountId,
+      { created, now },
+      { ...DEFAULT_DIRECTORY, signingGroups: info.signingGroups },
+    ),
+    templates: DOCUMENTS.map((name) => ({ templateId: stableGuid(seed, `template:${info.accountId}:${name}`), name })),
+    settings: accountSettings(new Rng(`${seed}:account-settings:${info.accountId}`)),
     passwordRules: {
       expirePassword: 'true',
       expirePasswordDays: String(rng.pick([60, 90, 180])),
@@ -452,7 +251,6 @@ export function createAccount(
     },
     envelopes: new EnvelopeStore(),
     mutationRng: new Rng(`${seed}:mutate:${info.accountId}`),
-    envelopeSeq: 0,
   };
 }
 
@@ -556,24 +354,23 @@ function accountSettings(rng: Rng): Record<string, unknown> {
   return settings;
 }
 
-/** Adds (or refreshes) a real member of an account, e.g. the impersonated user, to its user list. */
+/** Adds a real member of an account (e.g. the impersonated user) at the top of its user list, as an administrator. */
 export function addMember(account: Account, user: { userId: string; name: string; email: string }, now: number): void {
-  if (account.users.some((u) => u.userId === user.userId)) return;
+  if (account.directory.user(user.userId)) return;
   const [first, ...rest] = user.name.split(' ');
-  const adminProfile = account.profiles[0]!;
-  const groupIds = account.groups.filter((g) => g.groupType !== 'customGroup').map((g) => g.groupId);
-  account.users.unshift({
-    userId: user.userId,
-    firstName: first ?? user.name,
-    lastName: rest.join(' '),
-    email: user.email,
-    userStatus: 'Active',
-    isAdmin: true,
-    permissionProfileId: adminProfile.permissionProfileId,
-    created: account.created,
-    lastLogin: now,
-    groupIds,
-  });
+  account.directory.addUser(
+    {
+      userId: user.userId,
+      firstName: first ?? user.name,
+      lastName: rest.join(' '),
+      email: user.email,
+      isAdmin: true,
+      created: account.created,
+      lastLogin: now,
+    },
+    now,
+    true,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -718,7 +515,7 @@ export interface GenerateOptions {
 
 export function generateEnvelopes(account: Account, opts: GenerateOptions): Envelope[] {
   const rng = new Rng(`${opts.seed}:envelopes:${account.accountId}`);
-  const senders = account.users.filter((u) => u.userStatus === 'Active');
+  const senders = activeUsers(account);
   const out: Envelope[] = [];
   for (let i = 0; i < opts.count; i++) out.push(generateEnvelope(rng, account, senders, opts));
   return out;
@@ -726,14 +523,39 @@ export function generateEnvelopes(account: Account, opts: GenerateOptions): Enve
 
 /** A new envelope sent at `t` (used by `mutate` when there are too few open envelopes to move). */
 export function newSentEnvelope(account: Account, rng: Rng, t: number): Envelope {
-  const senders = account.users.filter((u) => u.userStatus === 'Active');
-  const e = skeleton(rng, account, senders, t);
+  const e = skeleton(rng, account, activeUsers(account), t);
   sendEnvelope(e, t);
   return e;
 }
 
+export interface EnvelopeScript {
+  status: EnvelopeStatus;
+  subject?: string;
+  template?: Template;
+}
+
+/**
+ * An envelope driven to `script.status` with every event at `t` (addEnvelope). From a template, its first document
+ * and default subject carry the template's name.
+ */
+export function scriptedEnvelope(account: Account, rng: Rng, t: number, script: EnvelopeScript): Envelope {
+  const e = skeleton(rng, account, activeUsers(account), t);
+  e.templateId = script.template?.templateId;
+  if (script.template) {
+    e.documents[0]!.name = `${script.template.name}.pdf`;
+    e.emailSubject = `Please DocuSign: ${script.template.name}`;
+  }
+  if (script.subject !== undefined) e.emailSubject = script.subject;
+  driveTo(e, script.status, rng, () => t);
+  return e;
+}
+
+function activeUsers(account: Account): AccountUser[] {
+  return account.directory.users.filter((u) => u.userStatus === 'Active');
+}
+
 function skeleton(rng: Rng, account: Account, senders: AccountUser[], created: number): Envelope {
-  const sender = rng.pick(senders.length > 0 ? senders : account.users);
+  const sender = rng.pick(senders.length > 0 ? senders : account.directory.users);
   const docName = rng.pick(DOCUMENTS);
   const company = rng.pick(COMPANIES);
   const nSigners = Number(rng.weighted({ 1: 45, 2: 35, 3: 20 }));
@@ -763,8 +585,12 @@ function skeleton(rng: Rng, account: Account, senders: AccountUser[], created: n
   if (rng.chance(0.25)) {
     documents.push({ documentId: '2', documentIdGuid: rng.guid(), name: 'Exhibit A.pdf', pages: rng.int(1, 4) });
   }
+  const envelopeId = rng.guid();
+  // Half the envelopes come from the account's template for their document (an own generator per envelope, so the
+  // rest of the data is what it was before templates existed).
+  const template = account.templates.find((x) => x.name === docName);
   return {
-    envelopeId: rng.guid(),
+    envelopeId,
     accountId: account.accountId,
     status: 'created',
     emailSubject: rng.chance(0.6) ? `Please DocuSign: ${docName}` : `${docName} - ${company}`,
@@ -782,6 +608,7 @@ function skeleton(rng: Rng, account: Account, senders: AccountUser[], created: n
     signers,
     carbonCopies,
     documents,
+    templateId: template && new Rng(`${envelopeId}:template`).chance(0.5) ? template.templateId : undefined,
     cache: {},
   };
 }
@@ -791,13 +618,26 @@ function generateEnvelope(rng: Rng, account: Account, senders: AccountUser[], op
   const created = Math.round(opts.now - rng.float(0, opts.days) * DAY_MS);
   const e = skeleton(rng, account, senders, created);
   let t = created;
-  const step = (minMinutes: number, maxMinutes: number): number => {
+  driveTo(e, target, rng, (minMinutes, maxMinutes) => {
     t = Math.min(t + Math.round(rng.float(minMinutes, maxMinutes) * MINUTE_MS), opts.now);
     return t;
-  };
-  if (target === 'created') return e;
+  });
+  return e;
+}
+
+/**
+ * Drives a new envelope to `target`: sent, then some or all signing groups, then the final event.
+ * `step(min, max)` gives each event's time (generation: min to max minutes after the previous one).
+ */
+function driveTo(
+  e: Envelope,
+  target: EnvelopeStatus,
+  rng: Rng,
+  step: (minMinutes: number, maxMinutes: number) => number,
+): void {
+  if (target === 'created') return;
   sendEnvelope(e, step(1, 90));
-  if (target === 'sent') return e;
+  if (target === 'sent') return;
 
   const orders = [...new Set(e.signers.map((s) => s.routingOrder))].sort((a, b) => a - b);
   const signGroups = (n: number): void => {
@@ -810,23 +650,21 @@ function generateEnvelope(rng: Rng, account: Account, senders: AccountUser[], op
     case 'completed':
       signGroups(orders.length);
       if (e.status !== 'completed') complete(e, step(0, 1));
-      return e;
+      return;
     case 'delivered': {
       signGroups(rng.int(0, orders.length - 1));
       const s = pendingInCurrentGroup(e)[0];
       if (s) deliver(e, s, step(5, 3 * 24 * 60));
-      return e;
+      return;
     }
     case 'declined': {
       signGroups(rng.int(0, orders.length - 1));
       const s = pendingInCurrentGroup(e)[0];
       if (s) decline(e, s, step(5, 5 * 24 * 60), rng.pick(DECLINE_REASONS));
-      return e;
+      return;
     }
-    case 'voided': {
+    case 'voided':
       signGroups(rng.int(0, orders.length - 1));
       voidEnvelope(e, step(60, 20 * 24 * 60), rng.pick(VOID_REASONS));
-      return e;
-    }
   }
 }

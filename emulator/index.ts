@@ -6,11 +6,13 @@
  *   emu.registerApp(integrationKey, publicKeyPem);
  *   emu.addUser({ userId });               // two accounts: default in na3, another in eu
  *   emu.grantConsent(integrationKey, userId);
+ *   emu.seedDirectory(accountId, { users: 10_000, groups: 200, groupMembers: 50, profiles: 20 });   // optional
  *   // connector: oauthBaseUrl = emu.url, JWT aud = emu.host, REST base = userinfo base_uri + '/restapi'
  *   await emu.stop();
  *
  * server.ts documents the request pipeline and the choices made where the docs are silent; errors.ts holds every
- * REST error body; oauth.ts the JWT checks; admin.ts the /__admin HTTP control API. This code shares nothing with
+ * REST error body; oauth.ts the JWT checks; directory.ts the users, groups and profiles and their changes; admin.ts
+ * the /__admin HTTP control API. This code shares nothing with
  * the connector's DocuSign client.
  */
 import { installAdmin } from './admin';
@@ -20,13 +22,20 @@ import type { Emulator, EmulatorOptions } from './types';
 export type {
   AccountSpec,
   AccountSummary,
+  AccountUserSpec,
+  DirectorySize,
+  DirectoryTruth,
   Emulator,
   EmulatorFaults,
   EmulatorOptions,
   EmulatorStats,
   EnvelopeLike,
+  EnvelopeSpec,
   RateLimitOptions,
+  SigningGroupMemberSpec,
+  TemplateTruth,
   UserSpec,
+  UserStatus,
 } from './types';
 export { ENDPOINTS } from './server';
 export {

@@ -3,6 +3,7 @@
  *
  *   npx tsx emulator/main.ts --port 4010 --envelopes 5000
  *   npx tsx emulator/main.ts --integration-key <GUID> --public-key ./public.pem --user-id <GUID> --consent
+ *   npx tsx emulator/main.ts --users 10000 --groups 200 --group-members 50 --profiles 20   # a large account
  *
  * Without --user-id a user with a seed-derived ID is created, so the emulator is usable at once. Keys can also be
  * registered later over HTTP (POST /__admin/apps); see the printed instructions and admin.ts.
@@ -28,6 +29,10 @@ const HELP = `Usage: npx tsx emulator/main.ts [options]
   --integration-key GUID   register this integration key ...
   --public-key FILE        ... with this RSA public key (PEM, SPKI or PKCS#1)
   --consent                grant consent for (integration key, user) at start
+  --users N                the default account's generated users (default 12), plus the user above
+  --groups N               its groups, Administrators and Everyone included (default 5)
+  --group-members N        mean members of its custom groups (default 30% of --users)
+  --profiles N             its permission profiles, the 3 built-in ones included (default 3)
   -h, --help               this text`;
 
 async function main(): Promise<void> {
@@ -48,6 +53,10 @@ async function main(): Promise<void> {
       'integration-key': { type: 'string' },
       'public-key': { type: 'string' },
       consent: { type: 'boolean', default: false },
+      users: { type: 'string' },
+      groups: { type: 'string' },
+      'group-members': { type: 'string' },
+      profiles: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -86,6 +95,17 @@ async function main(): Promise<void> {
 
   const userId = values['user-id'] ?? stableGuid(seed, 'standalone-user');
   emu.addUser({ userId, name: values['user-name'], email: values['user-email'] });
+  const optional = (name: string, v: string | undefined, min: number): number | undefined =>
+    v === undefined ? undefined : int(name, v, min);
+  const size = {
+    users: optional('users', values.users, 0),
+    groups: optional('groups', values.groups, 2),
+    groupMembers: optional('group-members', values['group-members'], 1),
+    profiles: optional('profiles', values.profiles, 3),
+  };
+  if (Object.values(size).some((v) => v !== undefined)) {
+    emu.seedDirectory(emu.accountsOf(userId).find((a) => a.isDefault)!.accountId, size);
+  }
   const ik = values['integration-key'];
   if (ik !== undefined && values['public-key'] !== undefined) {
     emu.registerApp(ik, readFileSync(values['public-key'], 'utf8'));
@@ -105,7 +125,11 @@ async function main(): Promise<void> {
   console.log(`  userinfo            GET  ${emu.url}/oauth/userinfo`);
   console.log(`  user                ${userId}`);
   for (const a of accounts) {
+    const dir = emu.directory(a.accountId);
     console.log(`  account             ${a.accountId} "${a.accountName}"${a.isDefault ? ' (default)' : ''}`);
+    console.log(
+      `                      ${dir.users.length} users, ${dir.groups.length} groups, ${dir.permissionProfiles.length} permission profiles`,
+    );
     console.log(
       `                      REST ${a.baseUri}/restapi/v2.1/accounts/${a.accountId}/envelopes  (${emu.envelopes(a.accountId).length} envelopes)`,
     );

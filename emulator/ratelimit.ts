@@ -1,7 +1,7 @@
 /**
  * Account API limits (docusign-api.md §4.1): an hourly and a burst budget per account, each a fixed window aligned
  * to the epoch (so the default hourly window resets at the top of the clock hour, as DocuSign's does), on the
- * emulator clock. Plus the per-envelope polling limit of §4.2.
+ * emulator clock. Plus the per-envelope polling limit of §4.2 and the per-document download limits of §3.3.
  */
 
 export interface RateLimitConfig {
@@ -152,5 +152,35 @@ export class PollingLimiter {
     if (limit !== undefined) this.limit = limit;
     if (windowSeconds !== undefined) this.windowSeconds = windowSeconds;
     this.counts.clear();
+  }
+}
+
+/** §3.3: `combined` downloads have lower limits than single documents, `archive`, `certificate` and `portfolio`. */
+const COMBINED_DOWNLOAD_LIMIT = { perHour: 3, perSixHours: 5 };
+
+/**
+ * Downloads of one document (docusign-api.md §3.3): at most `perHour` started within the last hour and `perSixHours`
+ * within the last 6 hours, sliding windows on the emulator clock. Refused downloads do not count.
+ */
+export class DownloadLimiter {
+  perHour = 10;
+  perSixHours = 20;
+  private starts = new Map<string, number[]>();
+
+  /** Records one download start of the document `key`; false when either window is full. */
+  admit(key: string, combined: boolean, nowSec: number): boolean {
+    const limit = combined ? COMBINED_DOWNLOAD_LIMIT : this;
+    const recent = (this.starts.get(key) ?? []).filter((t) => t > nowSec - 6 * 3600);
+    const lastHour = recent.filter((t) => t > nowSec - 3600).length;
+    const ok = lastHour < limit.perHour && recent.length < limit.perSixHours;
+    if (ok) recent.push(nowSec);
+    this.starts.set(key, recent);
+    return ok;
+  }
+
+  set(perHour: number | undefined, perSixHours: number | undefined): void {
+    if (perHour !== undefined) this.perHour = perHour;
+    if (perSixHours !== undefined) this.perSixHours = perSixHours;
+    this.starts.clear();
   }
 }

@@ -32,6 +32,30 @@
  *   - faults can serve pages without nextUri/previousUri (as real member lists are), one envelope without its
  *     statusChangedDateTime, or statusChangedDateTime without a zone (docusign-api.md §10).
  *   - transaction_ids never match (generated envelopes have no transaction IDs).
+ *   - The list carries no template information (none of its `include` values gives it, docusign-api.md §3.1): a
+ *     client learns an envelope's template from GET /envelopes/{id}/templates (EnvelopeTemplates:list, S23), which
+ *     answers {"templates":[{templateId, name, applied, documentId, documentName, uri}]}, or {} for an envelope not
+ *     made from a template (unconfirmed; chosen like GET /signing_groups with none, §10).
+ *
+ * Access-review lists (docusign-api.md §6, §10):
+ *   - GET /users, /groups, /groups/{id}/users, /signing_groups: `count` default and cap = min(maxPageSize, 100) (the
+ *     documented 1–100; DocuSign caps v2.1 user lists at 100), string counts; member and signing-group lists carry
+ *     no nextUri. GET /permission_profiles is not paged.
+ *   - GET /users without `status` lists every status: a recorded real call with only count and start_position
+ *     returned Closed users (S16 tests/list-users.test.json). `status` is a comma list of ActivationRequired,
+ *     ActivationSent, Active, Closed, Disabled (any case); another value → 400 INVALID_REQUEST_PARAMETER.
+ *     `additional_info=true` gives full user information per user, i.e. GET /users/{id}'s shape.
+ *   - GET /signing_groups: members (`users`) only with include_users=true; {} when the account has none (§10).
+ *
+ * Envelope documents (docusign-api.md §3.2–3.3, §4.2):
+ *   - every GET of an envelope resource first counts against the per-envelope polling limit
+ *     (Hourly_Envelope_Polling_Limit_Exceeded, stats.pollingLimited); a document download then against its
+ *     per-document limit (API_REQUEST_IS_THROTTLED, stats.throttled); a served one is counted in
+ *     stats.documentsDownloaded.
+ *   - the certificate of completion exists only for completed envelopes. For any other status the docs say nothing;
+ *     the emulator answers as for a document the envelope does not have (400 DOCUMENT_DOES_NOT_EXIST), the same
+ *     answer faults.certificateUnavailable gives. It is a pure function of the envelope, so byte-identical across
+ *     calls.
  */
 import { type KeyObject, randomBytes, randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
@@ -40,12 +64,15 @@ import {
   type Account,
   type Envelope,
   FILTER_STATUSES,
+  type Template,
   addMember,
   advanceEnvelope,
   createAccount,
   generateEnvelopes,
   newSentEnvelope,
+  scriptedEnvelope,
 } from './data';
+import { type Directory, type PermissionProfile, USER_STATUSES, generateDirectory } from './directory';
 import {
   DOCUMENT_DOES_NOT_EXIST,
   DOCUMENT_THROTTLED,
@@ -66,17 +93,24 @@ import {
 import { checkGrant, importRsaPublicKey } from './oauth';
 import { buildPdf } from './pdf';
 import { Rng, stableGuid } from './prng';
-import { PollingLimiter, RateLimiter } from './ratelimit';
+import { DownloadLimiter, PollingLimiter, RateLimiter } from './ratelimit';
 import { formatTs, formatZoneless, parseDateParam } from './time';
 import type {
   AccountSpec,
   AccountSummary,
+  AccountUserSpec,
+  DirectorySize,
+  DirectoryTruth,
   Emulator,
   EmulatorFaults,
   EmulatorOptions,
   EmulatorStats,
   EnvelopeLike,
+  EnvelopeSpec,
+  SigningGroupMemberSpec,
+  TemplateTruth,
   UserSpec,
+  UserStatus,
 } from './types';
 import {
   accountInfoWire,
@@ -84,13 +118,13 @@ import {
   documentsWire,
   envelopeJson,
   envelopeJsonBuffer,
+  envelopeTemplatesWire,
   envelopeWire,
   groupMemberWire,
   groupWire,
   profileWire,
   recipientsWire,
   signingGroupWire,
-  userDetailWire,
   userWire,
 } from './wire';
 
@@ -106,6 +140,8 @@ export const ENDPOINTS = {
   auditEvents: 'GET audit_events',
   documents: 'GET documents',
   document: 'GET document',
+  certificate: 'GET certificate',
+  envelopeTemplates: 'GET envelope templates',
   users: 'GET users',
   user: 'GET user',
   groups: 'GET groups',
@@ -120,6 +156,8 @@ export const ENDPOINTS = {
 } as const;
 
 const JSON_TYPE = 'application/json; charset=utf-8';
+/** The documented `count` range of the user and group lists is 1–100 (docusign-api.md §6). */
+const DIRECTORY_PAGE_CAP = 100;
 const COMMA = Buffer.from(',');
 const CLOSE_LIST = Buffer.from(']}');
 const SCOPES_ALL = 'all' as const;
@@ -191,6 +229,7 @@ export class EmulatorServer implements Emulator {
   private readonly envelopesPerAccount: number;
   private readonly tolerance: number;
   private readonly maxPageSize: number;
+  private readonly directoryPageSize: number;
   private tokenLifetime: number;
   private consentMode: 'approve' | 'deny';
   private clockOffsetMs = 0;
@@ -202,6 +241,9 @@ export class EmulatorServer implements Emulator {
   private readonly tokens = new Map<string, TokenRecord>();
   private readonly rate = new RateLimiter();
   private readonly polling = new PollingLimiter();
+  private readonly downloads = new DownloadLimiter();
+  /** faults.certificateUnavailable: envelope ID (lower case) → certificate GETs still to refuse. */
+  private readonly certificateFaults = new Map<string, number>();
   private readonly hung = new Set<ServerResponse>();
   /** setBaseUri: what userinfo answers as an account's base_uri instead of the emulator's own region URL. */
   private readonly baseUriOverrides = new Map<string, string>();
@@ -219,21 +261,31 @@ export class EmulatorServer implements Emulator {
     this.envelopesPerAccount = opts.envelopes ?? 200;
     this.tolerance = opts.clockSkewToleranceSeconds ?? 30;
     this.maxPageSize = opts.maxPageSize ?? 100;
+    this.directoryPageSize = Math.min(this.maxPageSize, DIRECTORY_PAGE_CAP);
     this.tokenLifetime = opts.tokenLifetimeSeconds ?? 3600;
     this.consentMode = opts.consentMode ?? 'approve';
     this.rate.setConfig(opts.rateLimit);
     this.polling.set(opts.envelopePollingLimit?.limit, opts.envelopePollingLimit?.windowSeconds);
+    this.downloads.set(opts.documentDownloadLimit?.perHour, opts.documentDownloadLimit?.perSixHours);
 
     const stats: EmulatorStats = {
       calls: {},
       pagesServed: 0,
       callsWhileLimited: 0,
+      hourlyRemaining: {},
+      documentsDownloaded: {},
+      throttled: 0,
+      pollingLimited: 0,
       tokensIssued: [],
       assertionsReceived: [],
       reset: () => {
         for (const k of Object.keys(stats.calls)) delete stats.calls[k];
+        for (const k of Object.keys(stats.documentsDownloaded)) delete stats.documentsDownloaded[k];
+        for (const k of Object.keys(stats.hourlyRemaining)) delete stats.hourlyRemaining[k];
         stats.pagesServed = 0;
         stats.callsWhileLimited = 0;
+        stats.throttled = 0;
+        stats.pollingLimited = 0;
         stats.tokensIssued.length = 0;
         stats.assertionsReceived.length = 0;
       },
@@ -264,6 +316,9 @@ export class EmulatorServer implements Emulator {
       zonelessTimes: (on) => {
         f.zonelessTimes = on;
       },
+      certificateUnavailable: (envelopeId, times = 1) => {
+        this.certificateFaults.set(lc(envelopeId), Math.max(0, Math.floor(times)));
+      },
       hangNext: () => {
         f.hang = true;
       },
@@ -281,6 +336,7 @@ export class EmulatorServer implements Emulator {
       exhaustBurst: () => this.rate.exhaustBurst(this.nowSeconds()),
       clear: () => {
         Object.assign(f, NO_FAULTS);
+        this.certificateFaults.clear();
         this.rate.clearForced();
         this.releaseHung();
       },
@@ -518,6 +574,160 @@ export class EmulatorServer implements Emulator {
     this.polling.set(limit, windowSeconds);
   }
 
+  setDocumentDownloadLimit(perHour?: number, perSixHours?: number): void {
+    this.downloads.set(perHour, perSixHours);
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Access review: the account's directory (directory.ts does the bookkeeping).
+
+  private dir(accountId: string): Directory {
+    return this.account(accountId).directory;
+  }
+
+  seedDirectory(accountId: string, size: DirectorySize): void {
+    const account = this.account(accountId);
+    const now = this.now();
+    account.directory = generateDirectory(
+      this.seed,
+      account.accountId,
+      { created: account.created, now },
+      { ...size, signingGroups: size.signingGroups ?? account.directory.signingGroups.length },
+    );
+    // The account's real (impersonated) members stay members.
+    for (const u of this.users.values()) {
+      if (u.accounts.some((m) => m.accountId === account.accountId)) addMember(account, u, now);
+    }
+  }
+
+  directory(accountId: string): DirectoryTruth {
+    const account = this.account(accountId);
+    const dir = account.directory;
+    const byProfile = dir.usersByProfile();
+    const truth: DirectoryTruth = {
+      users: dir.users.map((u) => userWire(account, u, true)),
+      groups: dir.groups.map(groupWire),
+      groupMembers: Object.fromEntries(
+        dir.groups.map((g) => [g.groupId, [...g.members].map((id) => groupMemberWire(dir.user(id)!))]),
+      ),
+      permissionProfiles: dir.profiles.map((p) =>
+        profileWire(p, ['settings'], byProfile.get(p.permissionProfileId) ?? [], dir.users[0]),
+      ),
+      signingGroups: dir.signingGroups.map((g) => signingGroupWire(g, true)),
+      settings: account.settings,
+      passwordRules: account.passwordRules,
+    };
+    // Exactly as served: what JSON drops (undefined fields) is not there either.
+    return JSON.parse(JSON.stringify(truth)) as DirectoryTruth;
+  }
+
+  addAccountUser(accountId: string, spec: AccountUserSpec = {}): string {
+    return this.dir(accountId).addUser(spec, this.now()).userId;
+  }
+
+  closeUser(accountId: string, userId: string): void {
+    this.dir(accountId).setStatus(userId, 'Closed');
+  }
+
+  removeUser(accountId: string, userId: string): void {
+    this.dir(accountId).removeUser(userId);
+  }
+
+  setUserStatus(accountId: string, userId: string, status: UserStatus): void {
+    this.dir(accountId).setStatus(userId, status);
+  }
+
+  setLastLogin(accountId: string, userId: string, at: number | undefined): void {
+    this.dir(accountId).setLastLogin(userId, at);
+  }
+
+  setAdmin(accountId: string, userId: string, isAdmin: boolean): void {
+    this.dir(accountId).setAdmin(userId, isAdmin);
+  }
+
+  setUserProfile(accountId: string, userId: string, profile: string): void {
+    this.dir(accountId).moveToProfile(userId, profile);
+  }
+
+  createGroup(accountId: string, spec: { groupName: string; permissionProfileId?: string }): string {
+    return this.dir(accountId).createGroup(spec, this.now()).groupId;
+  }
+
+  deleteGroup(accountId: string, groupId: string): void {
+    this.dir(accountId).deleteGroup(groupId);
+  }
+
+  addGroupMember(accountId: string, groupId: string, userId: string): void {
+    this.dir(accountId).addToGroup(groupId, userId);
+  }
+
+  removeGroupMember(accountId: string, groupId: string, userId: string): void {
+    this.dir(accountId).removeFromGroup(groupId, userId);
+  }
+
+  setProfileSettings(accountId: string, profile: string, settings: Record<string, string>): void {
+    this.dir(accountId).setProfileSettings(profile, settings, this.now());
+  }
+
+  setAccountSettings(accountId: string, settings: Record<string, unknown>): void {
+    Object.assign(this.account(accountId).settings, settings);
+  }
+
+  setPasswordRules(accountId: string, rules: Record<string, string>): void {
+    Object.assign(this.account(accountId).passwordRules, rules);
+  }
+
+  addSigningGroup(accountId: string, spec: { groupName: string; members?: SigningGroupMemberSpec[] }): string {
+    return this.dir(accountId).addSigningGroup(spec, this.now()).signingGroupId;
+  }
+
+  removeSigningGroup(accountId: string, signingGroupId: string): void {
+    this.dir(accountId).removeSigningGroup(signingGroupId);
+  }
+
+  addSigningGroupMember(accountId: string, signingGroupId: string, member: SigningGroupMemberSpec): void {
+    this.dir(accountId).addSigningGroupMember(signingGroupId, member, this.now());
+  }
+
+  removeSigningGroupMember(accountId: string, signingGroupId: string, email: string): void {
+    this.dir(accountId).removeSigningGroupMember(signingGroupId, email, this.now());
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Signed proof.
+
+  addEnvelope(accountId: string, spec: EnvelopeSpec = {}): EnvelopeLike {
+    const account = this.account(accountId);
+    let template: Template | undefined;
+    if (spec.template) {
+      const { templateId, name } = spec.template;
+      template = account.templates.find((t) => lc(t.templateId) === lc(templateId));
+      if (!template) {
+        template = { templateId, name: name ?? 'Template' };
+        account.templates.push(template);
+      }
+    }
+    const e = scriptedEnvelope(account, account.mutationRng, this.now(), {
+      status: spec.status ?? 'completed',
+      subject: spec.subject,
+      template,
+    });
+    account.envelopes.add(e);
+    return JSON.parse(envelopeJson(e, true)) as EnvelopeLike;
+  }
+
+  templates(accountId: string): TemplateTruth[] {
+    const account = this.account(accountId);
+    const byTemplate = new Map<string, string[]>();
+    for (const e of account.envelopes.all()) {
+      if (e.templateId === undefined) continue;
+      const ids = byTemplate.get(e.templateId);
+      if (ids) ids.push(e.envelopeId);
+      else byTemplate.set(e.templateId, [e.envelopeId]);
+    }
+    return account.templates.map((t) => ({ ...t, envelopeIds: byTemplate.get(t.templateId) ?? [] }));
+  }
+
   // ------------------------------------------------------------------------------------------------------------
   // HTTP plumbing.
 
@@ -733,9 +943,11 @@ export class EmulatorServer implements Emulator {
   // REST.
 
   private restHeaders(accountKey: string): Record<string, string> {
+    const rate = this.rate.headers(accountKey, this.nowSeconds());
+    (this.stats.hourlyRemaining[accountKey] ??= []).push(Number(rate['X-RateLimit-Remaining']));
     return {
       'Content-Type': JSON_TYPE,
-      ...this.rate.headers(accountKey, this.nowSeconds()),
+      ...rate,
       'X-DocuSign-TraceToken': randomUUID(),
       'X-DocuSign-Node': 'EMU1',
     };
@@ -788,59 +1000,58 @@ export class EmulatorServer implements Emulator {
       case ENDPOINTS.recipients:
       case ENDPOINTS.auditEvents:
       case ENDPOINTS.documents:
-      case ENDPOINTS.document: {
+      case ENDPOINTS.document:
+      case ENDPOINTS.certificate:
+      case ENDPOINTS.envelopeTemplates: {
         const e = account.envelopes.get(b!);
         if (!e) return this.sendError(res, key, ENVELOPE_DOES_NOT_EXIST);
         const resource = [c ?? '', d ?? ''].join('/');
         if (!this.polling.hit(`${key}|${e.envelopeId}|${resource}`, nowSec)) {
-          return this.sendError(
-            res,
-            key,
-            route.name === ENDPOINTS.document ? DOCUMENT_THROTTLED : ENVELOPE_POLLING_LIMIT,
-          );
+          this.stats.pollingLimited++;
+          return this.sendError(res, key, ENVELOPE_POLLING_LIMIT);
         }
-        return this.envelopeResource(res, key, route.name, e, d, q);
+        return this.envelopeResource(res, account, route.name, e, d, q);
       }
       case ENDPOINTS.users:
         return this.listUsers(res, account, route.accountId, q);
       case ENDPOINTS.user: {
-        const u = account.users.find((x) => lc(x.userId) === lc(b!));
+        const u = account.directory.user(b!);
         return u
-          ? this.sendJson(res, key, userDetailWire(account, u))
+          ? this.sendJson(res, key, userWire(account, u, true))
           : this.sendError(res, key, NOT_FOUND_IN_ACCOUNT('user'));
       }
       case ENDPOINTS.groups:
-        return this.paged(
-          res,
-          key,
-          route.accountId,
-          'groups',
-          q,
-          account.groups.map((g) => groupWire(account, g)),
-        );
+        return this.paged(res, key, q, account.directory.groups, groupWire, {
+          field: 'groups',
+          linkPath: `/accounts/${route.accountId}/groups`,
+        });
       case ENDPOINTS.groupUsers: {
-        const g = account.groups.find((x) => x.groupId === b);
+        const g = account.directory.group(b!);
         if (!g) return this.sendError(res, key, NOT_FOUND_IN_ACCOUNT('group'));
-        const members = account.users.filter((u) => u.groupIds.includes(g.groupId)).map(groupMemberWire);
         // Member lists carry the counts but no nextUri (docusign-api.md §10).
-        return this.paged(res, key, route.accountId, `groups/${g.groupId}/users`, q, members, 'users', false);
+        const dir = account.directory;
+        return this.paged(res, key, q, [...g.members], (id) => groupMemberWire(dir.user(id)!), { field: 'users' });
       }
       case ENDPOINTS.signingGroups: {
-        const groups = account.signingGroups.map(signingGroupWire);
+        const groups = account.directory.signingGroups;
         // An account without signing groups answers {}: no `groups`, no counts (docusign-api.md §10).
         if (!groups.length) return this.sendJson(res, key, {});
-        return this.paged(res, key, route.accountId, 'signing_groups', q, groups, 'groups', false);
+        const includeUsers = q.get('include_users') === 'true';
+        return this.paged(res, key, q, groups, (g) => signingGroupWire(g, includeUsers), { field: 'groups' });
       }
-      case ENDPOINTS.permissionProfiles: {
-        const include = splitList(q.get('include')).map(lc);
-        return this.sendJson(res, key, {
-          permissionProfiles: account.profiles.map((p) => profileWire(account, p, include)),
-        });
-      }
+      case ENDPOINTS.permissionProfiles:
       case ENDPOINTS.permissionProfile: {
-        const p = account.profiles.find((x) => x.permissionProfileId === b);
+        const dir = account.directory;
+        const include = splitList(q.get('include')).map(lc);
+        const byProfile = dir.usersByProfile();
+        const wire = (p: PermissionProfile, inc: string[]): unknown =>
+          profileWire(p, inc, byProfile.get(p.permissionProfileId) ?? [], dir.users[0]);
+        if (route.name === ENDPOINTS.permissionProfiles) {
+          return this.sendJson(res, key, { permissionProfiles: dir.profiles.map((p) => wire(p, include)) });
+        }
+        const p = dir.profiles.find((x) => x.permissionProfileId === b);
         return p
-          ? this.sendJson(res, key, profileWire(account, p, ['settings', ...splitList(q.get('include')).map(lc)]))
+          ? this.sendJson(res, key, wire(p, ['settings', ...include]))
           : this.sendError(res, key, NOT_FOUND_IN_ACCOUNT('permission profile'));
       }
       case ENDPOINTS.settings:
@@ -854,12 +1065,13 @@ export class EmulatorServer implements Emulator {
 
   private envelopeResource(
     res: ServerResponse,
-    key: string,
+    account: Account,
     name: string,
     e: Envelope,
     documentId: string | undefined,
     q: URLSearchParams,
   ): Promise<void> {
+    const key = lc(account.accountId);
     switch (name) {
       case ENDPOINTS.envelope: {
         const include = splitList(q.get('include'));
@@ -871,41 +1083,63 @@ export class EmulatorServer implements Emulator {
         return this.sendJson(res, key, auditEventsWire(e));
       case ENDPOINTS.documents:
         return this.sendJson(res, key, documentsWire(e));
-      default: {
-        const doc = e.documents.find((x) => x.documentId === documentId);
-        let filename: string;
-        let pdf: Buffer;
-        if (documentId === 'certificate') {
-          filename = 'Summary.pdf';
-          pdf = buildPdf('Certificate Of Completion', certificateLines(e));
-        } else if (documentId === 'combined' || documentId === 'portfolio') {
-          filename = `${documentId}.pdf`;
-          pdf = buildPdf(e.emailSubject, [`Envelope Id: ${e.envelopeId}`, ...e.documents.map((x) => x.name)]);
-        } else if (doc) {
-          filename = doc.name;
-          pdf = buildPdf(doc.name, [`Envelope Id: ${e.envelopeId}`, `Pages: ${doc.pages}`]);
-        } else return this.sendError(res, key, DOCUMENT_DOES_NOT_EXIST);
-        return this.send(
-          res,
-          200,
-          {
-            ...this.restHeaders(key),
-            'Content-Type': 'application/pdf',
-            'Content-Disposition': `file; filename="${filename}"; documentid="${documentId ?? ''}"`,
-          },
-          pdf,
-        );
-      }
+      case ENDPOINTS.envelopeTemplates:
+        return this.sendJson(res, key, envelopeTemplatesWire(account, e));
+      default:
+        return this.download(res, key, e, documentId ?? '');
     }
   }
 
-  private paginate(q: URLSearchParams): RestError | { start: number; count: number } {
+  /** One document of an envelope as a PDF, within the per-document download limits (docusign-api.md §3.3). */
+  private download(res: ServerResponse, key: string, e: Envelope, documentId: string): Promise<void> {
+    let filename: string;
+    let pdf: () => Buffer;
+    const doc = e.documents.find((x) => x.documentId === documentId);
+    if (documentId === 'certificate') {
+      if (e.status !== 'completed' || this.takeCertificateFault(e.envelopeId)) {
+        return this.sendError(res, key, DOCUMENT_DOES_NOT_EXIST);
+      }
+      filename = 'Summary.pdf';
+      pdf = () => buildPdf('Certificate Of Completion', certificateLines(e));
+    } else if (documentId === 'combined' || documentId === 'portfolio') {
+      filename = `${documentId}.pdf`;
+      pdf = () => buildPdf(e.emailSubject, [`Envelope Id: ${e.envelopeId}`, ...e.documents.map((x) => x.name)]);
+    } else if (doc) {
+      filename = doc.name;
+      pdf = () => buildPdf(doc.name, [`Envelope Id: ${e.envelopeId}`, `Pages: ${doc.pages}`]);
+    } else return this.sendError(res, key, DOCUMENT_DOES_NOT_EXIST);
+    if (!this.downloads.admit(`${key}|${e.envelopeId}|${documentId}`, documentId === 'combined', this.nowSeconds())) {
+      this.stats.throttled++;
+      return this.sendError(res, key, DOCUMENT_THROTTLED);
+    }
+    this.stats.documentsDownloaded[e.envelopeId] = (this.stats.documentsDownloaded[e.envelopeId] ?? 0) + 1;
+    return this.send(
+      res,
+      200,
+      {
+        ...this.restHeaders(key),
+        'Content-Type': 'application/pdf',
+        'Content-Disposition': `file; filename="${filename}"; documentid="${documentId}"`,
+      },
+      pdf(),
+    );
+  }
+
+  /** faults.certificateUnavailable: true (and one fewer left) while this envelope's certificate is to be refused. */
+  private takeCertificateFault(envelopeId: string): boolean {
+    const left = this.certificateFaults.get(lc(envelopeId)) ?? 0;
+    if (left <= 0) return false;
+    this.certificateFaults.set(lc(envelopeId), left - 1);
+    return true;
+  }
+
+  private paginate(q: URLSearchParams, cap = this.maxPageSize): RestError | { start: number; count: number } {
     const countRaw = q.get('count');
-    let count = this.maxPageSize;
+    let count = cap;
     if (countRaw !== null) {
       if (!/^\d+$/.test(countRaw) || Number(countRaw) < 1)
         return invalidParameter('count', 'count must be a positive integer');
-      count = Math.min(Number(countRaw), this.maxPageSize);
+      count = Math.min(Number(countRaw), cap);
     }
     const startRaw = q.get('start_position');
     let start = 0;
@@ -917,72 +1151,45 @@ export class EmulatorServer implements Emulator {
     return { start, count };
   }
 
-  /** Paging fields (counts as strings) and, with `links`, relative next/previous URIs without /restapi/v2.1. */
-  private pageInfo(
-    accountIdInPath: string,
-    resource: string,
-    q: URLSearchParams,
-    start: number,
-    count: number,
-    size: number,
-    total: number,
-    links = true,
-  ): Record<string, string> {
-    const uri = (position: number): string => {
-      const p = new URLSearchParams();
-      p.set('start_position', String(position));
-      p.set('count', String(count));
-      for (const [k, v] of q) if (k !== 'start_position' && k !== 'count') p.append(k, v);
-      return `/accounts/${accountIdInPath}/${resource}?${p.toString()}`;
-    };
-    const counts = {
-      resultSetSize: String(size),
-      totalSetSize: String(total),
-      startPosition: String(start),
-      endPosition: String(start + size - 1),
-    };
-    if (!links) return counts;
-    return {
-      ...counts,
-      nextUri: start + size < total ? uri(start + size) : '',
-      previousUri: start > 0 ? uri(Math.max(0, start - count)) : '',
-    };
-  }
-
-  private paged(
+  /** One page of an access-review list: only the page's items are turned into wire objects. */
+  private paged<T>(
     res: ServerResponse,
     key: string,
-    accountIdInPath: string,
-    resource: string,
     q: URLSearchParams,
-    items: unknown[],
-    field = resource,
-    links = true,
+    items: readonly T[],
+    toWire: (item: T) => unknown,
+    shape: { field: string; linkPath?: string },
   ): Promise<void> {
-    const p = this.paginate(q);
+    const p = this.paginate(q, this.directoryPageSize);
     if ('status' in p) return this.sendError(res, key, p);
-    const page = items.slice(p.start, p.start + p.count);
+    const page = items.slice(p.start, p.start + p.count).map(toWire);
     return this.sendJson(res, key, {
-      [field]: page,
-      ...this.pageInfo(accountIdInPath, resource, q, p.start, p.count, page.length, items.length, links),
+      [shape.field]: page,
+      ...pageInfo(q, p.start, p.count, page.length, items.length, shape.linkPath),
     });
   }
 
   private listUsers(res: ServerResponse, account: Account, accountIdInPath: string, q: URLSearchParams): Promise<void> {
-    const statuses = splitList(q.get('status')).map(lc);
+    const key = lc(account.accountId);
+    const wanted = new Set<string>();
+    for (const s of splitList(q.get('status'))) {
+      const status = USER_STATUSES.find((x) => lc(x) === lc(s));
+      if (!status) return this.sendError(res, key, invalidParameter('status', `'${s}' is not a valid user status`));
+      wanted.add(status);
+    }
     const email = q.get('email');
-    const users = account.users.filter(
-      (u) =>
-        (statuses.length === 0 || statuses.includes(lc(u.userStatus))) && (email === null || lc(u.email) === lc(email)),
-    );
-    return this.paged(
-      res,
-      lc(account.accountId),
-      accountIdInPath,
-      'users',
-      q,
-      users.map((u) => userWire(account, u, q.get('additional_info') === 'true')),
-    );
+    const all = account.directory.users;
+    const users =
+      wanted.size === 0 && email === null
+        ? all
+        : all.filter(
+            (u) => (wanted.size === 0 || wanted.has(u.userStatus)) && (email === null || lc(u.email) === lc(email)),
+          );
+    const additionalInfo = q.get('additional_info') === 'true';
+    return this.paged(res, key, q, users, (u) => userWire(account, u, additionalInfo), {
+      field: 'users',
+      linkPath: `/accounts/${accountIdInPath}/users`,
+    });
   }
 
   private async listEnvelopes(
@@ -1080,7 +1287,14 @@ export class EmulatorServer implements Emulator {
     }
 
     const links = !this.fault.omitNextUri;
-    const info = this.pageInfo(accountIdInPath, 'envelopes', q, p.start, p.count, page.length, total, links);
+    const info = pageInfo(
+      q,
+      p.start,
+      p.count,
+      page.length,
+      total,
+      links ? `/accounts/${accountIdInPath}/envelopes` : undefined,
+    );
     const parts: Buffer[] = [Buffer.from(`${JSON.stringify(info).slice(0, -1)},"envelopes":[`)];
     const bad = this.fault.badEnvelope;
     const badAt = bad ? page.findIndex((e) => bad.envelopeId === undefined || lc(e.envelopeId) === bad.envelopeId) : -1;
@@ -1148,6 +1362,39 @@ const NO_FAULTS = {
   omitNextUri: false,
   zonelessTimes: false,
 };
+
+/**
+ * Paging fields, counts as strings; with `linkPath` (e.g. /accounts/{id}/users) also nextUri / previousUri, relative
+ * and without /restapi/v2.1, "" at either end (docusign-api.md §3.1).
+ */
+function pageInfo(
+  q: URLSearchParams,
+  start: number,
+  count: number,
+  size: number,
+  total: number,
+  linkPath?: string,
+): Record<string, string> {
+  const counts = {
+    resultSetSize: String(size),
+    totalSetSize: String(total),
+    startPosition: String(start),
+    endPosition: String(start + size - 1),
+  };
+  if (linkPath === undefined) return counts;
+  const uri = (position: number): string => {
+    const p = new URLSearchParams();
+    p.set('start_position', String(position));
+    p.set('count', String(count));
+    for (const [k, v] of q) if (k !== 'start_position' && k !== 'count') p.append(k, v);
+    return `${linkPath}?${p.toString()}`;
+  };
+  return {
+    ...counts,
+    nextUri: start + size < total ? uri(start + size) : '',
+    previousUri: start > 0 ? uri(Math.max(0, start - count)) : '',
+  };
+}
 
 function consentKey(integrationKey: string, userId: string): string {
   return `${lc(integrationKey)}|${lc(userId)}`;
@@ -1260,7 +1507,9 @@ export function parseRestPath(method: string, path: string): RestRoute | undefin
     else if (n === 3 && c === 'recipients') name = ENDPOINTS.recipients;
     else if (n === 3 && c === 'audit_events') name = ENDPOINTS.auditEvents;
     else if (n === 3 && c === 'documents') name = ENDPOINTS.documents;
-    else if (n === 4 && c === 'documents' && d !== undefined && extra === undefined) name = ENDPOINTS.document;
+    else if (n === 3 && c === 'templates') name = ENDPOINTS.envelopeTemplates;
+    else if (n === 4 && c === 'documents' && d !== undefined && extra === undefined)
+      name = d === 'certificate' ? ENDPOINTS.certificate : ENDPOINTS.document;
   } else if (a === 'users') name = n === 1 ? ENDPOINTS.users : n === 2 ? ENDPOINTS.user : name;
   else if (a === 'groups') name = n === 1 ? ENDPOINTS.groups : n === 3 && c === 'users' ? ENDPOINTS.groupUsers : name;
   else if (a === 'signing_groups' && n === 1) name = ENDPOINTS.signingGroups;

@@ -30,6 +30,11 @@ export interface EmulatorOptions {
    * its audit events, its document list, one document) allowed per window; default 10 per 900 s. Addition.
    */
   envelopePollingLimit?: { limit?: number; windowSeconds?: number };
+  /**
+   * Per-document download limit (docusign-api.md §3.3): downloads of one document (certificate included) started
+   * within the last hour / 6 hours; default 10 / 20. `combined` keeps its documented 3 / 5. Addition.
+   */
+  documentDownloadLimit?: { perHour?: number; perSixHours?: number };
 }
 
 export interface AccountSpec {
@@ -39,6 +44,86 @@ export interface AccountSpec {
   isDefault?: boolean;
   /** Signing groups generated for the account; default 2 for the user's default account, else 0. Addition. */
   signingGroups?: number;
+}
+
+/** The user statuses of GET /users (docusign-api.md §6). */
+export type UserStatus = 'ActivationRequired' | 'ActivationSent' | 'Active' | 'Closed' | 'Disabled';
+
+/**
+ * Size of an account's generated directory (seedDirectory); every field optional. Defaults are the small account
+ * every new account gets: 12 users, 5 groups, 3 profiles.
+ */
+export interface DirectorySize {
+  /** Generated users; the account's impersonated users (addUser) come on top. */
+  users?: number;
+  /** Groups, counting the built-in Administrators and Everyone (at least 2). */
+  groups?: number;
+  /**
+   * Mean member count of the custom groups, default 30 % of users. Sizes are exponentially spread (scaled to this
+   * mean), so some groups need more than one 100-member page.
+   */
+  groupMembers?: number;
+  /** Permission profiles, counting Account Administrator, DocuSign Sender and DocuSign Viewer (at least 3). */
+  profiles?: number;
+  /** Signing groups; default as many as the account has now. */
+  signingGroups?: number;
+}
+
+/** A user added to one account's user list (not an OAuth user: see UserSpec). */
+export interface AccountUserSpec {
+  /** Default: a new GUID. */
+  userId?: string;
+  firstName?: string;
+  lastName?: string;
+  email?: string;
+  /** Default Active. */
+  status?: UserStatus;
+  /** Permission profile ID or name; default DocuSign Sender, or Account Administrator with isAdmin. */
+  profile?: string;
+  isAdmin?: boolean;
+  /** Groups besides Everyone (and Administrators for an administrator). */
+  groupIds?: string[];
+  /** Epoch ms; default never logged in. */
+  lastLogin?: number;
+}
+
+export interface SigningGroupMemberSpec {
+  userName: string;
+  email: string;
+}
+
+/** An envelope created by addEnvelope; every event happens at the emulator's now. */
+export interface EnvelopeSpec {
+  /** Default completed. */
+  status?: 'created' | 'sent' | 'delivered' | 'completed' | 'declined' | 'voided';
+  /** emailSubject; default from the template's name, else generated. */
+  subject?: string;
+  /** The template it is created from; a template ID the account does not have yet is added (name default "Template"). */
+  template?: { templateId: string; name?: string };
+}
+
+/**
+ * What a full refresh of the access-review endpoints returns, exactly as served (ground truth for snapshot tests):
+ * GET /users?additional_info=true (every status), GET /groups and each GET /groups/{id}/users, GET
+ * /permission_profiles?include=settings, GET /signing_groups?include_users=true (the `groups`, [] when none),
+ * GET /settings and GET /settings/password_rules.
+ */
+export interface DirectoryTruth {
+  users: Record<string, unknown>[];
+  groups: Record<string, unknown>[];
+  /** groupId → members in list order. */
+  groupMembers: Record<string, Record<string, unknown>[]>;
+  permissionProfiles: Record<string, unknown>[];
+  signingGroups: Record<string, unknown>[];
+  settings: Record<string, unknown>;
+  passwordRules: Record<string, string>;
+}
+
+/** An account template and the envelopes created from it. */
+export interface TemplateTruth {
+  templateId: string;
+  name: string;
+  envelopeIds: string[];
 }
 
 export interface UserSpec {
@@ -93,6 +178,11 @@ export interface EmulatorFaults {
   omitNextUri(on: boolean): void;
   /** While on, envelope-list items carry statusChangedDateTime with 3 digits and no zone, UTC (§10). Addition. */
   zonelessTimes(on: boolean): void;
+  /**
+   * The next `times` (default 1) GETs of this envelope's certificate answer as for an envelope without one (400
+   * DOCUMENT_DOES_NOT_EXIST): proof not available yet. Addition.
+   */
+  certificateUnavailable(envelopeId: string, times?: number): void;
   /** The next REST/OAuth call never gets a response. */
   hangNext(): void;
   /** Every token issued so far now gets 401. */
@@ -113,6 +203,14 @@ export interface EmulatorStats {
   pagesServed: number;
   /** Calls received while the hourly or burst budget of their account was exhausted. */
   callsWhileLimited: number;
+  /** X-RateLimit-Remaining of every REST response, in order, per account ID (lower case). Addition. */
+  hourlyRemaining: Record<string, number[]>;
+  /** Documents served (200) per envelope ID, the certificate included. Addition. */
+  documentsDownloaded: Record<string, number>;
+  /** Downloads refused with API_REQUEST_IS_THROTTLED (docusign-api.md §3.3). Addition. */
+  throttled: number;
+  /** Envelope GETs refused with Hourly_Envelope_Polling_Limit_Exceeded (docusign-api.md §4.2). Addition. */
+  pollingLimited: number;
   tokensIssued: string[];
   assertionsReceived: string[];
   reset(): void;
@@ -153,5 +251,49 @@ export interface Emulator {
   setConsentMode(mode: 'approve' | 'deny'): void;
   /** Addition: change the per-envelope polling limit (resets its counters). */
   setEnvelopePollingLimit(limit?: number, windowSeconds?: number): void;
+  /** Addition: change the per-document download limit (resets its counters). */
+  setDocumentDownloadLimit(perHour?: number, perSixHours?: number): void;
+
+  // Access review (issue 12). Every change shows at once, consistently, on every endpoint. Additions.
+  /** Replaces the account's users, groups, profiles and signing groups with a generated directory of this size. */
+  seedDirectory(accountId: string, size: DirectorySize): void;
+  /** Ground truth of the access-review endpoints. */
+  directory(accountId: string): DirectoryTruth;
+  /** Adds a user to the account's user list; returns its userId. */
+  addAccountUser(accountId: string, spec?: AccountUserSpec): string;
+  /** userStatus Closed; the user stays listed (what DocuSign's own user deletion does, S16). */
+  closeUser(accountId: string, userId: string): void;
+  /** Gone from every list: users, group members, profile users, signing groups holding its email. */
+  removeUser(accountId: string, userId: string): void;
+  setUserStatus(accountId: string, userId: string, status: UserStatus): void;
+  /** Epoch ms; undefined = never logged in. */
+  setLastLogin(accountId: string, userId: string, at: number | undefined): void;
+  /** Promote: isAdmin, Account Administrator profile, Administrators group. Demote: DocuSign Sender, out of it. */
+  setAdmin(accountId: string, userId: string, isAdmin: boolean): void;
+  /** Profile ID or name; isAdmin and the Administrators group follow the profile's canManageAccount. */
+  setUserProfile(accountId: string, userId: string, profile: string): void;
+  /** A custom group; returns its groupId. */
+  createGroup(accountId: string, spec: { groupName: string; permissionProfileId?: string }): string;
+  /** Custom groups only. */
+  deleteGroup(accountId: string, groupId: string): void;
+  addGroupMember(accountId: string, groupId: string, userId: string): void;
+  removeGroupMember(accountId: string, groupId: string, userId: string): void;
+  /** Merges into the profile's settings (profile ID or name); its modifiedDateTime becomes now. */
+  setProfileSettings(accountId: string, profile: string, settings: Record<string, string>): void;
+  /** Merges into GET /settings, e.g. { sessionTimeout: '30' }. */
+  setAccountSettings(accountId: string, settings: Record<string, unknown>): void;
+  /** Merges into GET /settings/password_rules, e.g. { minimumPasswordLength: '14' }. */
+  setPasswordRules(accountId: string, rules: Record<string, string>): void;
+  /** Returns the signingGroupId. */
+  addSigningGroup(accountId: string, spec: { groupName: string; members?: SigningGroupMemberSpec[] }): string;
+  removeSigningGroup(accountId: string, signingGroupId: string): void;
+  addSigningGroupMember(accountId: string, signingGroupId: string, member: SigningGroupMemberSpec): void;
+  removeSigningGroupMember(accountId: string, signingGroupId: string, email: string): void;
+
+  // Signed proof (issue 13). Additions.
+  /** Adds an envelope (default completed) at the emulator's now; returns it as envelopes() would. */
+  addEnvelope(accountId: string, spec?: EnvelopeSpec): EnvelopeLike;
+  /** The account's templates with the envelopes created from each. */
+  templates(accountId: string): TemplateTruth[];
   stop(): Promise<void>;
 }

@@ -4,7 +4,8 @@
  * "true"/"false" elsewhere, a real boolean in places; timestamps carry seven fractional digits and `Z`, except group
  * `lastModifiedOn` (three digits, no zone); URIs inside objects are relative to the account (`/envelopes/{id}`).
  */
-import type { Account, AccountUser, Envelope, Group, PermissionProfile, Recipient, SigningGroup } from './data';
+import type { Account, Envelope, Recipient } from './data';
+import type { AccountUser, Group, PermissionProfile, SigningGroup } from './directory';
 import { formatTs, formatZoneless } from './time';
 
 type Json = Record<string, unknown>;
@@ -139,7 +140,11 @@ export function envelopeJson(e: Envelope, includeRecipients: boolean): string {
   return envelopeJsonBuffer(e, includeRecipients).toString('utf8');
 }
 
-/** Documents:list (S23): the content documents and, like DocuSign, the certificate as a `summary` document. */
+/**
+ * Documents:list (S23): the content documents and, like DocuSign (docusign-api.md §10), the certificate of
+ * completion as a `summary` document, listed once the envelope is completed (the only state in which the emulator
+ * serves it; see server.ts).
+ */
 export function documentsWire(e: Envelope): Json {
   const docs: Json[] = e.documents.map((d, i) => ({
     documentId: d.documentId,
@@ -162,7 +167,7 @@ export function documentsWire(e: Envelope): Json {
     authoritativeCopy: 'false',
     availableDocumentTypes: [{ type: 'electronic', isDefault: 'true' }],
   }));
-  if (e.status !== 'created') {
+  if (e.status === 'completed') {
     docs.push({
       documentId: 'certificate',
       name: 'Summary',
@@ -278,6 +283,7 @@ export function auditEventsWire(e: Envelope): Json {
         { name: 'EnvelopeStatus', value: ev.status },
         { name: 'ClientIPAddress', value: ev.ip },
         { name: 'Information', value: '' },
+        { name: 'InformationLocalized', value: '' },
         { name: 'GeoLocation', value: '' },
         { name: 'Language', value: 'english' },
       ],
@@ -288,10 +294,14 @@ export function auditEventsWire(e: Envelope): Json {
 const capitalised = (flag: boolean): string => (flag ? 'True' : 'False');
 const fullName = (u: AccountUser): string => `${u.firstName} ${u.lastName}`.trim();
 
-/** A user in GET /users: flags as "True"/"False"; login and groups only with additional_info=true. */
+/**
+ * A user in GET /users: flags as "True"/"False". With additional_info=true the list carries full user information
+ * (the docs: "full user information is returned for each user"), i.e. what GET /users/{id} answers: login, settings,
+ * groups.
+ */
 export function userWire(account: Account, u: AccountUser, additionalInfo: boolean): Json {
-  const profile = account.profiles.find((p) => p.permissionProfileId === u.permissionProfileId);
-  return {
+  const profile = account.directory.profile(u.permissionProfileId);
+  const base: Json = {
     userName: fullName(u),
     userId: u.userId,
     userType: 'CompanyUser',
@@ -313,47 +323,37 @@ export function userWire(account: Account, u: AccountUser, additionalInfo: boole
     permissionProfileName: profile?.permissionProfileName,
     isManagedByScim: 'False',
     isMembershipManagedByScim: 'False',
-    ...(additionalInfo ? { ...loginWire(u), groupList: groupListWire(account, u) } : {}),
   };
+  if (!additionalInfo) return base;
+  // Assigned, not spread: a page of full users builds 100 of these, and spreading costs several times more.
+  base.lastLogin = u.lastLogin === undefined ? undefined : formatTs(u.lastLogin);
+  base.loginStatus = u.lastLogin === undefined ? 'NeverLoggedIn' : 'LoggedIn';
+  base.userSettings = userSettingsWire(u);
+  base.groupList = groupListWire(account, u);
+  base.forgottenPasswordInfo = { forgottenPasswordQuestion1: '', forgottenPasswordQuestion2: '' };
+  base.workAddress = { address1: '', city: '', stateOrProvince: '', postalCode: '', country: '', phone: '' };
+  base.defaultAccountId = account.accountId;
+  base.userProfileLastModifiedDate = formatTs(u.created);
+  base.isNAREnabled = 'false';
+  base.sendActivationOnInvalidLogin = 'false';
+  base.enableConnectForUser = 'false';
+  return base;
 }
 
-/** GET /users/{id}: the list item plus settings (lower-case string flags), groups and profile details. */
-export function userDetailWire(account: Account, u: AccountUser): Json {
-  return {
-    ...userWire(account, u, false),
-    ...loginWire(u),
-    userSettings: userSettingsWire(u),
-    groupList: groupListWire(account, u),
-    forgottenPasswordInfo: { forgottenPasswordQuestion1: '', forgottenPasswordQuestion2: '' },
-    workAddress: { address1: '', city: '', stateOrProvince: '', postalCode: '', country: '', phone: '' },
-    defaultAccountId: account.accountId,
-    userProfileLastModifiedDate: formatTs(u.created),
-    isNAREnabled: 'false',
-    sendActivationOnInvalidLogin: 'false',
-    enableConnectForUser: 'false',
-  };
-}
-
-function loginWire(u: AccountUser): Json {
-  return {
-    lastLogin: u.lastLogin === undefined ? undefined : formatTs(u.lastLogin),
-    loginStatus: u.lastLogin === undefined ? 'NeverLoggedIn' : 'LoggedIn',
-  };
-}
-
-/** A user's groups: here isManagedByScim is a real boolean and lastModifiedOn has no zone (docusign-api.md §10). */
+/**
+ * A user's groups: here isManagedByScim is a real boolean and lastModifiedOn has no zone; built-in groups are
+ * "SystemAccount", custom ones "LocalAccount" (docusign-api.md §10, S16's recorded user).
+ */
 function groupListWire(account: Account, u: AccountUser): Json[] {
-  return account.groups
-    .filter((g) => u.groupIds.includes(g.groupId))
-    .map((g) => ({
-      groupId: g.groupId,
-      groupName: g.groupName,
-      permissionProfileId: g.permissionProfileId,
-      groupType: g.groupType,
-      lastModifiedOn: formatZoneless(g.lastModified),
-      isManagedByScim: false,
-      userGroupType: 'SystemAccount',
-    }));
+  return account.directory.groupsOf(u.userId).map((g) => ({
+    groupId: g.groupId,
+    groupName: g.groupName,
+    permissionProfileId: g.permissionProfileId,
+    groupType: g.groupType,
+    lastModifiedOn: formatZoneless(g.lastModified),
+    isManagedByScim: false,
+    userGroupType: g.groupType === 'customGroup' ? 'LocalAccount' : 'SystemAccount',
+  }));
 }
 
 const USER_SETTING_NAMES = [
@@ -419,19 +419,29 @@ const USER_SETTING_NAMES = [
   'expressSendOnly',
 ];
 
-/** ~60 user settings, every one a lower-case string ("true", "false", enum words). */
+/**
+ * ~60 user settings, every one a lower-case string ("true", "false", enum words). Built by assignment from entries
+ * made once: copying a 60-key object with spread or Object.assign costs ~30 times more, on every user of a page.
+ */
 function userSettingsWire(u: AccountUser): Record<string, string> {
-  const admin = String(u.isAdmin);
   const out: Record<string, string> = {};
-  USER_SETTING_NAMES.forEach((name, i) => {
-    if (name === 'canManageAccount' || name === 'canManageOrganization' || name === 'apiAccountWideAccess') {
-      out[name] = admin;
-    } else if (name.startsWith('timezone') || name.endsWith('Mode') || name === 'modifiedBy' || name.endsWith('Name')) {
-      out[name] = name === 'modifiedBy' ? u.email : 'none';
-    } else out[name] = String(i % 3 !== 2);
-  });
+  for (const [name, value] of u.isAdmin ? ADMIN_SETTINGS : OTHER_SETTINGS) {
+    out[name] = name === 'modifiedBy' ? u.email : value;
+  }
   return out;
 }
+
+function userSettingEntries(admin: string): [string, string][] {
+  return USER_SETTING_NAMES.map((name, i) => {
+    if (name === 'canManageAccount' || name === 'canManageOrganization' || name === 'apiAccountWideAccess') {
+      return [name, admin];
+    }
+    if (name.startsWith('timezone') || name.endsWith('Mode') || name.endsWith('Name')) return [name, 'none'];
+    return [name, String(i % 3 !== 2)];
+  });
+}
+const ADMIN_SETTINGS = userSettingEntries('true');
+const OTHER_SETTINGS = userSettingEntries('false');
 
 /** A member in GET /groups/{id}/users: slim, and userType / userStatus lower-case here (docusign-api.md §10). */
 export function groupMemberWire(u: AccountUser): Json {
@@ -445,13 +455,13 @@ export function groupMemberWire(u: AccountUser): Json {
   };
 }
 
-export function groupWire(account: Account, g: Group): Json {
+export function groupWire(g: Group): Json {
   return {
     groupId: g.groupId,
     groupName: g.groupName,
     groupType: g.groupType,
     permissionProfileId: g.permissionProfileId,
-    usersCount: String(account.users.filter((u) => u.groupIds.includes(g.groupId)).length),
+    usersCount: String(g.members.size),
     lastModifiedOn: formatZoneless(g.lastModified),
     isManagedByScim: 'false',
     dsGroupId: g.dsGroupId,
@@ -460,11 +470,14 @@ export function groupWire(account: Account, g: Group): Json {
 
 /**
  * A permission profile: only ID (a numeric string), name and modification; `settings`, `userCount` and `users` only
- * when `include` asks (docusign-api.md §10).
+ * when `include` asks (docusign-api.md §10). `users` are the profile's users, `admin` the account's first user.
  */
-export function profileWire(account: Account, p: PermissionProfile, include: readonly string[]): Json {
-  const users = account.users.filter((u) => u.permissionProfileId === p.permissionProfileId);
-  const admin = account.users[0];
+export function profileWire(
+  p: PermissionProfile,
+  include: readonly string[],
+  users: readonly AccountUser[],
+  admin: AccountUser | undefined,
+): Json {
   return {
     permissionProfileId: p.permissionProfileId,
     permissionProfileName: p.permissionProfileName,
@@ -478,7 +491,8 @@ export function profileWire(account: Account, p: PermissionProfile, include: rea
   };
 }
 
-export function signingGroupWire(g: SigningGroup): Json {
+/** A signing group; its members (`users`) only with include_users=true. */
+export function signingGroupWire(g: SigningGroup, includeUsers: boolean): Json {
   return {
     signingGroupId: g.signingGroupId,
     groupName: g.groupName,
@@ -488,7 +502,30 @@ export function signingGroupWire(g: SigningGroup): Json {
     createdBy: g.createdBy,
     modified: formatTs(g.modified),
     modifiedBy: g.createdBy,
-    users: g.members.map((m) => ({ userName: m.userName, email: m.email })),
+    ...(includeUsers ? { users: g.members.map((m) => ({ userName: m.userName, email: m.email })) } : {}),
+  };
+}
+
+/**
+ * EnvelopeTemplates:list (TemplateInformation of TemplateSummary items, S23). An envelope not made from a template
+ * answers `{}`: unconfirmed, chosen like GET /signing_groups with none (docusign-api.md §10), so a client must
+ * treat a missing `templates` as none.
+ */
+export function envelopeTemplatesWire(account: Account, e: Envelope): Json {
+  const t = account.templates.find((x) => x.templateId === e.templateId);
+  if (!t) return {};
+  const doc = e.documents[0]!;
+  return {
+    templates: [
+      {
+        templateId: t.templateId,
+        name: t.name,
+        applied: 'true',
+        documentId: doc.documentId,
+        documentName: doc.name,
+        uri: `/templates/${t.templateId}`,
+      },
+    ],
   };
 }
 

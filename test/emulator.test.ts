@@ -6,11 +6,13 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { type KeyObject, createPrivateKey, generateKeyPairSync } from 'node:crypto';
+import { type KeyObject, createHash, createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { SignJWT, importPKCS8 } from 'jose';
 import {
   DOCUSIGN_TS_PATTERN,
+  type DirectoryTruth,
+  ENDPOINTS,
   ZONELESS_TS_PATTERN,
   type Emulator,
   type EnvelopeLike,
@@ -165,6 +167,7 @@ afterEach(() => {
   emu.setTokenLifetime(3600);
   emu.setConsentMode('approve');
   emu.setEnvelopePollingLimit(10, 900);
+  emu.setDocumentDownloadLimit(10, 20);
   emu.registerApp(IK, SPKI_PUBLIC_A);
   emu.grantConsent(IK, USER);
 });
@@ -1053,7 +1056,7 @@ void describe('users, groups, permission profiles, settings, account', () => {
     }
   });
 
-  void test('signing groups: groups with counts, and {} for an account with none', async () => {
+  void test('signing groups: groups with counts, members only with include_users=true, and {} for an account with none', async () => {
     const token = await mint();
     const some = await getJson<{ groups: Record<string, unknown>[]; resultSetSize: string }>(
       `${restBase()}/signing_groups`,
@@ -1065,8 +1068,13 @@ void describe('users, groups, permission profiles, settings, account', () => {
     for (const g of some.body.groups) {
       assert.match(g.signingGroupId as string, /^\d+$/);
       assert.equal(g.groupType, 'sharedSigningGroup');
-      assert.ok(Array.isArray(g.users));
+      assert.ok(!('users' in g), 'members only when asked');
     }
+    const withUsers = await getJson<{ groups: Record<string, unknown>[] }>(
+      `${restBase()}/signing_groups?include_users=true`,
+      token,
+    );
+    for (const g of withUsers.body.groups) assert.ok(Array.isArray(g.users));
     const other = emu.accountsOf(USER).find((a) => !a.isDefault)!;
     const none = await getJson(`${other.baseUri}/restapi/v2.1/accounts/${other.accountId}/signing_groups`, token);
     assert.equal(none.status, 200);
@@ -1327,16 +1335,16 @@ void describe('stats', () => {
   });
 });
 
-void describe('/__admin HTTP control API', () => {
-  const post = async (path: string, body: unknown = {}): Promise<{ status: number; body: Record<string, unknown> }> => {
-    const res = await fetch(`${emu.url}/__admin/${path}`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
+async function post(path: string, body: unknown = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${emu.url}/__admin/${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
 
+void describe('/__admin HTTP control API', () => {
   void test('register an app, add a user, consent, then a full flow; faults, envelopes and stats over HTTP', async () => {
     const ik = '0b4c5f0e-1a2b-4c3d-8e9f-000000000099';
     const uid = '7d0c1e2f-3a4b-4c5d-9e6f-000000000099';
@@ -1405,11 +1413,780 @@ void describe('/__admin HTTP control API', () => {
   });
 });
 
+// ---------------------------------------------------------------------------------------------------------------
+// Access review (issue 12) and signed proof (issue 13).
+
+type Rec = Record<string, unknown>;
+
+interface ListPage extends Rec {
+  resultSetSize: string;
+  totalSetSize: string;
+  startPosition: string;
+  endPosition: string;
+}
+
+/** An account of its own for a test: a new OAuth user (its default account) with a fresh token. */
+async function ownAccount(userId: string): Promise<{ accountId: string; base: string; token: string }> {
+  emu.addUser({ userId, name: 'Audit Runner', email: `${userId.slice(-4)}@example.com` });
+  emu.grantConsent(IK, userId);
+  const { accountId } = defaultAccount(userId);
+  return { accountId, base: restBase(userId), token: await mint({ sub: userId }) };
+}
+
+/**
+ * Every item of a paged list, the way a full-refresh client pages by counts (docusign-api.md §10); checks the
+ * counts of every page on the way.
+ */
+async function allPages(token: string, url: string, field: string, count = 100): Promise<Rec[]> {
+  const items: Rec[] = [];
+  for (let start = 0; ;) {
+    const sep = url.includes('?') ? '&' : '?';
+    const r = await getJson<ListPage>(`${url}${sep}count=${count}&start_position=${start}`, token);
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    if (start === 0 && !('totalSetSize' in r.body)) {
+      assert.deepEqual(r.body, {}, 'an empty list without counts is {} (signing groups, §10)');
+      return items;
+    }
+    const page = (r.body[field] ?? []) as Rec[];
+    assert.equal(r.body.resultSetSize, String(page.length));
+    assert.equal(r.body.startPosition, String(start));
+    assert.equal(r.body.endPosition, String(start + page.length - 1));
+    assert.ok(page.length <= 100, 'a page holds at most 100');
+    items.push(...page);
+    if (Number(r.body.endPosition) + 1 >= Number(r.body.totalSetSize)) return items;
+    start += page.length;
+  }
+}
+
+/** A full refresh of every access-review kind over REST, shaped like emu.directory(). */
+async function fullRefresh(token: string, base: string): Promise<DirectoryTruth> {
+  const groups = await allPages(token, `${base}/groups`, 'groups');
+  const groupMembers: Record<string, Rec[]> = {};
+  for (const g of groups)
+    groupMembers[g.groupId as string] = await allPages(token, `${base}/groups/${String(g.groupId)}/users`, 'users');
+  return {
+    users: await allPages(token, `${base}/users?additional_info=true`, 'users'),
+    groups,
+    groupMembers,
+    permissionProfiles: (
+      await getJson<{ permissionProfiles: Rec[] }>(`${base}/permission_profiles?include=settings`, token)
+    ).body.permissionProfiles,
+    signingGroups: await allPages(token, `${base}/signing_groups?include_users=true`, 'groups'),
+    settings: (await getJson<Rec>(`${base}/settings`, token)).body,
+    passwordRules: (await getJson<Record<string, string>>(`${base}/settings/password_rules`, token)).body,
+  };
+}
+
+/** What changed between two lists of records keyed by `id`: added and removed IDs, changed IDs with field names. */
+function diff(
+  before: Rec[],
+  after: Rec[],
+  id: string,
+): { added: string[]; removed: string[]; changed: Record<string, string[]> } {
+  const index = (list: Rec[]) => new Map(list.map((r) => [r[id] as string, r]));
+  const [b, a] = [index(before), index(after)];
+  const changed: Record<string, string[]> = {};
+  for (const [key, next] of a) {
+    const prev = b.get(key);
+    if (!prev) continue;
+    const fields = [...new Set([...Object.keys(prev), ...Object.keys(next)])]
+      .filter((f) => JSON.stringify(prev[f]) !== JSON.stringify(next[f]))
+      .sort();
+    if (fields.length) changed[key] = fields;
+  }
+  return {
+    added: [...a.keys()].filter((k) => !b.has(k)).sort(),
+    removed: [...b.keys()].filter((k) => !a.has(k)).sort(),
+    changed,
+  };
+}
+
+const objectDiff = (before: Rec, after: Rec): string[] =>
+  diff([{ k: 'x', ...before }], [{ k: 'x', ...after }], 'k').changed.x ?? [];
+
+void describe('access review: list endpoints', () => {
+  let acct: { accountId: string; base: string; token: string };
+  before(async () => {
+    acct = await ownAccount('7d0c1e2f-3a4b-4c5d-9e6f-0000000000a1');
+    emu.seedDirectory(acct.accountId, { users: 250, groups: 130, groupMembers: 20, profiles: 6, signingGroups: 3 });
+  });
+
+  void test('GET /users: every status by default, status as a comma list, bad status → 400; string counts', async () => {
+    const all = await allPages(acct.token, `${acct.base}/users`, 'users');
+    assert.equal(all.length, 251, '250 generated + the impersonated user');
+    const statuses = new Set(all.map((u) => u.userStatus));
+    for (const s of ['Active', 'ActivationSent', 'ActivationRequired', 'Closed', 'Disabled'])
+      assert.ok(statuses.has(s), s);
+    const some = await allPages(acct.token, `${acct.base}/users?status=Closed,disabled`, 'users');
+    assert.deepEqual(
+      some.map((u) => u.userId),
+      all.filter((u) => u.userStatus === 'Closed' || u.userStatus === 'Disabled').map((u) => u.userId),
+    );
+    const bad = await getJson<{ errorCode: string; message: string }>(
+      `${acct.base}/users?status=Active,Gone`,
+      acct.token,
+    );
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.errorCode, 'INVALID_REQUEST_PARAMETER');
+    assert.match(bad.body.message, /Gone/);
+  });
+
+  void test('GET /users: count capped at 100, 0 → 400; nextUri follows; additional_info=true is GET /users/{id} per user', async () => {
+    const big = await getJson<ListPage & { users: Rec[]; nextUri: string }>(`${acct.base}/users?count=500`, acct.token);
+    assert.equal(big.body.users.length, 100);
+    assert.equal(big.body.resultSetSize, '100');
+    assert.equal(big.body.totalSetSize, '251');
+    assert.equal(big.body.nextUri, `/accounts/${acct.accountId}/users?start_position=100&count=100`);
+    assert.equal((await get(`${acct.base}/users?count=0`, acct.token)).status, 400);
+    assert.ok(!('userSettings' in big.body.users[0]!));
+    const full = await getJson<{ users: Rec[] }>(
+      `${acct.base}/users?count=3&start_position=7&additional_info=true`,
+      acct.token,
+    );
+    for (const u of full.body.users) {
+      const one = await getJson<Rec>(`${acct.base}/users/${String(u.userId)}`, acct.token);
+      assert.deepEqual(u, one.body);
+      for (const k of ['loginStatus', 'userSettings', 'groupList', 'workAddress']) assert.ok(k in u, k);
+    }
+  });
+
+  void test('GET /groups and members: count capped at 100 with nextUri for groups, counts only for members', async () => {
+    const first = await getJson<ListPage & { groups: Rec[]; nextUri: string }>(
+      `${acct.base}/groups?count=100`,
+      acct.token,
+    );
+    assert.equal(first.body.groups.length, 100);
+    assert.equal(first.body.totalSetSize, '130');
+    assert.equal(first.body.nextUri, `/accounts/${acct.accountId}/groups?start_position=100&count=100`);
+    const everyone = first.body.groups.find((g) => g.groupType === 'everyoneGroup')!;
+    assert.equal(everyone.usersCount, '251');
+    const members = await getJson<ListPage & { users: Rec[] }>(
+      `${acct.base}/groups/${String(everyone.groupId)}/users?count=250&start_position=200`,
+      acct.token,
+    );
+    assert.equal(members.body.users.length, 51);
+    assert.equal(members.body.endPosition, '250');
+    assert.ok(!('nextUri' in members.body));
+    const capped = await getJson<{ users: Rec[] }>(
+      `${acct.base}/groups/${String(everyone.groupId)}/users?count=101`,
+      acct.token,
+    );
+    assert.equal(capped.body.users.length, 100);
+    const past = await getJson<ListPage & { users: Rec[] }>(
+      `${acct.base}/groups/${String(everyone.groupId)}/users?start_position=400`,
+      acct.token,
+    );
+    assert.deepEqual([past.body.users.length, past.body.resultSetSize, past.body.totalSetSize], [0, '0', '251']);
+  });
+
+  void test('a full refresh equals directory() record for record, in ⌈users/100⌉ + ⌈groups/100⌉ + Σ⌈members/100⌉ + 4 calls', async () => {
+    emu.stats.reset();
+    const served = await fullRefresh(acct.token, acct.base);
+    assert.deepEqual(served, emu.directory(acct.accountId));
+    const memberPages = Object.values(served.groupMembers).reduce(
+      (n, m) => n + Math.max(1, Math.ceil(m.length / 100)),
+      0,
+    );
+    assert.deepEqual(emu.stats.calls, {
+      [ENDPOINTS.users]: 3,
+      [ENDPOINTS.groups]: 2,
+      [ENDPOINTS.groupUsers]: memberPages,
+      [ENDPOINTS.permissionProfiles]: 1,
+      [ENDPOINTS.signingGroups]: 1,
+      [ENDPOINTS.settings]: 1,
+      [ENDPOINTS.passwordRules]: 1,
+    });
+    assert.equal(served.permissionProfiles.length, 6);
+    for (const p of served.permissionProfiles) assert.equal(typeof p.settings, 'object');
+    assert.equal(served.signingGroups.length, 3);
+  });
+
+  void test('groupList: built-in groups "SystemAccount", custom ones "LocalAccount" (S16)', async () => {
+    const { users } = emu.directory(acct.accountId);
+    const types = new Set(
+      users.flatMap((u) => (u.groupList as Rec[]).map((g) => `${String(g.groupType)}:${String(g.userGroupType)}`)),
+    );
+    assert.deepEqual([...types].sort(), [
+      'adminGroup:SystemAccount',
+      'customGroup:LocalAccount',
+      'everyoneGroup:SystemAccount',
+    ]);
+  });
+});
+
+void describe('access review: scripted changes', () => {
+  void test("an auditor's week: each change shows on every endpoint, and nothing else changes", async () => {
+    const acct = await ownAccount('7d0c1e2f-3a4b-4c5d-9e6f-0000000000a2');
+    const { accountId } = acct;
+    emu.seedDirectory(accountId, { users: 80, groups: 6, groupMembers: 8, profiles: 4, signingGroups: 1 });
+    const start = emu.directory(accountId);
+    const admins = start.groups.find((g) => g.groupType === 'adminGroup')!.groupId as string;
+    const everyone = start.groups.find((g) => g.groupType === 'everyoneGroup')!.groupId as string;
+    const [custom, other] = start.groups
+      .filter((g) => g.groupType === 'customGroup')
+      .map((g) => g.groupId as string) as [string, string];
+    const inGroup = (gid: string) => new Set(start.groupMembers[gid]!.map((m) => m.userId as string));
+    // Distinct active, logged-in, non-admin users, none in `custom` except Y, R only in `other`.
+    const pool = start.users
+      .filter((u) => u.userStatus === 'Active' && u.isAdmin === 'False' && u.lastLogin !== undefined)
+      .filter((u) => u.permissionProfileName === 'DocuSign Sender')
+      .map((u) => u.userId as string);
+    const notIn = (gid: string) => pool.filter((id) => !inGroup(gid).has(id));
+    const [P, C, M, X, L, R] = notIn(custom).filter((id) => !inGroup(other).has(id)) as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    assert.ok(R, 'enough candidates');
+    const Y = [...inGroup(custom)].find((id) => pool.includes(id) && !inGroup(other).has(id))!;
+    assert.ok(Y);
+    emu.addGroupMember(accountId, other, R);
+    const signingGroupId = start.signingGroups[0]!.signingGroupId as string;
+    const r = start.users.find((u) => u.userId === R)!;
+    emu.addSigningGroupMember(accountId, signingGroupId, { userName: r.userName as string, email: r.email as string });
+    emu.setAccountSettings(accountId, { sessionTimeout: '20' });
+    emu.setPasswordRules(accountId, { minimumPasswordLength: '8' });
+    const before = await fullRefresh(acct.token, acct.base);
+
+    emu.setAdmin(accountId, P, true);
+    emu.closeUser(accountId, C);
+    emu.removeUser(accountId, R);
+    emu.setUserProfile(accountId, M, 'DocuSign Viewer');
+    emu.addGroupMember(accountId, custom, X);
+    emu.removeGroupMember(accountId, custom, Y);
+    emu.setLastLogin(accountId, L, emu.now() - 120 * 86_400_000);
+    emu.setAccountSettings(accountId, { sessionTimeout: '30' });
+    emu.setPasswordRules(accountId, { minimumPasswordLength: '14' });
+    const after = await fullRefresh(acct.token, acct.base);
+    assert.deepEqual(after, emu.directory(accountId), 'what is served is the truth');
+
+    assert.deepEqual(diff(before.users, after.users, 'userId'), {
+      added: [],
+      removed: [R],
+      changed: {
+        [P]: ['groupList', 'isAdmin', 'permissionProfileId', 'permissionProfileName', 'userSettings'],
+        [C]: ['userStatus'],
+        [M]: ['permissionProfileId', 'permissionProfileName'],
+        [X]: ['groupList'],
+        [Y]: ['groupList'],
+        [L]: ['lastLogin'],
+      },
+    });
+    const promoted = after.users.find((u) => u.userId === P)!;
+    assert.deepEqual([promoted.isAdmin, promoted.permissionProfileName], ['True', 'Account Administrator']);
+    assert.equal((promoted.userSettings as Rec).canManageAccount, 'true');
+    assert.equal(after.users.find((u) => u.userId === M)!.permissionProfileName, 'DocuSign Viewer');
+
+    assert.deepEqual(diff(before.groups, after.groups, 'groupId'), {
+      added: [],
+      removed: [],
+      changed: { [admins]: ['usersCount'], [everyone]: ['usersCount'], [other]: ['usersCount'] },
+    });
+    const ids = (gid: string, t: DirectoryTruth) => t.groupMembers[gid]!.map((m) => m.userId);
+    assert.ok(ids(admins, after).includes(P));
+    for (const gid of Object.keys(after.groupMembers))
+      assert.ok(!ids(gid, after).includes(R), 'removed from every member list');
+    assert.deepEqual(ids(custom, after), [...ids(custom, before).filter((id) => id !== Y), X]);
+    const closed = after.groupMembers[everyone]!.find((m) => m.userId === C)!;
+    assert.equal(closed.userStatus, 'closed', 'member lists say it in lower case');
+
+    assert.deepEqual(diff(before.permissionProfiles, after.permissionProfiles, 'permissionProfileId').changed, {});
+    assert.deepEqual(diff(before.signingGroups, after.signingGroups, 'signingGroupId').changed, {
+      [signingGroupId]: ['users'],
+    });
+    assert.deepEqual(objectDiff(before.settings, after.settings), ['sessionTimeout']);
+    assert.equal(after.settings.sessionTimeout, '30');
+    assert.deepEqual(objectDiff(before.passwordRules, after.passwordRules), ['minimumPasswordLength']);
+
+    const gone = await getJson<{ errorCode: string }>(`${acct.base}/users/${R}`, acct.token);
+    assert.deepEqual([gone.status, gone.body.errorCode], [400, 'USER_DOES_NOT_EXIST_IN_SYSTEM']);
+    const viewers = await getJson<{ permissionProfiles: Rec[] }>(
+      `${acct.base}/permission_profiles?include=users`,
+      acct.token,
+    );
+    const byName = (n: string) =>
+      viewers.body.permissionProfiles.find((p) => p.permissionProfileName === n)!.users as Rec[];
+    assert.ok(byName('DocuSign Viewer').some((u) => u.userId === M));
+    assert.ok(byName('Account Administrator').some((u) => u.userId === P));
+    assert.ok(!viewers.body.permissionProfiles.some((p) => (p.users as Rec[]).some((u) => u.userId === R)));
+  });
+
+  void test('add users, statuses, demote, groups, profile settings and signing groups; bad references throw', async () => {
+    const acct = await ownAccount('7d0c1e2f-3a4b-4c5d-9e6f-0000000000a3');
+    const { accountId } = acct;
+    const groupId = emu.createGroup(accountId, { groupName: 'Auditors' });
+    const userId = emu.addAccountUser(accountId, {
+      firstName: 'Ada',
+      lastName: 'Auditor',
+      email: 'ada.auditor@example.com',
+      status: 'ActivationSent',
+      profile: 'DocuSign Viewer',
+      groupIds: [groupId],
+    });
+    const admin = emu.addAccountUser(accountId, { isAdmin: true, lastLogin: emu.now() - 86_400_000 });
+    let t = emu.directory(accountId);
+    const ada = t.users.find((u) => u.userId === userId)!;
+    assert.deepEqual(
+      [
+        ada.userName,
+        ada.email,
+        ada.userStatus,
+        ada.permissionProfileName,
+        ada.isAdmin,
+        ada.loginStatus,
+        'lastLogin' in ada,
+      ],
+      ['Ada Auditor', 'ada.auditor@example.com', 'ActivationSent', 'DocuSign Viewer', 'False', 'NeverLoggedIn', false],
+    );
+    assert.deepEqual(
+      (ada.groupList as Rec[]).map((g) => g.groupName),
+      ['Everyone', 'Auditors'],
+    );
+    const boss = t.users.find((u) => u.userId === admin)!;
+    assert.deepEqual(
+      [boss.isAdmin, boss.permissionProfileName, boss.loginStatus],
+      ['True', 'Account Administrator', 'LoggedIn'],
+    );
+    assert.equal(t.groups.find((g) => g.groupId === groupId)!.usersCount, '1');
+
+    emu.setUserStatus(accountId, userId, 'Active');
+    emu.setAdmin(accountId, admin, false);
+    emu.setProfileSettings(accountId, 'DocuSign Viewer', { canSendEnvelope: 'true' });
+    const sg = emu.addSigningGroup(accountId, {
+      groupName: 'Board',
+      members: [{ userName: 'Ada Auditor', email: 'ada.auditor@example.com' }],
+    });
+    emu.addSigningGroupMember(accountId, sg, { userName: 'Bo Board', email: 'bo@example.com' });
+    emu.removeSigningGroupMember(accountId, sg, 'ADA.AUDITOR@example.com');
+    t = emu.directory(accountId);
+    assert.equal(t.users.find((u) => u.userId === userId)!.userStatus, 'Active');
+    const demoted = t.users.find((u) => u.userId === admin)!;
+    assert.deepEqual([demoted.isAdmin, demoted.permissionProfileName], ['False', 'DocuSign Sender']);
+    const admins = t.groups.find((g) => g.groupType === 'adminGroup')!.groupId as string;
+    assert.ok(!t.groupMembers[admins]!.some((m) => m.userId === admin));
+    const viewer = t.permissionProfiles.find((p) => p.permissionProfileName === 'DocuSign Viewer')!;
+    assert.equal((viewer.settings as Rec).canSendEnvelope, 'true');
+    assert.equal(Date.parse(viewer.modifiedDateTime as string) > emu.now() - 60_000, true, 'modified now');
+    const board = t.signingGroups.find((g) => g.signingGroupId === sg)!;
+    assert.deepEqual(board.users, [{ userName: 'Bo Board', email: 'bo@example.com' }]);
+    // Served the same way.
+    const served = await getJson<{ groups: Rec[] }>(`${acct.base}/signing_groups?include_users=true`, acct.token);
+    assert.deepEqual(
+      served.body.groups.find((g) => g.signingGroupId === sg),
+      board,
+    );
+
+    emu.deleteGroup(accountId, groupId);
+    emu.removeSigningGroup(accountId, sg);
+    t = emu.directory(accountId);
+    assert.ok(!t.groups.some((g) => g.groupId === groupId));
+    assert.ok(!(t.users.find((u) => u.userId === userId)!.groupList as Rec[]).some((g) => g.groupId === groupId));
+    assert.ok(!t.signingGroups.some((g) => g.signingGroupId === sg));
+    assert.equal((await get(`${acct.base}/groups/${groupId}/users`, acct.token)).status, 400);
+
+    assert.throws(() => emu.deleteGroup(accountId, admins), /cannot be deleted/);
+    assert.throws(() => emu.setUserProfile(accountId, userId, 'No Such Profile'), /unknown permission profile/);
+    assert.throws(() => emu.closeUser(accountId, '00000000-0000-4000-8000-000000000000'), /unknown user/);
+    assert.throws(() => emu.addAccountUser(accountId, { userId }), /already exists/);
+    // The signing groups of the user's second account: none at all → {}.
+    const second = emu.accountsOf('7d0c1e2f-3a4b-4c5d-9e6f-0000000000a3').find((a) => !a.isDefault)!;
+    emu.addSigningGroup(second.accountId, { groupName: 'Only' });
+    emu.removeSigningGroup(
+      second.accountId,
+      emu.directory(second.accountId).signingGroups[0]!.signingGroupId as string,
+    );
+    const none = await getJson(
+      `${second.baseUri}/restapi/v2.1/accounts/${second.accountId}/signing_groups`,
+      acct.token,
+    );
+    assert.deepEqual(none.body, {});
+  });
+});
+
+void describe('large account', () => {
+  void test('10,000 users, 200 groups (custom ones 50 members on average), 20 profiles: sizes, determinism, page cost', async (t) => {
+    const acct = await ownAccount('7d0c1e2f-3a4b-4c5d-9e6f-0000000000a4');
+    const t0 = performance.now();
+    const seeded = await post('directory/seed', {
+      accountId: acct.accountId,
+      users: 10_000,
+      groups: 200,
+      groupMembers: 50,
+      profiles: 20,
+    });
+    assert.equal(seeded.status, 200, JSON.stringify(seeded.body));
+    t.diagnostic(`seeded 10,000 users in ${Math.round(performance.now() - t0)} ms`);
+
+    const users = await getJson<ListPage & { users: Rec[] }>(
+      `${acct.base}/users?count=100&start_position=9900`,
+      acct.token,
+    );
+    assert.deepEqual([users.body.totalSetSize, users.body.resultSetSize], ['10001', '100']);
+    const groups = await allPages(acct.token, `${acct.base}/groups`, 'groups');
+    assert.equal(groups.length, 200);
+    const custom = groups.filter((g) => g.groupType === 'customGroup').map((g) => Number(g.usersCount));
+    const mean = custom.reduce((a, b) => a + b, 0) / custom.length;
+    assert.ok(Math.abs(mean - 50) < 1, `mean custom group size ${mean}`);
+    assert.ok(custom.filter((n) => n > 100).length >= 5, 'some groups need two member pages');
+    assert.equal(groups.find((g) => g.groupType === 'everyoneGroup')!.usersCount, '10001');
+    const profiles = await getJson<{ permissionProfiles: Rec[] }>(`${acct.base}/permission_profiles`, acct.token);
+    assert.equal(profiles.body.permissionProfiles.length, 20);
+    assert.equal(new Set(profiles.body.permissionProfiles.map((p) => p.permissionProfileName)).size, 20);
+
+    // Deterministic: the same seed and size give the same directory, times relative to the emulator clock (a smaller
+    // one, to keep the test quick).
+    const other = await startEmulator({ seed: 7, envelopes: 0 });
+    try {
+      const spec = { users: 1000, groups: 30, profiles: 5 };
+      const [a, b] = [emu, other].map((e) => {
+        e.addUser({ userId: '7d0c1e2f-3a4b-4c5d-9e6f-0000000000a5' });
+        const id = e.accountsOf('7d0c1e2f-3a4b-4c5d-9e6f-0000000000a5').find((x) => x.isDefault)!.accountId;
+        e.seedDirectory(id, spec);
+        const text = JSON.stringify(e.directory(id)).replace(/\d{4}-\d\d-\d\dT[\d:.]+Z?/g, 'T');
+        return createHash('sha256').update(text).digest('hex');
+      });
+      assert.equal(a, b);
+    } finally {
+      await other.stop();
+    }
+
+    // (What one page costs on a large account is a benchmark's business: bench/snapshots.ts, never a timed test.)
+  });
+});
+
+void describe('signed proof', () => {
+  let acct: { accountId: string; base: string; token: string };
+  before(async () => {
+    acct = await ownAccount('7d0c1e2f-3a4b-4c5d-9e6f-0000000000b1');
+  });
+  const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  const download = async (envelopeId: string, documentId = 'certificate', token = acct.token) => {
+    const res = await get(`${acct.base}/envelopes/${envelopeId}/documents/${documentId}`, token);
+    const body = Buffer.from(await res.arrayBuffer());
+    return { status: res.status, body, json: res.status === 200 ? undefined : (JSON.parse(body.toString()) as Rec) };
+  };
+
+  void test('certificate: byte-identical on every call, one per envelope; counted per envelope', async () => {
+    const [e1, e2] = emu.envelopes(acct.accountId).filter((e) => e.status === 'completed');
+    emu.stats.reset();
+    const a = await download(e1!.envelopeId);
+    const b = await download(e1!.envelopeId);
+    const c = await download(e2!.envelopeId);
+    assert.equal(a.status, 200);
+    assert.equal(sha256(a.body), sha256(b.body));
+    assert.notEqual(sha256(a.body), sha256(c.body));
+    const text = a.body.toString('latin1');
+    assert.ok(text.includes(e1!.envelopeId));
+    for (const s of e1!.recipients!.signers) assert.ok(text.includes(s.name as string), 'every signer is on it');
+    assert.deepEqual(emu.stats.documentsDownloaded, { [e1!.envelopeId]: 2, [e2!.envelopeId]: 1 });
+    assert.equal(emu.stats.calls[ENDPOINTS.certificate], 3);
+    assert.equal(emu.stats.calls[ENDPOINTS.document] ?? 0, 0);
+  });
+
+  void test('only completed envelopes have one: listed and served; others → 400 DOCUMENT_DOES_NOT_EXIST, not counted', async () => {
+    emu.stats.reset();
+    for (const status of ['created', 'sent', 'delivered', 'declined', 'voided', 'completed'] as const) {
+      const e = emu.addEnvelope(acct.accountId, { status });
+      assert.equal(e.status, status);
+      const docs = await getJson<{ envelopeDocuments: Rec[] }>(
+        `${acct.base}/envelopes/${e.envelopeId}/documents`,
+        acct.token,
+      );
+      const listed = docs.body.envelopeDocuments.some((d) => d.documentId === 'certificate');
+      const r = await download(e.envelopeId);
+      if (status === 'completed') {
+        assert.ok(listed);
+        assert.equal(r.status, 200);
+      } else {
+        assert.ok(!listed, status);
+        assert.deepEqual([r.status, r.json?.errorCode], [400, 'DOCUMENT_DOES_NOT_EXIST'], status);
+      }
+    }
+    assert.equal(
+      Object.values(emu.stats.documentsDownloaded).reduce((a, b) => a + b, 0),
+      1,
+    );
+  });
+
+  void test('audit events: the §10 field names, string values, stable; the last one completes the envelope', async () => {
+    const e = emu.addEnvelope(acct.accountId, { subject: 'Audit me' });
+    const url = `${acct.base}/envelopes/${e.envelopeId}/audit_events`;
+    const first = await getJson<{ auditEvents: { eventFields: { name: string; value: string }[] }[] }>(url, acct.token);
+    assert.deepEqual((await getJson(url, acct.token)).body, first.body);
+    for (const ev of first.body.auditEvents) {
+      assert.deepEqual(
+        ev.eventFields.map((f) => f.name),
+        [
+          'logTime',
+          'Source',
+          'UserName',
+          'UserId',
+          'Action',
+          'Message',
+          'EnvelopeStatus',
+          'ClientIPAddress',
+          'Information',
+          'InformationLocalized',
+          'GeoLocation',
+          'Language',
+        ],
+      );
+      assert.ok(ev.eventFields.every((f) => typeof f.value === 'string'));
+    }
+    const last = first.body.auditEvents.at(-1)!.eventFields;
+    assert.equal(last.find((f) => f.name === 'EnvelopeStatus')!.value, 'completed');
+  });
+
+  void test('addEnvelope with subject and template: in the list at the emulator clock; GET /envelopes/{id}/templates; templates()', async () => {
+    const templateId = '5a1b2c3d-0000-4000-8000-00000000c0de';
+    const since = new Date(emu.now() - 1000).toISOString();
+    const made = emu.addEnvelope(acct.accountId, {
+      subject: 'NDA for Casey',
+      template: { templateId, name: 'Mutual NDA 2026' },
+    });
+    const plain = emu.addEnvelope(acct.accountId, { subject: 'No template', status: 'sent' });
+    assert.equal(made.status, 'completed');
+    assert.equal(made.emailSubject, 'NDA for Casey');
+    const listed = await getJson<{ envelopes: EnvelopeLike[] }>(
+      `${acct.base}/envelopes?from_date=${encodeURIComponent(since)}&include=recipients`,
+      acct.token,
+    );
+    assert.deepEqual(
+      listed.body.envelopes.find((e) => e.envelopeId === made.envelopeId),
+      made,
+    );
+    assert.ok(listed.body.envelopes.some((e) => e.envelopeId === plain.envelopeId));
+    assert.ok(!('templateId' in made), 'the envelope itself carries no template ID (as DocuSign)');
+    const tpl = await getJson<{ templates: Rec[] }>(`${acct.base}/envelopes/${made.envelopeId}/templates`, acct.token);
+    assert.deepEqual(
+      tpl.body.templates.map((x) => [x.templateId, x.name, x.applied, x.documentName]),
+      [[templateId, 'Mutual NDA 2026', 'true', 'Mutual NDA 2026.pdf']],
+    );
+    assert.deepEqual((await getJson(`${acct.base}/envelopes/${plain.envelopeId}/templates`, acct.token)).body, {});
+    const truth = emu.templates(acct.accountId);
+    assert.deepEqual(
+      truth.find((x) => x.templateId === templateId),
+      { templateId, name: 'Mutual NDA 2026', envelopeIds: [made.envelopeId] },
+    );
+    // Generated envelopes: about half come from the account's template for their document.
+    const generated = truth.filter((x) => x.templateId !== templateId);
+    const fromTemplates = generated.reduce((n, x) => n + x.envelopeIds.length, 0);
+    assert.ok(fromTemplates > 80 && fromTemplates < 170, `${fromTemplates} of 250 generated envelopes`);
+    const sample = generated.find((x) => x.envelopeIds.length > 0)!;
+    const served = await getJson<{ templates: Rec[] }>(
+      `${acct.base}/envelopes/${sample.envelopeIds[0]!}/templates`,
+      acct.token,
+    );
+    assert.equal(served.body.templates[0]!.name, sample.name);
+    assert.equal(emu.stats.calls[ENDPOINTS.envelopeTemplates]! >= 3, true);
+  });
+
+  void test('per-document limit (§3.3): 10 per hour and 20 per 6 hours → API_REQUEST_IS_THROTTLED; counted; combined 3', async () => {
+    emu.setTokenLifetime(86_400);
+    const token = await mint({ sub: '7d0c1e2f-3a4b-4c5d-9e6f-0000000000b1' });
+    emu.setEnvelopePollingLimit(1000, 900);
+    const e = emu.addEnvelope(acct.accountId);
+    emu.stats.reset();
+    const status = async (documentId = 'certificate') => (await download(e.envelopeId, documentId, token)).status;
+    const throttled = async () => {
+      const r = await download(e.envelopeId, 'certificate', token);
+      assert.deepEqual(
+        [r.status, r.json],
+        [400, { errorCode: 'API_REQUEST_IS_THROTTLED', message: 'GetDocument call blocked' }],
+      );
+    };
+    for (let i = 0; i < 10; i++) assert.equal(await status(), 200);
+    await throttled();
+    assert.equal(await status('1'), 200, 'the limit is per document');
+    emu.setClock(3601);
+    for (let i = 0; i < 10; i++) assert.equal(await status(), 200);
+    await throttled();
+    emu.setClock(3 * 3600);
+    await throttled(); // 20 within the last 6 hours
+    emu.setClock(6 * 3600 + 1);
+    assert.equal(await status(), 200);
+    assert.equal(emu.stats.throttled, 3);
+    assert.equal(emu.stats.documentsDownloaded[e.envelopeId], 22);
+    for (let i = 0; i < 3; i++) assert.equal(await status('combined'), 200);
+    assert.equal(await status('combined'), 400);
+    emu.setDocumentDownloadLimit(1, 1);
+    const f = emu.addEnvelope(acct.accountId);
+    assert.equal((await download(f.envelopeId, 'certificate', token)).status, 200);
+    assert.equal((await download(f.envelopeId, 'certificate', token)).status, 400);
+  });
+
+  void test('the per-envelope polling limit applies to downloads first, counted in pollingLimited', async () => {
+    emu.setEnvelopePollingLimit(2, 900);
+    const e = emu.addEnvelope(acct.accountId);
+    emu.stats.reset();
+    assert.equal((await download(e.envelopeId)).status, 200);
+    assert.equal((await download(e.envelopeId)).status, 200);
+    const r = await download(e.envelopeId);
+    assert.deepEqual([r.status, r.json?.errorCode], [400, 'Hourly_Envelope_Polling_Limit_Exceeded']);
+    assert.deepEqual([emu.stats.pollingLimited, emu.stats.throttled], [1, 0]);
+  });
+
+  void test('faults.certificateUnavailable(id, n): not available n times, then the same bytes; clear() ends it', async () => {
+    const e = emu.addEnvelope(acct.accountId);
+    const good = await download(e.envelopeId);
+    emu.faults.certificateUnavailable(e.envelopeId, 2);
+    for (let i = 0; i < 2; i++) {
+      const r = await download(e.envelopeId);
+      assert.deepEqual([r.status, r.json?.errorCode], [400, 'DOCUMENT_DOES_NOT_EXIST']);
+    }
+    assert.equal(sha256((await download(e.envelopeId)).body), sha256(good.body));
+    assert.equal((await post('faults/certificateUnavailable', { envelopeId: e.envelopeId, times: 5 })).status, 200);
+    assert.equal((await download(e.envelopeId)).status, 400);
+    emu.faults.clear();
+    assert.equal((await download(e.envelopeId)).status, 200);
+  });
+});
+
+void describe('/__admin: access review and proof over HTTP', () => {
+  void test('every change route, the truth routes, stats and limits', async () => {
+    const acct = await ownAccount('7d0c1e2f-3a4b-4c5d-9e6f-0000000000c1');
+    const { accountId } = acct;
+    const ok = async (path: string, body: Rec): Promise<Rec> => {
+      const r = await post(path, { accountId, ...body });
+      assert.equal(r.status, 200, `${path}: ${JSON.stringify(r.body)}`);
+      return r.body;
+    };
+    const truth = async (): Promise<DirectoryTruth> =>
+      (await (await fetch(`${emu.url}/__admin/directory?accountId=${accountId}`)).json()) as DirectoryTruth;
+    await ok('directory/seed', { users: 30, groups: 4, profiles: 4, signingGroups: 1 });
+    let t = await truth();
+    assert.deepEqual(t, emu.directory(accountId));
+    assert.deepEqual(
+      [t.users.length, t.groups.length, t.permissionProfiles.length, t.signingGroups.length],
+      [31, 4, 4, 1],
+    );
+
+    const { groupId } = (await ok('groups', { groupName: 'Finance Approvers' })) as { groupId: string };
+    const { userId } = (await ok('account-users', {
+      firstName: 'Http',
+      lastName: 'User',
+      status: 'Active',
+      profile: 'DocuSign Viewer',
+      groupIds: [groupId],
+      lastLogin: '2026-01-02T03:04:05Z',
+    })) as { userId: string };
+    const other = t.users.find((x) => x.isAdmin === 'False')!.userId as string;
+    await ok('account-users/status', { userId, status: 'Disabled' });
+    await ok('account-users/last-login', { userId, lastLogin: null });
+    await ok('account-users/admin', { userId: other, isAdmin: true });
+    await ok('account-users/profile', { userId, profile: 'DocuSign Sender' });
+    await ok('groups/members/add', { groupId, userId: other });
+    await ok('groups/members/remove', { groupId, userId });
+    await ok('permission-profiles/settings', { profile: 'DocuSign Viewer', settings: { canSendEnvelope: 'true' } });
+    await ok('settings', { settings: { sessionTimeout: '30', enableKBAAuthentication: 'true' } });
+    await ok('password-rules', { rules: { minimumPasswordLength: '14' } });
+    const { signingGroupId } = (await ok('signing-groups', { groupName: 'Desk', members: [] })) as {
+      signingGroupId: string;
+    };
+    await ok('signing-groups/members/add', { signingGroupId, userName: 'A B', email: 'a.b@example.com' });
+    t = await truth();
+    const u = t.users.find((x) => x.userId === userId)!;
+    assert.deepEqual(
+      [u.userStatus, u.loginStatus, u.permissionProfileName],
+      ['Disabled', 'NeverLoggedIn', 'DocuSign Sender'],
+    );
+    assert.equal(t.users.find((x) => x.userId === other)!.isAdmin, 'True');
+    assert.deepEqual(
+      t.groupMembers[groupId]!.map((m) => m.userId),
+      [other],
+    );
+    assert.equal(
+      (t.permissionProfiles.find((p) => p.permissionProfileName === 'DocuSign Viewer')!.settings as Rec)
+        .canSendEnvelope,
+      'true',
+    );
+    assert.deepEqual(
+      [t.settings.sessionTimeout, t.settings.enableKBAAuthentication, t.passwordRules.minimumPasswordLength],
+      ['30', 'true', '14'],
+    );
+    assert.deepEqual(t.signingGroups.find((g) => g.signingGroupId === signingGroupId)!.users, [
+      { userName: 'A B', email: 'a.b@example.com' },
+    ]);
+
+    await ok('signing-groups/members/remove', { signingGroupId, email: 'a.b@example.com' });
+    await ok('signing-groups/delete', { signingGroupId });
+    await ok('groups/delete', { groupId });
+    await ok('account-users/close', { userId: other });
+    await ok('account-users/remove', { userId });
+    t = await truth();
+    assert.ok(!t.users.some((x) => x.userId === userId));
+    assert.equal(t.users.find((x) => x.userId === other)!.userStatus, 'Closed');
+    assert.ok(!t.groups.some((g) => g.groupId === groupId));
+    assert.ok(!t.signingGroups.some((g) => g.signingGroupId === signingGroupId));
+
+    const e = await ok('envelopes/add', {
+      subject: 'Policy ack',
+      template: { templateId: 'tpl-1', name: 'Security Policy' },
+    });
+    assert.deepEqual([e.status, e.emailSubject], ['completed', 'Policy ack']);
+    const templates = (await (await fetch(`${emu.url}/__admin/templates?accountId=${accountId}`)).json()) as Rec[];
+    assert.deepEqual(
+      templates.find((x) => x.templateId === 'tpl-1'),
+      { templateId: 'tpl-1', name: 'Security Policy', envelopeIds: [e.envelopeId] },
+    );
+    assert.equal((await post('download-limit', { perHour: 1 })).status, 200);
+    assert.equal(
+      (await get(`${acct.base}/envelopes/${String(e.envelopeId)}/documents/certificate`, acct.token)).status,
+      200,
+    );
+    assert.equal(
+      (await get(`${acct.base}/envelopes/${String(e.envelopeId)}/documents/certificate`, acct.token)).status,
+      400,
+    );
+    const stats = (await (await fetch(`${emu.url}/__admin/stats`)).json()) as Rec;
+    assert.equal((stats.documentsDownloaded as Record<string, number>)[e.envelopeId as string], 1);
+    assert.ok((stats.throttled as number) >= 1);
+    assert.equal(typeof stats.pollingLimited, 'number');
+  });
+
+  void test('bad bodies → 400 naming the field; unknown objects → 400 with the reason', async () => {
+    const { accountId } = defaultAccount();
+    const bad = await post('account-users/status', { accountId, userId: 'x', status: 'Gone' });
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error as string, /status/);
+    assert.match(
+      (await post('account-users/last-login', { accountId, userId: 'x', lastLogin: 'yesterday' })).body.error as string,
+      /lastLogin/,
+    );
+    assert.match((await post('directory/seed', { accountId, groups: 1 })).body.error as string, /groups/);
+    const unknown = await post('account-users/close', { accountId, userId: '00000000-0000-4000-8000-000000000000' });
+    assert.equal(unknown.status, 400);
+    assert.match(unknown.body.error as string, /unknown user/);
+    assert.equal((await post('envelopes/add', { accountId, status: 'signed' })).status, 400);
+  });
+});
+
 void describe('standalone entry', () => {
   void test('main.ts starts, prints the URL, the JWT aud, the user and how to register a key', async () => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'emulator/main.ts', '--port', '0', '--envelopes', '20', '--seed', '5'],
+      [
+        '--import',
+        'tsx',
+        'emulator/main.ts',
+        '--port',
+        '0',
+        '--envelopes',
+        '20',
+        '--seed',
+        '5',
+        '--users',
+        '300',
+        '--groups',
+        '8',
+        '--group-members',
+        '40',
+        '--profiles',
+        '5',
+      ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -1430,9 +2207,18 @@ void describe('standalone entry', () => {
       });
       assert.match(out, /JWT aud = "127\.0\.0\.1:\d+"/);
       assert.match(out, /POST .*\/__admin\/apps/);
-      const info = (await (await fetch(`${url}/__admin/info`)).json()) as { users: { accounts: unknown[] }[] };
+      const info = (await (await fetch(`${url}/__admin/info`)).json()) as {
+        users: { accounts: { accountId: string; isDefault: boolean }[] }[];
+      };
       assert.equal(info.users.length, 1);
       assert.equal(info.users[0]!.accounts.length, 2);
+      // --users and friends size the default account.
+      assert.match(out, /301 users, 8 groups, 5 permission profiles/);
+      const account = info.users[0]!.accounts.find((a) => a.isDefault)!;
+      const truth = (await (
+        await fetch(`${url}/__admin/directory?accountId=${account.accountId}`)
+      ).json()) as DirectoryTruth;
+      assert.deepEqual([truth.users.length, truth.groups.length, truth.permissionProfiles.length], [301, 8, 5]);
     } finally {
       child.kill('SIGTERM');
     }
