@@ -48,7 +48,20 @@ const dependencyZones = [
 ];
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.tools/', 'data/', 'dist/', 'bin/', 'scratch/', 'eslint.config.mjs'] },
+  {
+    ignores: [
+      'node_modules/',
+      '.tools/',
+      'data/',
+      'dist/',
+      'bin/',
+      'scratch/',
+      '.stryker-tmp/',
+      'reports/',
+      'eslint.config.mjs',
+      'stryker.config.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,0 +1,100 @@
+/**
+ * The Postgres store's schema, created by `init()` (or lazily by the first operation) from the MIGRATIONS list;
+ * applied versions are recorded in `schema_migrations` inside one transaction holding an advisory lock, so workers
+ * starting together neither race nor half-apply a migration:
+ * - `evidence_envelopes`: the latest record of each (connection_id, envelope_id).
+ * - `evidence_envelope_versions`: every version, keyed by (connection_id, envelope_id, status_changed_at).
+ * - `evidence_sync_checkpoints`: where an interrupted sync of the connection resumes (not evidence).
+ * - `evidence_quarantine`: envelopes DocuSign listed that did not validate, kept raw until they do (not evidence).
+ *   Text only, no jsonb: malformed data is what lands here, and jsonb refuses some valid JSON (a \u0000 escape).
+ * `status_changed_at` is DocuSign's exact string (7 fractional digits; timestamptz would keep 6);
+ * `status_changed_key` is the same instant normalised (UTC, 9 digits) so string order is time order.
+ * `record` (jsonb) is for querying; `record_text` holds the record exactly as written and is what reads return:
+ * jsonb reorders object keys, and the envelope must come back exactly as DocuSign returned it.
+ * `envelope_id` is COLLATE "C" so envelopeId order is byte order (as in the directory store) and served by the key.
+ * The snapshot and proof tables are migrated from their own modules' migrations, listed here in order.
+ */
+import type { PoolClient } from 'pg';
+import { PROOF_MIGRATION } from './proof-postgres';
+import { SNAPSHOT_MIGRATION } from './snapshots-postgres';
+
+interface Migration {
+  version: string;
+  sql: string;
+}
+
+/** Append only: never edit an applied migration, add a new one. */
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 'evidence_store_001_tables',
+    sql: `
+      CREATE TABLE evidence_envelopes (
+        connection_id      text NOT NULL,
+        envelope_id        text COLLATE "C" NOT NULL,
+        status             text NOT NULL,
+        status_changed_at  text NOT NULL,
+        status_changed_key text NOT NULL,
+        synced_at          timestamptz NOT NULL,
+        record             jsonb NOT NULL,
+        record_text        text NOT NULL,
+        PRIMARY KEY (connection_id, envelope_id)
+      );
+      CREATE TABLE evidence_envelope_versions (
+        connection_id      text NOT NULL,
+        envelope_id        text COLLATE "C" NOT NULL,
+        status_changed_at  text NOT NULL,
+        status_changed_key text NOT NULL,
+        status             text NOT NULL,
+        synced_at          timestamptz NOT NULL,
+        record             jsonb NOT NULL,
+        record_text        text NOT NULL,
+        PRIMARY KEY (connection_id, envelope_id, status_changed_at)
+      );
+      CREATE INDEX evidence_envelope_versions_synced_at ON evidence_envelope_versions (connection_id, synced_at);
+    `,
+  },
+  {
+    version: 'evidence_store_002_sync_checkpoints',
+    sql: `
+      CREATE TABLE evidence_sync_checkpoints (
+        connection_id   text PRIMARY KEY,
+        checkpoint_text text NOT NULL,
+        updated_at      timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
+  {
+    version: 'evidence_store_003_quarantine',
+    sql: `
+      CREATE TABLE evidence_quarantine (
+        connection_id  text NOT NULL,
+        envelope_id    text COLLATE "C" NOT NULL,
+        reason         text NOT NULL,
+        quarantined_at timestamptz NOT NULL,
+        entry_text     text NOT NULL,
+        PRIMARY KEY (connection_id, envelope_id)
+      );
+    `,
+  },
+  SNAPSHOT_MIGRATION,
+  PROOF_MIGRATION,
+];
+
+/** Arbitrary constant: the advisory lock that serialises migrations of this store. */
+const MIGRATION_LOCK_KEY = '7311046525906124801';
+
+/** Applies the migrations not applied yet, in order; call inside a transaction (the lock is held until its end). */
+export async function migrate(client: PoolClient): Promise<void> {
+  await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
+  await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version    text PRIMARY KEY,
+    applied_at timestamptz NOT NULL DEFAULT now()
+  )`);
+  const { rows } = await client.query<{ version: string }>('SELECT version FROM schema_migrations');
+  const applied = new Set(rows.map((r) => r.version));
+  for (const migration of MIGRATIONS) {
+    if (applied.has(migration.version)) continue;
+    await client.query(migration.sql);
+    await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [migration.version]);
+  }
+}
