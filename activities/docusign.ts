@@ -10,8 +10,16 @@ import got, { RequestError, type Headers as GotHeaders } from 'got';
 import { z } from 'zod';
 import type { ErrorCode } from '../workflows/errors';
 import { ConnectorError } from './errors';
-import { instantKey, isEnvelopeId } from './store/directory';
+import { instantKey, isEnvelopeId } from './store/identity';
 import { oauthUrlViolation, restUrlViolation, type TrustPolicy } from './trust';
+
+/** REST lists the snapshots read (docusign-api.md §6); also the `endpoint` label of their calls. */
+export type RestListEndpoint =
+  'users' | 'groups' | 'group-members' | 'permission-profiles' | 'signing-groups' | 'envelope-templates';
+/** REST objects the snapshots read. */
+export type RestObjectEndpoint = 'settings' | 'password-rules';
+/** Signed proof (docusign-api.md §3.2): the certificate of completion and the audit events. */
+export type ProofEndpoint = 'certificate' | 'audit-events';
 
 /** What DocuSign's rate-limit headers said on the last response (docusign-api.md §4). */
 export interface RateLimitSnapshot {
@@ -24,7 +32,7 @@ export interface RateLimitSnapshot {
 }
 
 export interface CallObservation {
-  endpoint: 'token' | 'userinfo' | 'envelopes';
+  endpoint: 'token' | 'userinfo' | 'envelopes' | RestListEndpoint | RestObjectEndpoint | ProofEndpoint;
   status: number | 'network_error';
   durationMs: number;
   traceToken?: string;
@@ -105,32 +113,60 @@ const envelopeSchema = z.looseObject({
 export type Envelope = z.infer<typeof envelopeSchema>;
 
 /**
- * The page itself: its counts, and an ID on every item. An item with an ID but wrong otherwise is quarantined by the
- * sync; one without a usable ID could be neither stored nor fetched again, so it fails the page.
+ * A page of a DocuSign list: its counts, and an ID on every item (under `itemsKey`, absent when the list is empty:
+ * `GET /signing_groups` answers `{}`). Paging follows the counts (nextPageUrl), so a page whose counts contradict
+ * it is refused. Lists that are not paged send no counts; envelope lists always send resultSetSize.
  */
-const envelopesPageSchema = z
-  .looseObject({
-    envelopes: z
-      .array(z.looseObject({ envelopeId: z.string().refine(isEnvelopeId, 'must be an envelope ID') }))
-      .optional(),
-    resultSetSize: count,
-    totalSetSize: count.optional(),
-    startPosition: count.optional(),
-    endPosition: count.optional(),
-    nextUri: z.string().nullish(),
-  })
-  .superRefine((page, ctx) => {
-    // Paging follows these counts (nextPageUrl), so a page whose counts contradict it is refused.
-    const size = page.envelopes?.length ?? 0;
-    const { startPosition: start, endPosition: end, totalSetSize: total } = page;
-    const issue = (field: string, message: string) => ctx.addIssue({ code: 'custom', path: [field], message });
-    if (page.resultSetSize !== size) issue('resultSetSize', `must equal the number of envelopes (${size})`);
-    else if (size > 0 && start !== undefined && end !== undefined && end !== start + size - 1) {
-      issue('endPosition', `must be startPosition + resultSetSize - 1 (${start + size - 1})`);
-    } else if (end !== undefined && total !== undefined && (size > 0 ? end >= total : end + 1 < total)) {
-      issue('totalSetSize', size > 0 ? 'must exceed endPosition' : 'says more envelopes remain after an empty page');
-    }
-  });
+function listPageSchema<K extends string>(
+  itemsKey: K,
+  idField: string,
+  isId: (id: string) => boolean,
+  counts: 'required' | 'optional',
+) {
+  const resultSetSize = counts === 'required' ? count : count.optional();
+  return z
+    .looseObject({
+      [itemsKey]: z
+        .array(z.looseObject({ [idField]: z.string().refine(isId, `must be an ID (${idField})`) }))
+        .optional(),
+      resultSetSize,
+      totalSetSize: count.optional(),
+      startPosition: count.optional(),
+      endPosition: count.optional(),
+      nextUri: z.string().nullish(),
+    } as Record<K | 'resultSetSize' | 'totalSetSize' | 'startPosition' | 'endPosition' | 'nextUri', z.ZodType>)
+    .superRefine((raw, ctx) => {
+      const page = raw as unknown as PagingFields & Record<K, unknown[] | undefined>;
+      const size = page[itemsKey]?.length ?? 0;
+      const { startPosition: start, endPosition: end, totalSetSize: total } = page;
+      const issue = (field: string, message: string) => ctx.addIssue({ code: 'custom', path: [field], message });
+      if (page.resultSetSize !== undefined && page.resultSetSize !== size) {
+        issue('resultSetSize', `must equal the number of ${itemsKey} (${size})`);
+      } else if (size > 0 && start !== undefined && end !== undefined && end !== start + size - 1) {
+        issue('endPosition', `must be startPosition + resultSetSize - 1 (${start + size - 1})`);
+      } else if (end !== undefined && total !== undefined && (size > 0 ? end >= total : end + 1 < total)) {
+        issue(
+          'totalSetSize',
+          size > 0 ? 'must exceed endPosition' : `says more ${itemsKey} remain after an empty page`,
+        );
+      }
+    });
+}
+
+/** The paging fields of a DocuSign list page (counts arrive as strings; parsed to numbers). */
+export interface PagingFields {
+  resultSetSize?: number;
+  totalSetSize?: number;
+  startPosition?: number;
+  endPosition?: number;
+  nextUri?: string | null;
+}
+
+/**
+ * An item with an ID but wrong otherwise is quarantined by the sync; one without a usable ID could be neither stored
+ * nor fetched again, so it fails the page.
+ */
+const envelopesPageSchema = listPageSchema('envelopes', 'envelopeId', isEnvelopeId, 'required');
 
 /** A list item with an envelope ID that failed validation otherwise: the sync quarantines it. */
 export interface RejectedEnvelope {
@@ -178,6 +214,16 @@ export function nextPageUrl(
   return next.toString();
 }
 
+/** `{ auditEvents: [{ eventFields: [{ name, value }] }] }` (docusign-api.md §10); an envelope without events has none. */
+const auditEventsSchema = z.looseObject({
+  auditEvents: z
+    .array(z.looseObject({ eventFields: z.array(z.looseObject({ name: z.string(), value: z.unknown() })) }))
+    .optional(),
+});
+
+/** `…/accounts/{accountId}/…` in a REST path (docusign-api.md §2): whose budget a response reports. */
+const ACCOUNT_IN_PATH = /\/accounts\/([^/]+)/;
+
 const oauthErrorSchema = z.looseObject({ error: z.string(), error_description: z.string().optional() });
 const restErrorSchema = z.looseObject({ errorCode: z.string(), message: z.string().optional() });
 
@@ -193,6 +239,8 @@ const DEFAULT_BURST_RETRY_MS = 30_000;
 interface RawResponse {
   status: number;
   headers: GotHeaders;
+  /** The body exactly as received (a PDF stays bytes), and as text for JSON and error bodies. */
+  bytes: Buffer;
   body: string;
   rateLimit: RateLimitSnapshot;
 }
@@ -201,10 +249,21 @@ export class DocuSignClient {
   private readonly now: () => number;
   readonly burstRetryMs: number;
   readonly trust: TrustPolicy;
+  /** The rate headers of the last REST response per account (see lastRateLimit). */
+  private readonly lastRateLimits = new Map<string, RateLimitSnapshot>();
   constructor(private readonly options: DocuSignClientOptions) {
     this.now = options.now ?? Date.now;
     this.burstRetryMs = options.burstRetryMs ?? DEFAULT_BURST_RETRY_MS;
     this.trust = options.trust;
+  }
+
+  /**
+   * What DocuSign's rate headers said on the last REST response for this account, whichever activity made the call:
+   * the budget is the account's, so the sync, the snapshots and signed proof share one view of it, and the reserve
+   * one of them reached is kept by the next.
+   */
+  lastRateLimit(accountId: string): RateLimitSnapshot | undefined {
+    return this.lastRateLimits.get(accountId.toLowerCase());
   }
 
   /** POST /oauth/token with a signed JWT assertion (docusign-api.md §1.3). */
@@ -229,6 +288,76 @@ export class DocuSignClient {
     });
     if (res.status === 200) return this.validate(userInfoSchema, res, 'userinfo').data;
     throw this.restError(res, 'userinfo');
+  }
+
+  /**
+   * One page of a REST list other than envelopes (users, groups, members, permission profiles, signing groups):
+   * the items exactly as DocuSign sent them, each with a non-empty `idField`, and the paging fields.
+   */
+  async listPage(
+    endpoint: RestListEndpoint,
+    url: string,
+    accessToken: string,
+    list: { itemsKey: string; idField: string },
+  ): Promise<{ items: Record<string, unknown>[]; paging: PagingFields; rateLimit: RateLimitSnapshot }> {
+    const res = await this.send(endpoint, url, { method: 'GET', headers: { authorization: `Bearer ${accessToken}` } });
+    if (res.status !== 200) throw this.restError(res, endpoint);
+    const schema = listPageSchema(list.itemsKey, list.idField, (id) => id.length > 0, 'optional');
+    const { data, json } = this.validate(schema, res, `${endpoint} list`);
+    const { resultSetSize, totalSetSize, startPosition, endPosition, nextUri } = data as PagingFields;
+    return {
+      // As DocuSign sent them: zod's output reorders keys.
+      items: ((json as Record<string, unknown>)[list.itemsKey] as Record<string, unknown>[] | undefined) ?? [],
+      paging: { resultSetSize, totalSetSize, startPosition, endPosition, nextUri },
+      rateLimit: res.rateLimit,
+    };
+  }
+
+  /** One REST object (account settings, password rules), exactly as DocuSign sent it. */
+  async getObject(
+    endpoint: RestObjectEndpoint,
+    url: string,
+    accessToken: string,
+  ): Promise<{ object: Record<string, unknown>; rateLimit: RateLimitSnapshot }> {
+    const res = await this.send(endpoint, url, { method: 'GET', headers: { authorization: `Bearer ${accessToken}` } });
+    if (res.status !== 200) throw this.restError(res, endpoint);
+    const { json } = this.validate(z.looseObject({}), res, endpoint);
+    return { object: json as Record<string, unknown>, rateLimit: res.rateLimit };
+  }
+
+  /** The certificate of completion (`documents/certificate`), the PDF bytes exactly as DocuSign sent them. */
+  async getDocument(
+    url: string,
+    accessToken: string,
+  ): Promise<{ bytes: Buffer; contentType: string; rateLimit: RateLimitSnapshot }> {
+    const res = await this.send('certificate', url, {
+      method: 'GET',
+      headers: { authorization: `Bearer ${accessToken}`, accept: 'application/pdf' },
+    });
+    if (res.status !== 200) throw this.restError(res, 'certificate');
+    const contentType = headerValue(res.headers, 'content-type') ?? '';
+    // A PDF starts with %PDF-; anything else (an HTML error page, JSON) is not the certificate.
+    if (!/^application\/pdf\b/i.test(contentType) || !res.bytes.subarray(0, 5).equals(Buffer.from('%PDF-'))) {
+      throw new ConnectorError(
+        'invalid_response',
+        `DocuSign certificate: not a PDF (content-type ${contentType || 'none'})`,
+        {
+          httpStatus: res.status,
+        },
+      );
+    }
+    return { bytes: res.bytes, contentType: 'application/pdf', rateLimit: res.rateLimit };
+  }
+
+  /** An envelope's audit events (`audit_events`), validated, and the body exactly as DocuSign sent it. */
+  async getAuditEvents(url: string, accessToken: string): Promise<{ bytes: Buffer; rateLimit: RateLimitSnapshot }> {
+    const res = await this.send('audit-events', url, {
+      method: 'GET',
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
+    if (res.status !== 200) throw this.restError(res, 'audit-events');
+    this.validate(auditEventsSchema, res, 'audit events');
+    return { bytes: res.bytes, rateLimit: res.rateLimit };
   }
 
   /** One page of Envelopes:listStatusChanges; `url` is absolute (first page) or built from `nextUri`. */
@@ -260,9 +389,10 @@ export class DocuSignClient {
           });
         }
       }
-      const { resultSetSize, totalSetSize, startPosition, endPosition, nextUri } = data;
+      const { resultSetSize, totalSetSize, startPosition, endPosition, nextUri } = data as PagingFields;
       return {
-        page: { envelopes, rejected, resultSetSize, totalSetSize, startPosition, endPosition, nextUri },
+        // Envelope lists always carry resultSetSize (the schema requires it).
+        page: { envelopes, rejected, resultSetSize: resultSetSize!, totalSetSize, startPosition, endPosition, nextUri },
         rateLimit: res.rateLimit,
       };
     }
@@ -274,11 +404,11 @@ export class DocuSignClient {
     url: string,
     init: { method: 'GET' | 'POST'; headers: Record<string, string>; form?: Record<string, string> },
   ): Promise<RawResponse> {
-    // Token and userinfo calls go to an OAuth host; envelope lists to a REST host (from userinfo's base_uri).
-    const violation =
-      endpoint === 'envelopes' ? restUrlViolation(url, this.trust) : oauthUrlViolation(url, undefined, this.trust);
+    // Token and userinfo calls go to an OAuth host; every other call to a REST host (from userinfo's base_uri).
+    const oauth = endpoint === 'token' || endpoint === 'userinfo';
+    const violation = oauth ? oauthUrlViolation(url, undefined, this.trust) : restUrlViolation(url, this.trust);
     if (violation) {
-      const code = endpoint === 'envelopes' ? 'untrusted_base_uri' : 'untrusted_oauth_host';
+      const code = oauth ? 'untrusted_oauth_host' : 'untrusted_base_uri';
       throw new ConnectorError(code, `DocuSign ${endpoint} call refused, nothing sent: ${violation}`);
     }
     const started = this.now();
@@ -292,32 +422,30 @@ export class DocuSignClient {
         retry: { limit: 0 },
         throwHttpErrors: false,
         followRedirect: false,
-        responseType: 'text',
+        responseType: 'buffer',
       });
     } catch (err) {
       this.options.observe?.({ endpoint, status: 'network_error', durationMs: this.now() - started });
-      // Only what got reports as a request failure (network, TLS, timeout) is DocuSign being unavailable; anything
-      // else is a fault of the connector. got's messages can include the URL, never headers or bodies; still keep
-      // only the host and the code.
-      const host = new URL(url).host;
-      if (err instanceof RequestError) {
-        throw new ConnectorError('docusign_unavailable', `DocuSign ${endpoint} call to ${host} failed: ${err.code}`);
-      }
-      throw new ConnectorError(
-        'internal_error',
-        `DocuSign ${endpoint} call to ${host} failed unexpectedly: ${(err as Error).name}`,
-      );
+      throw requestFailure(endpoint, url, err);
     }
     const traceToken = headerValue(res.headers, 'x-docusign-tracetoken');
     const rateLimit = rateLimitOf(res.headers);
+    const account = ACCOUNT_IN_PATH.exec(new URL(url).pathname)?.[1];
+    if (account && rateLimit.hourlyRemaining !== undefined) this.lastRateLimits.set(account.toLowerCase(), rateLimit);
     this.options.observe?.({
       endpoint,
       status: res.statusCode,
       durationMs: this.now() - started,
       ...(traceToken ? { traceToken } : {}),
-      ...(endpoint === 'envelopes' ? { rateLimit } : {}),
+      ...(endpoint === 'token' || endpoint === 'userinfo' ? {} : { rateLimit }),
     });
-    return { status: res.statusCode, headers: res.headers, body: res.body, rateLimit };
+    return {
+      status: res.statusCode,
+      headers: res.headers,
+      bytes: res.body,
+      body: res.body.toString('utf8'),
+      rateLimit,
+    };
   }
 
   private validate<S extends z.ZodType>(
@@ -399,7 +527,7 @@ export class DocuSignClient {
   /** Hourly / burst / polling limits, whatever the HTTP status (400 or 429), and any 429. */
   private rateLimitError(res: RawResponse, errorCode: string | undefined): ConnectorError | undefined {
     const upper = errorCode?.toUpperCase();
-    const isLimit = res.status === 429 || (upper !== undefined && RATE_LIMIT_CODES.has(upper));
+    const isLimit = res.status === 429 || RATE_LIMIT_CODES.has(upper ?? '');
     if (!isLimit) return undefined;
     const rate = res.rateLimit;
     const retryAfter = Number(headerValue(res.headers, 'retry-after'));
@@ -417,6 +545,22 @@ export class DocuSignClient {
       retryAfterMs,
     });
   }
+}
+
+/**
+ * A request that got no HTTP answer. Only what got reports as a request failure (network, TLS, timeout) is DocuSign
+ * being unavailable; anything else is a fault of the connector. got's messages can include the URL, never headers or
+ * bodies; still only the host and the code are kept.
+ */
+export function requestFailure(endpoint: CallObservation['endpoint'], url: string, err: unknown): ConnectorError {
+  const host = new URL(url).host;
+  if (err instanceof RequestError) {
+    return new ConnectorError('docusign_unavailable', `DocuSign ${endpoint} call to ${host} failed: ${err.code}`);
+  }
+  return new ConnectorError(
+    'internal_error',
+    `DocuSign ${endpoint} call to ${host} failed unexpectedly: ${(err as Error).name}`,
+  );
 }
 
 /**

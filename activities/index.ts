@@ -8,6 +8,8 @@ import { accountOf, type DocuSignClient } from './docusign';
 import { ConnectorError, typed } from './errors';
 import type { EvidenceStore } from './store/types';
 import { restUrlViolation } from './trust';
+import { collectProof, DEFAULT_PROOF_OPTIONS, type ProofInput, type ProofOptions, type ProofResult } from './proof';
+import { takeSnapshot, type SnapshotInput, type SnapshotResult } from './snapshot';
 import { DEFAULT_SYNC_OPTIONS, syncEnvelopes, type SyncInput, type SyncOptions, type SyncResult } from './sync';
 import { trustedOAuthBaseUrl, type TokenService } from './tokens';
 
@@ -24,6 +26,9 @@ export interface ActivityDeps {
     stateTtlMs?: number;
   };
   sync?: Partial<SyncOptions>;
+  proof?: Partial<ProofOptions>;
+  /** Whether the namespace has a custom search attribute (the worker asks its Temporal connection). */
+  searchAttributeRegistered?: (name: string) => Promise<boolean>;
   now?: () => number;
 }
 
@@ -44,6 +49,7 @@ export interface AuthorizeResult {
 export function createActivities(deps: ActivityDeps) {
   const now = deps.now ?? Date.now;
   const syncOptions: SyncOptions = { ...DEFAULT_SYNC_OPTIONS, now, ...deps.sync };
+  const proofOptions: ProofOptions = { ...DEFAULT_PROOF_OPTIONS, ...deps.proof };
 
   return {
     /** The consent URL the platform shows the customer (signed `state` when a secret is configured). */
@@ -108,6 +114,34 @@ export function createActivities(deps: ActivityDeps) {
         { docusign: deps.docusign, tokens: deps.tokens, store: deps.store, options: syncOptions },
         { ...input, config },
       );
+    },
+
+    /** One snapshot of one kind (users, groups, …), staged page by page and published with its diff. */
+    async takeSnapshot(input: SnapshotInput): Promise<SnapshotResult> {
+      const config = await typed(async () => checked(input.config));
+      return takeSnapshot(
+        { docusign: deps.docusign, tokens: deps.tokens, store: deps.store.snapshots, options: syncOptions },
+        { ...input, config },
+      );
+    },
+
+    /** Signed proof for the completed envelopes the connection's policy selects, within the budget left. */
+    async collectProof(input: ProofInput): Promise<ProofResult> {
+      const config = await typed(async () => checked(input.config));
+      return collectProof(
+        {
+          docusign: deps.docusign,
+          tokens: deps.tokens,
+          store: deps.store,
+          options: { ...syncOptions, ...proofOptions },
+        },
+        { ...input, config },
+      );
+    },
+
+    /** Whether a search attribute can be set here: false (never a failure) when it is missing or cannot be checked. */
+    async searchAttributeRegistered(name: string): Promise<boolean> {
+      return (await deps.searchAttributeRegistered?.(name).catch(() => false)) ?? false;
     },
 
     async storedEnvelopeCount(connectionId: string): Promise<number> {

@@ -1,5 +1,6 @@
 /**
- * The envelope sync: Envelopes:listStatusChanges from the connection's cursor into the evidence store, page by page.
+ * The envelope sync: Envelopes:listStatusChanges from the connection's cursor into the evidence store, page by page
+ * (its I/O; the position and how it moves, as pure functions: sync-progress.ts).
  *
  * - `to_date` is fixed when the run starts, so the window is stable; `from_date` overlaps the cursor a little.
  * - The first sync backfills from `backfillFrom` in bounded windows.
@@ -28,8 +29,8 @@ import {
   type RateLimitSnapshot,
 } from './docusign';
 import { ConnectorError, toApplicationFailure } from './errors';
-import { instantKey } from './store/directory';
 import type { EnvelopeRecord, EvidenceStore } from './store/types';
+import { advance, progressCursor, resumePoint, syncStart, windowEndOf, type SyncProgress } from './sync-progress';
 import type { TokenService } from './tokens';
 
 export interface SyncInput {
@@ -53,21 +54,6 @@ export interface SyncResult {
   finishedAt: string;
 }
 
-/** The heartbeat: where a retried attempt resumes. */
-export interface SyncProgress {
-  toDate: string;
-  /** Start of the window being worked on. */
-  windowStart: string;
-  /** Absolute URL of the next page of that window; absent at a window's first page. */
-  nextUrl?: string;
-  /** Latest statusChangedDateTime stored so far (every earlier change is stored). */
-  highWater?: string;
-  /** totalSetSize the window reported; a change means the result set shifted. */
-  windowTotal?: number;
-  pages: number;
-  rateLimit?: RateLimitSnapshot;
-}
-
 export interface SyncOptions {
   pageSize: number;
   backfillWindowDays: number;
@@ -76,6 +62,8 @@ export interface SyncOptions {
   reservePercent: number;
   /** Waits up to this long happen inside the activity; longer ones free the worker slot. */
   maxInlineWaitMs: number;
+  /** Heartbeats keep flowing this often during slow calls and waits, so a short heartbeat timeout finds a dead worker. */
+  heartbeatEveryMs: number;
   now: () => number;
   /** Called once per stored page (metrics). */
   onPage?: (stored: number) => void;
@@ -87,10 +75,8 @@ export const DEFAULT_SYNC_OPTIONS: Omit<SyncOptions, 'now'> = {
   overlapMs: 10 * 60_000,
   reservePercent: 10,
   maxInlineWaitMs: 60_000,
+  heartbeatEveryMs: 5_000,
 };
-
-const DAY_MS = 86_400_000;
-const HEARTBEAT_EVERY_MS = 5_000;
 
 export async function syncEnvelopes(
   deps: { docusign: DocuSignClient; tokens: TokenService; store: EvidenceStore; options: SyncOptions },
@@ -104,14 +90,13 @@ export async function syncEnvelopes(
   const restBase = `${input.account.baseUri.replace(/\/+$/, '')}/restapi`;
   // Known once the resume point is read: the ticker heartbeats it, a failure reports the cursor it justifies.
   let progress: SyncProgress | undefined;
-  // A ticker keeps heartbeats flowing during slow calls and waits, so a short heartbeat timeout detects a dead worker.
+  // Never before the resume point is known: an empty heartbeat would erase the last attempt's position.
   const ticker = setInterval(() => {
     if (progress) ctx.heartbeat(progress);
-  }, HEARTBEAT_EVERY_MS);
+  }, options.heartbeatEveryMs);
   try {
-    const resumed = await resumePoint(
-      store,
-      connectionId,
+    const resumed = resumePoint(
+      await store.readCheckpoint(connectionId),
       syncId,
       ctx.info.heartbeatDetails as SyncProgress | undefined,
     );
@@ -124,16 +109,18 @@ export async function syncEnvelopes(
       });
     }
     const toDate = resumed?.progress.toDate ?? new Date(options.now()).toISOString();
-    const fromDate = input.cursor
-      ? new Date(Date.parse(input.cursor) - options.overlapMs).toISOString()
-      : input.backfillFrom;
-    const current: SyncProgress = resumed?.progress ?? { toDate, windowStart: fromDate, pages: 0 };
+    const current: SyncProgress = resumed?.progress ?? {
+      toDate,
+      windowStart: syncStart(input.cursor, input.backfillFrom, options.overlapMs),
+      pages: 0,
+    };
     progress = current;
 
     /** One list call, after any rate-limit wait; worker shutdown or cancellation stops the sync between calls. */
     const fetchPage = async (url: string): Promise<EnvelopesPage> => {
       if (ctx.cancellationSignal.aborted) await ctx.cancelled;
-      await respectRateLimit(current.rateLimit, options, docusign.burstRetryMs, ctx);
+      const budget = docusign.lastRateLimit(input.account.accountId) ?? current.rateLimit;
+      await respectRateLimit(budget, options, docusign.burstRetryMs, ctx);
       const { page, rateLimit } = await tokens.withToken(input.config, (token) => docusign.listEnvelopes(url, token));
       current.rateLimit = rateLimit;
       return page;
@@ -180,26 +167,23 @@ export async function syncEnvelopes(
       }
     }
 
+    // One page per turn; a window keeps its end until its last page moves windowStart to it.
     while (Date.parse(current.windowStart) < Date.parse(toDate)) {
-      const windowEnd = new Date(
-        Math.min(Date.parse(current.windowStart) + options.backfillWindowDays * DAY_MS, Date.parse(toDate)),
-      ).toISOString();
+      const windowEnd = windowEndOf(current.windowStart, toDate, options.backfillWindowDays);
       const firstPageFrom = (from: string) => firstPageUrl(restBase, input.account.accountId, from, windowEnd, options);
-      do {
-        const url = current.nextUrl ?? firstPageFrom(current.windowStart);
-        const page = await fetchPage(url);
-        const next = advance(current, url, page, windowEnd, restBase, firstPageFrom);
-        const syncedAt = new Date(options.now()).toISOString();
-        await quarantine(page, syncedAt);
-        await store.writePage(
-          connectionId,
-          page.envelopes.map((e) => recordOf(connectionId, e, syncedAt)),
-          { syncId, progress: { ...next } },
-        );
-        options.onPage?.(page.envelopes.length);
-        Object.assign(current, next);
-        ctx.heartbeat(current);
-      } while (current.windowStart !== windowEnd);
+      const url = current.nextUrl ?? firstPageFrom(current.windowStart);
+      const page = await fetchPage(url);
+      const next = advance(current, url, page, windowEnd, restBase, firstPageFrom);
+      const syncedAt = new Date(options.now()).toISOString();
+      await quarantine(page, syncedAt);
+      await store.writePage(
+        connectionId,
+        page.envelopes.map((e) => recordOf(connectionId, e, syncedAt)),
+        { syncId, progress: { ...next } },
+      );
+      options.onPage?.(page.envelopes.length);
+      Object.assign(current, next);
+      ctx.heartbeat(current);
     }
     return {
       cursor: toDate,
@@ -218,49 +202,6 @@ export async function syncEnvelopes(
   }
 }
 
-/** Where an attempt starts: the store's checkpoint of this sync or the last heartbeat, whichever got further. */
-async function resumePoint(
-  store: EvidenceStore,
-  connectionId: string,
-  syncId: string,
-  heartbeat: SyncProgress | undefined,
-): Promise<{ progress: SyncProgress; from: 'checkpoint' | 'heartbeat' } | undefined> {
-  const saved = await store.readCheckpoint(connectionId);
-  const checkpoint = saved?.syncId === syncId ? (saved.progress as unknown as SyncProgress) : undefined;
-  if (checkpoint && typeof checkpoint.pages === 'number' && !(heartbeat && heartbeat.pages > checkpoint.pages)) {
-    return { progress: checkpoint, from: 'checkpoint' };
-  }
-  return heartbeat && { progress: heartbeat, from: 'heartbeat' };
-}
-
-/**
- * The position after a page: the next page of the window, the next window, or (if the result set shifted under the
- * offsets) the rest of the window re-queried from the last mark known complete. The window itself (its start, hence
- * its end) only changes when it is done, so an attempt resuming mid-window ends it where the first attempt would.
- */
-function advance(
-  progress: SyncProgress,
-  url: string,
-  page: EnvelopesPage,
-  windowEnd: string,
-  restBase: string,
-  firstPageFrom: (from: string) => string,
-): SyncProgress {
-  const next: SyncProgress = { ...progress, pages: progress.pages + 1 };
-  if (progress.windowTotal !== undefined && page.totalSetSize !== progress.windowTotal) {
-    // An envelope may have slid back onto a page already read: restart from before this page.
-    const from = latest(progress.windowStart, progress.highWater) ?? progress.windowStart;
-    return { ...next, nextUrl: firstPageFrom(from), windowTotal: undefined };
-  }
-  next.highWater = latest(progress.highWater, ...page.envelopes.map((e) => e.statusChangedDateTime));
-  const nextUrl = nextPageUrl(url, page, restBase);
-  if (!nextUrl) {
-    // The window's last page: "window done" is saved with it, so a kill right after it does not re-fetch the window.
-    return { ...next, windowStart: windowEnd, nextUrl: undefined, windowTotal: undefined };
-  }
-  return { ...next, nextUrl, windowTotal: page.totalSetSize };
-}
-
 function firstPageUrl(restBase: string, accountId: string, from: string, to: string, options: SyncOptions): string {
   const query = new URLSearchParams({
     from_date: from,
@@ -276,20 +217,34 @@ function firstPageUrl(restBase: string, accountId: string, from: string, to: str
   return `${restBase}/v2.1/accounts/${encodeURIComponent(accountId)}/envelopes?${query.toString()}`;
 }
 
-/** Stop before the reserve; at an exhausted limit make no call before the reset. */
-async function respectRateLimit(
+/**
+ * How long to wait before the next call, from the last response's rate-limit headers: until the hourly reset once the
+ * budget is down to the reserve, the burst window once that is spent, 0 (or less) when a call may go now.
+ */
+export function rateLimitWaitMs(
   rate: RateLimitSnapshot | undefined,
-  options: SyncOptions,
+  options: Pick<SyncOptions, 'reservePercent' | 'now'>,
+  burstWaitMs: number,
+): number {
+  if (!rate) return 0;
+  let waitMs = 0;
+  const reserve = rate.hourlyLimit !== undefined ? Math.ceil((rate.hourlyLimit * options.reservePercent) / 100) : 0;
+  // An absent count is no limit.
+  if ((rate.hourlyRemaining ?? Infinity) <= reserve && rate.hourlyResetAt !== undefined) {
+    waitMs = Math.max(waitMs, rate.hourlyResetAt - options.now());
+  }
+  if ((rate.burstRemaining ?? Infinity) <= 0) waitMs = Math.max(waitMs, burstWaitMs);
+  return waitMs;
+}
+
+/** Stop before the reserve; at an exhausted limit make no call before the reset. */
+export async function respectRateLimit(
+  rate: RateLimitSnapshot | undefined,
+  options: Pick<SyncOptions, 'reservePercent' | 'maxInlineWaitMs' | 'now'>,
   burstWaitMs: number,
   ctx: Context,
 ): Promise<void> {
-  if (!rate) return;
-  let waitMs = 0;
-  const reserve = rate.hourlyLimit !== undefined ? Math.ceil((rate.hourlyLimit * options.reservePercent) / 100) : 0;
-  if (rate.hourlyRemaining !== undefined && rate.hourlyRemaining <= reserve && rate.hourlyResetAt !== undefined) {
-    waitMs = Math.max(waitMs, rate.hourlyResetAt - options.now());
-  }
-  if (rate.burstRemaining !== undefined && rate.burstRemaining <= 0) waitMs = Math.max(waitMs, burstWaitMs);
+  const waitMs = rateLimitWaitMs(rate, options, burstWaitMs);
   if (waitMs <= 0) return;
   if (waitMs > options.maxInlineWaitMs) {
     throw new ConnectorError(
@@ -325,23 +280,4 @@ function recordOf(connectionId: string, envelope: Envelope, syncedAt: string): E
     syncedAt,
     envelope,
   };
-}
-
-/**
- * The latest of DocuSign times as a UTC instant in DocuSign's own form (`2024-10-16T12:54:00.0270000Z`): compared
- * with the store's instantKey, so 7 fractional digits count and a zoneless time is UTC, never the worker's zone.
- * Undefined if none is a time.
- */
-function latest(...times: (string | undefined)[]): string | undefined {
-  let best: string | undefined;
-  for (const t of times) {
-    const key = t === undefined ? undefined : instantKey(t);
-    if (key !== undefined && (best === undefined || key > best)) best = key;
-  }
-  // instantKey has 9 fractional digits; 7 (truncated, so never later) is what DocuSign itself writes.
-  return best && `${best.slice(0, 27)}Z`;
-}
-
-function progressCursor(progress: SyncProgress, previous: string | undefined): { progressCursor?: string } {
-  return progress.highWater ? { progressCursor: latest(previous, progress.highWater) ?? progress.highWater } : {};
 }

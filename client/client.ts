@@ -11,29 +11,27 @@
  *
  * Every method that names a connection throws `ConnectionNotFoundError` when there is no such workflow. Nothing here
  * ever handles secret material: the config holds references only, and the status holds `expiresAt`, never a token.
+ *
+ * The class is the whole library surface in one place (hence the length); what it builds on lives beside it: errors
+ * (errors.ts), status formatting (format.ts), evidence reading (evidence.ts), visibility and sync progress
+ * (visibility.ts), and the config from history for runs the `config` query cannot answer (connection-config.ts).
  */
 import {
   Client,
   Connection,
+  QueryNotRegisteredError,
   WorkflowNotFoundError,
   type ConnectionOptions,
   type DataConverter,
   type WorkflowExecutionDescription,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { defaultPayloadConverter, type Payload, type PayloadCodec } from '@temporalio/common';
-import {
-  createEvidenceStore,
-  DEFAULT_EVIDENCE_STORE,
-  type EnvelopeRecord,
-  type EvidenceStore,
-  type QuarantinedEnvelope,
-  type UnreadableLine,
-} from '../activities/store';
+import { defaultPayloadConverter, type Payload, type PayloadCodec, type QueryDefinition } from '@temporalio/common';
+import { DEFAULT_EVIDENCE_STORE, type EnvelopeRecord, type QuarantinedEnvelope } from '../activities/store';
 import { codecFromKeys, dataConverterFor } from '../common/codec';
 import { connectionOptionsOf, loadWorkerConfig, type WorkerConfig } from '../worker/config';
+import { docusignConnection } from '../workflows';
 import {
-  CONNECTION_ID,
   credentialsUpdateSchema,
   describeIssues,
   InvalidConfigError,
@@ -42,6 +40,7 @@ import {
   type CredentialsUpdate,
 } from '../workflows/config';
 import {
+  configQuery,
   consentDeniedSignal,
   consentGrantedSignal,
   credentialsUpdatedSignal,
@@ -51,63 +50,49 @@ import {
   statusQuery,
   syncAndWaitUpdate,
   syncNowSignal,
-  WORKFLOW_TYPE,
   workflowIdOf,
   type ConnectionStatus,
-  type Phase,
+  type SyncRequest,
 } from '../workflows/messages';
+import type { SnapshotKind } from '../workflows/evidence';
+import type { SnapshotEntry, SnapshotRecord } from '../activities/store/snapshots';
+import { configFromHistory, differences } from './connection-config';
+import {
+  ConnectionClosedError,
+  ConnectionNotFoundError,
+  isNoWorker,
+  isNotFound,
+  TemporalUnavailableError,
+  WorkerUnavailableError,
+} from './errors';
+import { readEvidence, readQuarantined, readReport, readSnapshot, readSnapshotHistory } from './evidence';
+import type { ReportFormat } from './report';
+import { listConnections, syncProgressOf, type ConnectionSummary, type SyncProgress } from './visibility';
 
+// The library's surface beyond the class: its errors, the evidence readers and the status formatter.
+export {
+  ConnectionClosedError,
+  ConnectionNotFoundError,
+  ConnectorClientError,
+  TemporalUnavailableError,
+  WorkerUnavailableError,
+} from './errors';
+export {
+  readEvidence,
+  readQuarantined,
+  readReport,
+  readSnapshot,
+  readSnapshotHistory,
+  readUnreadableLines,
+} from './evidence';
+export { REPORT_FORMATS, type Report, type ReportFormat } from './report';
+export type { SnapshotEntry, SnapshotRecord } from '../activities/store/snapshots';
+export { describeStatus } from './format';
+export type { ConnectionSummary, SyncProgress } from './visibility';
 export { InvalidConfigError } from '../workflows/config';
 export type { ConnectionConfig, CredentialsUpdate } from '../workflows/config';
 export type { ConnectionStatus, Phase } from '../workflows/messages';
 export type { EnvelopeRecord } from '../activities/store';
-
-// ---------------------------------------------------------------------------------------------------------------------
-// Errors
-
-/** Base class of the errors this library throws (besides InvalidConfigError). */
-export class ConnectorClientError extends Error {
-  override name = 'ConnectorClientError';
-}
-
-/** No workflow exists for the connection ID. */
-export class ConnectionNotFoundError extends ConnectorClientError {
-  override name = 'ConnectionNotFoundError';
-  constructor(readonly connectionId: string) {
-    super(`connection ${connectionId} not found (no workflow ${workflowIdOf(connectionId)})`);
-  }
-}
-
-/** The connection's workflow has closed (disconnected, or terminated by an operator): it takes no more messages. */
-export class ConnectionClosedError extends ConnectorClientError {
-  override name = 'ConnectionClosedError';
-  constructor(
-    readonly connectionId: string,
-    readonly workflowStatus: string,
-  ) {
-    super(
-      workflowStatus === 'COMPLETED'
-        ? `connection ${connectionId} is disconnected; connect it again to resume`
-        : `connection ${connectionId}'s workflow is ${workflowStatus.toLowerCase()}; connect it again to resume`,
-    );
-  }
-}
-
-/** The status query got no answer in time: no worker is polling the connection's task queue. */
-export class WorkerUnavailableError extends ConnectorClientError {
-  override name = 'WorkerUnavailableError';
-  constructor(
-    readonly connectionId: string,
-    readonly taskQueue: string,
-  ) {
-    super(`no worker answered for connection ${connectionId}: is a worker running on task queue ${taskQueue}?`);
-  }
-}
-
-/** Temporal cannot be reached at the configured address. */
-export class TemporalUnavailableError extends ConnectorClientError {
-  override name = 'TemporalUnavailableError';
-}
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Types
@@ -127,7 +112,7 @@ export interface ConnectorClientOptions {
   dataConverter?: DataConverter;
   /** EVIDENCE_STORE spec that `evidence()` and `quarantined()` read; default `./data/evidence`. */
   evidenceStore?: string;
-  /** How long `status` waits for a worker to answer the query; default 10 s. */
+  /** How long `status` and `config` wait for a worker to answer their query; default 10 s. */
   queryTimeoutMs?: number;
 }
 
@@ -145,24 +130,6 @@ export interface ConnectResult {
   differingFields: (keyof ConnectionConfig)[];
   /** Why the running connection's config could not be compared (then `differingFields` is empty but unknown). */
   comparisonError?: string;
-}
-
-export interface ConnectionSummary {
-  connectionId: string;
-  environment: 'demo' | 'production';
-  phase: Phase;
-  /** ISO time the last successful sync finished. */
-  lastSyncAt?: string;
-}
-
-export interface SyncProgress {
-  phase: Phase;
-  /** Pages stored by the running sync attempt (from its last heartbeat). */
-  pages?: number;
-  /** Attempt number of the running sync activity (> 1 after a retry). */
-  attempt?: number;
-  /** Why the previous attempt failed, when it is being retried. */
-  lastFailure?: string;
 }
 
 const DEFAULT_ADDRESS = 'localhost:7233';
@@ -254,7 +221,7 @@ export class ConnectorClient {
       if (err instanceof ConnectionNotFoundError) return undefined;
       throw err;
     });
-    const handle = await this.temporal.workflow.start(WORKFLOW_TYPE, {
+    const handle = await this.temporal.workflow.start(docusignConnection, {
       taskQueue: this.taskQueue,
       workflowId,
       args: [config],
@@ -271,7 +238,7 @@ export class ConnectorClient {
     let comparisonError: string | undefined;
     if (!created) {
       try {
-        differingFields = differences(await this.configOf(config.connectionId), config);
+        differingFields = differences(await this.config(config.connectionId), config);
       } catch (err) {
         comparisonError = err instanceof Error ? err.message : String(err);
       }
@@ -297,15 +264,15 @@ export class ConnectorClient {
   }
 
   /** Requests a sync now (also retries at once from needs_attention). */
-  async syncNow(connectionId: string): Promise<void> {
-    await this.signal(connectionId, (h) => h.signal(syncNowSignal));
+  async syncNow(connectionId: string, request: SyncRequest = {}): Promise<void> {
+    await this.signal(connectionId, (h) => h.signal(syncNowSignal, request));
   }
 
   /** Requests a sync and returns the status once that sync finished or the connection ended in needs_attention. */
-  async syncAndWait(connectionId: string): Promise<ConnectionStatus> {
+  async syncAndWait(connectionId: string, request: SyncRequest = {}): Promise<ConnectionStatus> {
     const handle = this.handle(connectionId);
     try {
-      return await handle.executeUpdate(syncAndWaitUpdate);
+      return await handle.executeUpdate(syncAndWaitUpdate, { args: [request] });
     } catch (err) {
       throw await this.explain(connectionId, err);
     }
@@ -329,7 +296,7 @@ export class ConnectorClient {
     const handle = this.handle(connectionId);
     const timeout = AbortSignal.timeout(options.timeoutMs ?? 30_000);
     try {
-      return (await this.connection.withAbortSignal(timeout, () => handle.result())) as ConnectionStatus;
+      return await this.connection.withAbortSignal(timeout, () => handle.result());
     } catch (err) {
       if (timeout.aborted) return undefined;
       throw await this.explain(connectionId, err);
@@ -349,65 +316,44 @@ export class ConnectorClient {
    */
   async status(connectionId: string): Promise<ConnectionStatus> {
     const description = await this.describe(connectionId);
-    const handle = this.handle(connectionId);
     const state = description.status.name;
-    if (state === 'COMPLETED') return (await handle.result()) as ConnectionStatus;
+    if (state === 'COMPLETED') return await this.handle(connectionId).result();
     if (state !== 'RUNNING') throw new ConnectionClosedError(connectionId, state);
+    return this.query(connectionId, description.taskQueue, statusQuery);
+  }
+
+  /**
+   * The config the connection runs with: the `config` query (the start input plus every credentialsUpdated since,
+   * as the workflow merged them). References only (e.g. `file:/keys/acme.pem`), never key material. The run's
+   * history gives the same answer where the query cannot: a closed run, no worker answering within `queryTimeoutMs`
+   * (so `doctor` works while the worker is down), or a worker from before the query existed.
+   */
+  async config(connectionId: string): Promise<ConnectionConfig> {
+    const description = await this.describe(connectionId);
+    if (description.status.name === 'RUNNING') {
+      try {
+        return await this.query(connectionId, description.taskQueue, configQuery);
+      } catch (err) {
+        if (!(err instanceof QueryNotRegisteredError || err instanceof WorkerUnavailableError)) throw err;
+      }
+    }
+    let history;
     try {
-      return await this.connection.withDeadline(Date.now() + this.queryTimeoutMs, () => handle.query(statusQuery));
+      history = await this.handle(connectionId).fetchHistory();
     } catch (err) {
-      if (isNoWorker(err)) throw new WorkerUnavailableError(connectionId, description.taskQueue);
       throw await this.explain(connectionId, err);
     }
+    return configFromHistory(history, (payloads) => this.decode(payloads));
   }
 
   /** Progress of a running sync, from the workflow's pending sync activity (its last heartbeat). */
   async syncProgress(connectionId: string): Promise<SyncProgress> {
-    const description = await this.describe(connectionId);
-    const phase = description.typedSearchAttributes.get(searchAttributes.phase) as Phase | undefined;
-    const progress: SyncProgress = { phase: phase ?? 'syncing' };
-    const activity = description.raw.pendingActivities?.find((a) => a.activityType?.name === 'syncEnvelopes');
-    if (!activity) return progress;
-    if (activity.attempt) progress.attempt = activity.attempt;
-    if (activity.lastFailure?.message) progress.lastFailure = activity.lastFailure.message;
-    const payloads = activity.heartbeatDetails?.payloads;
-    if (payloads?.length) {
-      const [details] = await this.decode(payloads as Payload[]).catch(() => []);
-      const pages = (details as { pages?: unknown } | undefined)?.pages;
-      if (typeof pages === 'number') progress.pages = pages;
-    }
-    return progress;
+    return syncProgressOf(await this.describe(connectionId), (payloads) => this.decode(payloads));
   }
 
   /** Every connection visible in this namespace (from search attributes), newest first. */
   async list(): Promise<ConnectionSummary[]> {
-    const seen = new Map<string, ConnectionSummary & { startedAt: number }>();
-    const query = `WorkflowType = '${WORKFLOW_TYPE}' AND ${searchAttributes.connectionId.name} IS NOT NULL`;
-    for await (const info of this.temporal.workflow.list({ query })) {
-      const sa = info.typedSearchAttributes;
-      const connectionId = sa.get(searchAttributes.connectionId);
-      const environment = sa.get(searchAttributes.environment);
-      if (!connectionId || (environment !== 'demo' && environment !== 'production')) continue;
-      if (info.status.name === 'CONTINUED_AS_NEW') continue; // superseded by the run that followed it
-      const startedAt = info.startTime.getTime();
-      const previous = seen.get(connectionId);
-      if (previous && previous.startedAt >= startedAt) continue; // an older run of a reconnected connection
-      const closed = info.status.name !== 'RUNNING';
-      const phase = closed
-        ? 'disconnected'
-        : ((sa.get(searchAttributes.phase) as Phase | undefined) ?? 'awaiting_consent');
-      const lastSync = sa.get(searchAttributes.lastSyncAt);
-      seen.set(connectionId, {
-        connectionId,
-        environment,
-        phase,
-        ...(lastSync ? { lastSyncAt: lastSync.toISOString() } : {}),
-        startedAt,
-      });
-    }
-    return [...seen.values()]
-      .sort((a, b) => b.startedAt - a.startedAt || a.connectionId.localeCompare(b.connectionId))
-      .map(({ startedAt: _startedAt, ...summary }) => summary);
+    return listConnections(this.temporal.workflow);
   }
 
   /**
@@ -427,30 +373,30 @@ export class ConnectorClient {
   }
 
   /**
-   * The config the connection runs with: the current run's start input plus every `credentialsUpdated` it received
-   * since. It holds references only (e.g. `file:/keys/acme.pem`), never key material.
+   * The auditor's report (HTML, Markdown or JSON): the evidence store's facts, with the live status and the
+   * connection's signed-proof policy when a worker answers (the report says so when it does not).
    */
-  async configOf(connectionId: string): Promise<ConnectionConfig> {
-    const handle = this.handle(connectionId);
-    let history;
-    try {
-      history = await handle.fetchHistory();
-    } catch (err) {
-      throw await this.explain(connectionId, err);
-    }
-    const events = history.events ?? [];
-    const startPayloads = events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
-    if (!startPayloads?.length) throw new ConnectorClientError(`connection ${connectionId}: start input not found`);
-    const [start] = await this.decode(startPayloads);
-    let config = parseConnectionConfig(start);
-    for (const event of events) {
-      const signaled = event.workflowExecutionSignaledEventAttributes;
-      if (signaled?.signalName !== credentialsUpdatedSignal.name || !signaled.input?.payloads?.length) continue;
-      const [update] = await this.decode(signaled.input.payloads);
-      const parsed = credentialsUpdateSchema.safeParse(update);
-      if (parsed.success) config = { ...config, ...parsed.data };
-    }
-    return config;
+  async report(connectionId: string, options: { format: ReportFormat; since?: string }): Promise<string> {
+    const live = await Promise.all([this.status(connectionId), this.config(connectionId)]).catch((err: unknown) => {
+      if (err instanceof ConnectionNotFoundError) throw err;
+      return err;
+    });
+    const answered = Array.isArray(live) ? (live as [ConnectionStatus, ConnectionConfig]) : undefined;
+    return readReport(this.evidenceStore, connectionId, {
+      ...options,
+      status: answered ? answered[0] : { unavailable: live instanceof Error ? live.message : String(live) },
+      ...(answered?.[1].signedProof ? { policy: answered[1].signedProof } : {}),
+    });
+  }
+
+  /** The latest complete snapshot of a kind (users, groups, …): its records exactly as DocuSign sent them. */
+  snapshot(connectionId: string, kind: SnapshotKind): AsyncIterable<SnapshotRecord> {
+    return readSnapshot(this.evidenceStore, connectionId, kind);
+  }
+
+  /** Every complete snapshot of a kind, oldest first, each with its diff against the one before. */
+  snapshotHistory(connectionId: string, kind: SnapshotKind): Promise<SnapshotEntry[]> {
+    return readSnapshotHistory(this.evidenceStore, connectionId, kind);
   }
 
   /** The workflow's description (status, search attributes, pending activities). */
@@ -477,8 +423,8 @@ export class ConnectorClient {
   }
 
   /** The workflow handle of a connection (follows continue-as-new to the current run). */
-  handle(connectionId: string): WorkflowHandle {
-    return this.temporal.workflow.getHandle(workflowIdOf(connectionId));
+  handle(connectionId: string): WorkflowHandle<typeof docusignConnection> {
+    return this.temporal.workflow.getHandle<typeof docusignConnection>(workflowIdOf(connectionId));
   }
 
   async close(): Promise<void> {
@@ -487,10 +433,24 @@ export class ConnectorClient {
 
   // -------------------------------------------------------------------------------------------------------------------
 
-  private async signal(connectionId: string, send: (handle: WorkflowHandle) => Promise<void>): Promise<void> {
+  private async signal(
+    connectionId: string,
+    send: (handle: WorkflowHandle<typeof docusignConnection>) => Promise<void>,
+  ): Promise<void> {
     try {
       await send(this.handle(connectionId));
     } catch (err) {
+      throw await this.explain(connectionId, err);
+    }
+  }
+
+  /** A query to a running connection; WorkerUnavailableError when no worker answers within `queryTimeoutMs`. */
+  private async query<T>(connectionId: string, taskQueue: string, query: QueryDefinition<T>): Promise<T> {
+    const handle = this.handle(connectionId);
+    try {
+      return await this.connection.withDeadline(Date.now() + this.queryTimeoutMs, () => handle.query(query));
+    } catch (err) {
+      if (isNoWorker(err)) throw new WorkerUnavailableError(connectionId, taskQueue);
       throw await this.explain(connectionId, err);
     }
   }
@@ -515,141 +475,4 @@ export class ConnectorClient {
   }
 }
 
-// ---------------------------------------------------------------------------------------------------------------------
-// Helpers (also used by the CLI and the demo)
-
-/**
- * The stored envelope records of a connection (latest version of each, in envelopeId order), read from the evidence
- * store `spec` (EVIDENCE_STORE: a directory or a postgres:// URL) directly; needs no Temporal connection.
- */
-export async function* readEvidence(spec: string, connectionId: string): AsyncIterable<EnvelopeRecord> {
-  const store = storeOf(spec, connectionId);
-  try {
-    await store.init();
-    yield* store.list(connectionId);
-  } finally {
-    await store.close();
-  }
-}
-
-/** The quarantined envelopes of a connection (in envelopeId order), read from the evidence store `spec` directly. */
-export async function readQuarantined(spec: string, connectionId: string): Promise<QuarantinedEnvelope[]> {
-  const store = storeOf(spec, connectionId);
-  try {
-    await store.init();
-    return await store.listQuarantined(connectionId);
-  } finally {
-    await store.close();
-  }
-}
-
-/** Stored lines of a connection that no reader can use (skipped by `readEvidence`), from the store `spec`. */
-export async function readUnreadableLines(spec: string, connectionId: string): Promise<UnreadableLine[]> {
-  const store = storeOf(spec, connectionId);
-  try {
-    await store.init();
-    return await store.unreadableLines(connectionId);
-  } finally {
-    await store.close();
-  }
-}
-
-/** The evidence store `spec`, to read one (valid) connection from; not opened yet. */
-function storeOf(spec: string, connectionId: string): EvidenceStore {
-  if (!CONNECTION_ID.test(connectionId))
-    throw new InvalidConfigError(`connectionId: must match ${String(CONNECTION_ID)}`);
-  return createEvidenceStore(spec);
-}
-
-const CONFIG_FIELDS: (keyof ConnectionConfig)[] = [
-  'environment',
-  'integrationKey',
-  'userId',
-  'privateKeyRef',
-  'accountId',
-  'oauthBaseUrl',
-  'redirectUri',
-  'syncIntervalMinutes',
-  'backfillFrom',
-];
-
-function differences(running: ConnectionConfig, wanted: ConnectionConfig): (keyof ConnectionConfig)[] {
-  return CONFIG_FIELDS.filter((field) => running[field] !== wanted[field]);
-}
-
-/** No worker answered: the query's deadline passed, or the server knows no poller on the task queue. */
-function isNoWorker(err: unknown): boolean {
-  const cause = (err as { cause?: { code?: unknown; details?: unknown } } | undefined)?.cause;
-  if (cause?.code === 9 && /no poller/i.test(String(cause.details))) return true; // FAILED_PRECONDITION
-  return isDeadlineExceeded(err);
-}
-
-function isDeadlineExceeded(err: unknown): boolean {
-  const code =
-    (err as { code?: unknown; cause?: { code?: unknown } } | undefined)?.cause?.code ??
-    (err as { code?: unknown } | undefined)?.code;
-  return code === 4; // grpc DEADLINE_EXCEEDED
-}
-
-function isNotFound(err: unknown): boolean {
-  const e = err as { code?: unknown; cause?: { code?: unknown } } | undefined;
-  return e?.code === 5 || e?.cause?.code === 5; // grpc NOT_FOUND (raw, or wrapped in a ServiceError)
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A readable, multi-line summary of a status (the CLI's `status` without --json, the demo). */
-export function describeStatus(status: ConnectionStatus, now: number = Date.now()): string[] {
-  const lines: string[] = [];
-  const row = (label: string, value: string) => lines.push(`${label.padEnd(12)}${value}`);
-  row('connection', `${status.connectionId} (${status.environment})`);
-  row('phase', status.phase);
-  if (status.consentUrl) row('consent URL', status.consentUrl);
-  if (status.account) {
-    const name = status.account.accountName ? `${status.account.accountName} ` : '';
-    row('account', `${name}${status.account.accountId} at ${status.account.baseUri}`);
-  }
-  if (status.token) row('token', `expires ${status.token.expiresAt} (${relative(status.token.expiresAt, now)})`);
-  if (status.lastSync) {
-    const s = status.lastSync;
-    const pages = s.pages === undefined ? '' : `, ${s.pages} page${s.pages === 1 ? '' : 's'}`;
-    row(
-      'last sync',
-      s.finishedAt
-        ? `finished ${s.finishedAt}: ${s.envelopes} envelope${s.envelopes === 1 ? '' : 's'} new or changed${pages}`
-        : `running since ${s.startedAt}`,
-    );
-    row('cursor', s.cursor);
-  }
-  row(
-    'stored',
-    `${status.totals.envelopes} envelope${status.totals.envelopes === 1 ? '' : 's'} in ${status.totals.syncs} sync${status.totals.syncs === 1 ? '' : 's'}`,
-  );
-  const held = status.totals.quarantined ?? 0;
-  if (held > 0) {
-    row('quarantined', `${held} envelope${held === 1 ? '' : 's'} not valid yet (evidence --quarantined)`);
-  }
-  if (status.nextSyncAt) {
-    row(
-      status.phase === 'needs_attention' ? 'next retry' : 'next sync',
-      `${status.nextSyncAt} (${relative(status.nextSyncAt, now)})`,
-    );
-  }
-  if (status.lastError) {
-    row('last error', `${status.lastError.code} at ${status.lastError.at}: ${status.lastError.message}`);
-    row('fix', status.lastError.hint);
-  }
-  return lines;
-}
-
-function relative(iso: string, now: number): string {
-  const ms = Date.parse(iso) - now;
-  const abs = Math.abs(ms);
-  const text =
-    abs < 90_000
-      ? `${Math.round(abs / 1000)} s`
-      : abs < 90 * 60_000
-        ? `${Math.round(abs / 60_000)} min`
-        : `${(abs / 3_600_000).toFixed(1)} h`;
-  return ms >= 0 ? `in ${text}` : `${text} ago`;
-}

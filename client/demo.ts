@@ -9,7 +9,11 @@
  *      EVIDENCE_STORE is set; a random CONSENT_STATE_SECRET; CONSENT_REDIRECT_URI = the callback);
  *   4. `connect` of the connection `demo`, then consent through the real path: GET of the workflow's consent URL at
  *      the emulator (which approves and redirects) → the consent callback → `consentGranted`;
- *   5. the first sync; then the status, an evidence summary and the Temporal UI URL.
+ *   5. the first sync: envelopes, every access-review snapshot, and signed proof for all completed envelopes;
+ *   6. an auditor's week in the emulator (a user closed, one promoted to administrator, the session timeout raised),
+ *      a second round of snapshots showing exactly those changes;
+ *   7. the status, an evidence summary (one line per kind), the auditor's report (HTML, in the data directory) and the
+ *      Temporal UI URL.
  *
  * `--keep` leaves everything running until Ctrl-C. Each run starts from a fresh Temporal database.
  */
@@ -25,6 +29,7 @@ import { temporalCliPath } from '../worker/temporal-binaries';
 import { createLogger, toTemporalLogger } from '../worker/logger';
 import { createConnectorWorker, type ConnectorWorker } from '../worker/worker';
 import { isPostgresSpec } from '../activities/store';
+import { SNAPSHOT_KINDS } from '../workflows/evidence';
 import { DEFAULT_TASK_QUEUE, workflowIdOf, type ConnectionStatus } from '../workflows/messages';
 import { ConnectorClient, describeStatus, readEvidence } from './client';
 import { startConsentServer, type ConsentServer } from './consent-server';
@@ -46,6 +51,8 @@ export interface DemoResult {
   temporalAddress: string;
   status: ConnectionStatus;
   evidence: { total: number; byStatus: Record<string, number>; store: string };
+  /** The auditor's report (HTML). */
+  report: string;
 }
 
 export const DEMO_CONNECTION_ID = 'demo';
@@ -177,6 +184,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       userId,
       privateKeyRef: `file:${keyPath}`,
       oauthBaseUrl: emu.url,
+      signedProof: 'all-completed',
     });
     step(`connected ${connectionId}: workflow ${connected.workflowId}`);
     const awaiting = await client.waitForConsentUrl(connectionId, 15_000);
@@ -206,7 +214,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         phase = status.phase;
         step(`phase ${phase}`);
       }
-      if (status.phase === 'idle' && status.totals.syncs >= 1) break;
+      // The first pass: envelopes, then every snapshot kind, then signed proof.
+      if (status.phase === 'idle' && status.totals.syncs >= 1 && status.evidence?.signedProof) break;
       if (status.phase === 'needs_attention' && status.lastError) {
         const e = status.lastError;
         throw new Error(`the first sync ended in needs_attention: ${e.code}: ${e.message} (fix: ${e.hint})`);
@@ -218,7 +227,23 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       await new Promise((r) => setTimeout(r, 250));
     }
 
-    // 5. Results.
+    // 6. An auditor's week: the next snapshots show exactly what changed.
+    const accountId = emu.accountsOf(userId).find((a) => a.isDefault)!.accountId;
+    const directory = emu.directory(accountId);
+    const plain = directory.users.filter((u) => u.userStatus === 'Active' && !/^true$/i.test(String(u.isAdmin)));
+    const [leaver, promoted] = plain.map((u) => u.userId as string);
+    if (leaver && promoted) {
+      emu.closeUser(accountId, leaver);
+      emu.setAdmin(accountId, promoted, true);
+    }
+    emu.setAccountSettings(accountId, { sessionTimeout: String(Number(directory.settings.sessionTimeout ?? 20) + 40) });
+    step("an auditor's week in DocuSign: a user closed, one promoted to administrator, the session timeout raised");
+    status = await client.syncAndWait(connectionId, { kinds: [...SNAPSHOT_KINDS] });
+    step('snapshots taken again');
+
+    // 7. Results.
+    const reportPath = path.join(dataDir, 'report.html');
+    writeFileSync(reportPath, await client.report(connectionId, { format: 'html' }));
     const byStatus: Record<string, number> = {};
     let total = 0;
     for await (const record of readEvidence(evidenceStore, connectionId)) {
@@ -237,6 +262,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       .map(([s, n]) => `${s} ${n}`)
       .join(', ');
     out(`evidence: ${total} envelope records in ${storeLabel} (${counts || 'none'})`);
+    out(`auditor's report: ${reportPath}`);
     if (uiUrl) out(`Temporal UI: ${uiUrl}`);
     out(`demo finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
@@ -260,6 +286,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       temporalAddress: server.address,
       status,
       evidence: { total, byStatus, store: storeLabel },
+      report: reportPath,
     };
   } finally {
     process.off('SIGINT', onSignal);

@@ -40,7 +40,10 @@ const keys = rsaKeys();
 const PUBLIC = keys.publicPem;
 const OTHER_PUBLIC = rsaKeys().publicPem;
 
-/** Exactly the keys design.md §3 defines (lastSync.pages is the one documented addition). */
+/**
+ * Exactly the keys design.md §3 defines, plus `evidence` (the snapshot kinds, §7); lastSync.pages is the one
+ * documented addition inside them.
+ */
 const STATUS_KEYS = new Set([
   'connectionId',
   'environment',
@@ -52,6 +55,7 @@ const STATUS_KEYS = new Set([
   'lastError',
   'totals',
   'nextSyncAt',
+  'evidence',
 ]);
 
 describe('docusign-connector CLI (spawned)', () => {

@@ -1,4 +1,7 @@
-/** worker/config.ts: defaults, one line per bad variable, no secret echoed, connection options for worker and client. */
+/**
+ * worker/config.ts (with worker/env-schema.ts, worker/redact.ts, common/temporal-connection.ts): defaults, one line per
+ * bad variable, no secret echoed, connection options for worker and client.
+ */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,6 +30,7 @@ const file = (name: string, content: string) => {
 const CERT = file('client.crt', 'CERT-PEM');
 const KEY = file('client.key', 'KEY-PEM');
 const CA = file('ca.crt', 'CA-PEM');
+const BUNDLE = file('workflow-bundle.js', '// bundle');
 const MISSING = path.join(dir, 'missing.pem');
 const GOOD_KEYS = `k1:${randomBytes(32).toString('base64')}`;
 
@@ -73,6 +77,7 @@ void describe('loadWorkerConfig', () => {
       // Safe defaults: keys only from ./keys (resolved now), variables with DOCUSIGN_KEY_, DocuSign's hosts only.
       trust: { keysDir: path.resolve('keys'), keyEnvPrefix: 'DOCUSIGN_KEY_', allowedHosts: [] },
       shutdownGraceMs: 30000,
+      workflowBundlePath: undefined,
       devServer: { dbFilename: './data/temporal-dev.sqlite', port: 7233, uiPort: 8233 },
     };
     assert.deepEqual(loadWorkerConfig({}), expected);
@@ -106,6 +111,7 @@ void describe('loadWorkerConfig', () => {
         'DOCUSIGN_KEY_ENV_PREFIX',
         'DOCUSIGN_ALLOWED_HOSTS',
         'WORKER_SHUTDOWN_GRACE_MS',
+        'WORKFLOW_BUNDLE_PATH',
         'DEV_SERVER_DB',
         'DEV_SERVER_PORT',
         'DEV_SERVER_UI_PORT',
@@ -136,6 +142,7 @@ void describe('loadWorkerConfig', () => {
       DOCUSIGN_KEY_ENV_PREFIX: 'ACME_DOCUSIGN_',
       DOCUSIGN_ALLOWED_HOSTS: ' Proxy.Example.com:8443 , [::1]:4010,',
       WORKER_SHUTDOWN_GRACE_MS: '0',
+      WORKFLOW_BUNDLE_PATH: path.relative(process.cwd(), BUNDLE),
     });
     assert.equal(config.temporal.address, 'ns.acct.tmprl.cloud:7233');
     // Host names compare case-insensitively: the entries are normalised.
@@ -157,6 +164,7 @@ void describe('loadWorkerConfig', () => {
     assert.equal(config.consent.stateTtlHours, 24);
     assert.equal(config.rateLimitReservePercent, 0);
     assert.equal(config.shutdownGraceMs, 0);
+    assert.equal(config.workflowBundlePath, BUNDLE, 'resolved against the working directory');
   });
 
   void test('each bad variable gives exactly one line naming it', () => {
@@ -204,6 +212,7 @@ void describe('loadWorkerConfig', () => {
       ['DOCUSIGN_ALLOWED_HOSTS', { DOCUSIGN_ALLOWED_HOSTS: 'a:1,b:99999' }, /entry 'b:99999'/],
       ['DOCUSIGN_ALLOWED_HOSTS', { DOCUSIGN_ALLOWED_HOSTS: 'http://a:1' }, /comma list of host:port/],
       ['WORKER_SHUTDOWN_GRACE_MS', { WORKER_SHUTDOWN_GRACE_MS: '-1' }, /whole number/],
+      ['WORKFLOW_BUNDLE_PATH', { WORKFLOW_BUNDLE_PATH: MISSING }, /^WORKFLOW_BUNDLE_PATH: cannot read file /],
       ['DEV_SERVER_PORT', { DEV_SERVER_PORT: '0' }, /1 to 65535/],
       ['DEV_SERVER_UI_PORT', { DEV_SERVER_UI_PORT: '7233' }, /must differ from DEV_SERVER_PORT/],
     ];
@@ -305,10 +314,21 @@ void describe('connectionOptionsOf', () => {
   });
 
   void test('a TLS file that disappeared after loading is reported by its variable', () => {
-    const gone = file('gone.crt', 'x');
-    const config = loadWorkerConfig({ TEMPORAL_ADDRESS: 'a:7233', TEMPORAL_TLS_CA_PATH: gone });
-    rmSync(gone);
-    assert.throws(() => connectionOptionsOf(config), /^ConfigError: TEMPORAL_TLS_CA_PATH: cannot read file/);
+    for (const variable of ['TEMPORAL_TLS_CERT_PATH', 'TEMPORAL_TLS_KEY_PATH', 'TEMPORAL_TLS_CA_PATH']) {
+      const gone = file(`gone-${variable}.pem`, 'x');
+      const config = loadWorkerConfig({
+        TEMPORAL_ADDRESS: 'a:7233',
+        TEMPORAL_TLS_CERT_PATH: CERT,
+        TEMPORAL_TLS_KEY_PATH: KEY,
+        [variable]: gone,
+      });
+      rmSync(gone);
+      assert.throws(
+        () => connectionOptionsOf(config),
+        new RegExp(`^ConfigError: ${variable}: cannot read file ${gone} \\(ENOENT\\)$`),
+        variable,
+      );
+    }
   });
 
   void test('the options type is accepted by both NativeConnection.connect and Connection.connect', () => {

@@ -50,7 +50,7 @@ describe('connection lifecycle against the emulator', () => {
     assert.equal(consentUrl.searchParams.get('response_type'), 'code');
 
     // No sync can run before consent: sync-and-wait is refused instead of hanging.
-    await assert.rejects(handle.executeUpdate(syncAndWaitUpdate), (err: Error) =>
+    await assert.rejects(handle.executeUpdate(syncAndWaitUpdate, { args: [{}] }), (err: Error) =>
       /consent is not granted yet/.test((err.cause as Error | undefined)?.message ?? ''),
     );
 
@@ -119,7 +119,11 @@ describe('connection lifecycle against the emulator', () => {
 
     h.emu.faults.revokeTokens();
     await handle.signal(syncNowSignal);
-    const status = await h.waitForStatus(handle, (s) => s.totals.syncs === before.totals.syncs + 1);
+    // The pass ends after the envelopes and the snapshots.
+    const status = await h.waitForStatus(
+      handle,
+      (s) => s.totals.syncs === before.totals.syncs + 1 && s.phase !== 'syncing',
+    );
     assert.equal(status.phase, 'idle');
     assert.equal(status.lastError, undefined);
     assert.equal(h.emu.stats.tokensIssued.length, minted + 1, 'exactly one new token, minted on the 401');

@@ -357,7 +357,7 @@ function contractSuite(getHarness: () => Harness): void {
   void it('a page with one invalid record writes nothing and says which record is wrong', async () => {
     const c = newConnectionId();
     const good = [rec(c, 'good-1', V1, T1), rec(c, 'good-2', V1, T1)];
-    const cases: [string, Record<string, unknown>, RegExp][] = [
+    const cases: [string, unknown, RegExp][] = [
       ['status null', { ...rec(c, 'bad', V1, T1), status: null }, /record 2 \(envelopeId bad\).*status/],
       ['other connection', { ...rec(c, 'bad', V1, T1), connectionId: 'someone-else' }, /record 2.*connectionId/],
       ['path in envelopeId', rec(c, '../../escape', V1, T1), /record 2.*envelopeId/],
@@ -367,7 +367,7 @@ function contractSuite(getHarness: () => Harness): void {
       ['envelope not an object', { ...rec(c, 'bad', V1, T1), envelope: [] }, /record 2.*envelope/],
     ];
     for (const [name, bad, message] of cases) {
-      await assert.rejects(store.writePage(c, [...good, bad as unknown as EnvelopeRecord]), (err: unknown) => {
+      await assert.rejects(store.writePage(c, [...good, bad as EnvelopeRecord]), (err: unknown) => {
         assert.ok(err instanceof EvidenceStoreError, name);
         assert.equal(err.code, 'invalid_evidence_record', name);
         assert.match(err.message, message, name);
@@ -872,23 +872,28 @@ void describe('PostgresStore', () => {
         await stores[0]!.init();
         await open(fresh).init();
         const { rows } = await admin.query<{ version: string }>(`SELECT version FROM ${fresh}.schema_migrations`);
+        // The envelope store's migrations, then those of the snapshot and proof stores (their own suites).
         assert.deepEqual(
-          rows.map((r) => r.version),
+          rows
+            .map((r) => r.version)
+            .sort()
+            .slice(0, 3),
           ['evidence_store_001_tables', 'evidence_store_002_sync_checkpoints', 'evidence_store_003_quarantine'],
         );
         const tables = await admin.query<{ table_name: string }>(
           `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`,
           [fresh],
         );
+        const envelopeTables = [
+          'evidence_envelope_versions',
+          'evidence_envelopes',
+          'evidence_quarantine',
+          'evidence_sync_checkpoints',
+          'schema_migrations',
+        ];
         assert.deepEqual(
-          tables.rows.map((r) => r.table_name),
-          [
-            'evidence_envelope_versions',
-            'evidence_envelopes',
-            'evidence_quarantine',
-            'evidence_sync_checkpoints',
-            'schema_migrations',
-          ],
+          tables.rows.map((r) => r.table_name).filter((name) => envelopeTables.includes(name)),
+          envelopeTables,
         );
         const c = newConnectionId();
         await stores[1]!.writePage(c, [rec(c, 'a', V1, T1)]);

@@ -13,12 +13,22 @@ import { startHarness, type Harness } from './helpers/connector';
 import { assertStoreMatches as assertStoreMatchesEmulator } from './helpers/evidence';
 
 const PAGE_SIZE = 25;
+/**
+ * How far DocuSign's clock runs behind the worker's in the overlap test: within the sync's 10-minute from_date
+ * overlap, and longer than a small first sync takes. The emulator accepts assertions issued that far ahead of its
+ * clock: here it is DocuSign's clock that is off.
+ */
+const DOCUSIGN_CLOCK_BEHIND_S = 120;
 
 describe('envelope sync against the emulator', () => {
   let h: Harness;
   before(async () => {
     h = await startHarness({
-      emulator: { envelopes: 0, rateLimit: { hourlyLimit: 100_000, burstLimit: 100_000, burstWindowSeconds: 2 } },
+      emulator: {
+        envelopes: 0,
+        rateLimit: { hourlyLimit: 100_000, burstLimit: 100_000, burstWindowSeconds: 2 },
+        clockSkewToleranceSeconds: DOCUSIGN_CLOCK_BEHIND_S + 30,
+      },
       sync: { pageSize: PAGE_SIZE },
       burstRetryMs: 2000,
     });
@@ -121,16 +131,49 @@ describe('envelope sync against the emulator', () => {
     assert.ok(h.emu.stats.callsWhileLimited - limitedBefore <= 1);
   });
 
-  test('the rate-limit reserve: the connector pauses before the budget is gone and never hits the limit', async () => {
-    // 10% of 30 = 3 calls are left for other apps; 400 envelopes need 16 pages, so the sync must pause for a reset.
-    h.emu.setRateLimit({ hourlyLimit: 30, hourlyWindowSeconds: 3, burstLimit: 100_000, status: 429 });
-    const { userId, accountId } = account(400);
-    const limitedBefore = h.emu.stats.callsWhileLimited;
+  test('the rate-limit reserve: the sync uses the budget down to the reserve, pauses for the reset, never hits the limit', async () => {
+    // 20 calls per 4-second "hour", of which 10 % (2) are left for other apps: 18 per window for the sync. 1,300
+    // envelopes (drafts are not listed) take over 45 pages of 25: the sync must reach the reserve at least twice.
+    const limit = 20;
+    const reserve = 2;
+    h.emu.setRateLimit({ hourlyLimit: limit, hourlyWindowSeconds: 4, burstLimit: 100_000, status: 429 });
+    const { userId, accountId } = account(1300);
     const handle = await connect('sync-reserve', userId);
-    await h.waitForStatus(handle, syncs(1), 60_000);
+    const status = await h.waitForStatus(handle, syncs(1), 120_000);
     h.emu.setRateLimit({ hourlyLimit: 100_000, hourlyWindowSeconds: 3600, burstLimit: 100_000 });
     await assertStoreMatches('sync-reserve', accountId);
-    assert.equal(h.emu.stats.callsWhileLimited - limitedBefore, 0, 'no call was made into an exhausted limit');
+    // X-RateLimit-Remaining of each of the account's calls as DocuSign (the emulator) sent it: the sync's, then the
+    // snapshots' that follow on the same budget (which they share). A call into the limit would show 0. (The
+    // emulator's callsWhileLimited is not used: it also counts other connections' calls under this tight limit.)
+    const remaining = h.emu.stats.hourlyRemaining[accountId.toLowerCase()] ?? [];
+    assert.ok(remaining.length > (status.lastSync?.pages ?? 0), 'the snapshots called on the same budget');
+    assert.equal(Math.min(...remaining), reserve, `lowest remaining count seen: the reserve (${remaining.join(' ')})`);
+    const pauses = remaining.flatMap((left, i) => (left === reserve && i + 1 < remaining.length ? [i] : []));
+    assert.ok(pauses.length >= 2, `the sync reached the reserve ${pauses.length} times`);
+    for (const i of pauses) {
+      assert.equal(remaining[i + 1], limit - 1, `after call ${i} it waited for the reset: ${remaining.join(' ')}`);
+    }
+  });
+
+  test("DocuSign's clock behind the worker's: changes stamped before the cursor are synced (the overlap)", async () => {
+    const { userId, accountId } = account(60);
+    const handle = await connect('sync-clock-behind', userId);
+    const first = await h.waitForStatus(handle, syncs(1));
+    const cursor = Date.parse(first.lastSync!.cursor);
+    h.emu.setClock(-DOCUSIGN_CLOCK_BEHIND_S); // from now on DocuSign stamps changes 2 minutes in the worker's past
+    try {
+      const moved = new Set(h.emu.mutate(accountId, 10));
+      const changed = h.emu.envelopes(accountId).filter((e) => moved.has(e.envelopeId));
+      // Only the overlap can find these: each change is stamped before the cursor the first sync ended at.
+      for (const e of changed) assert.ok(Date.parse(e.statusChangedDateTime) < cursor, `${e.statusChangedDateTime}`);
+      await handle.signal(syncNowSignal);
+      const second = await h.waitForStatus(handle, syncs(2));
+      assert.equal(second.lastError, undefined);
+      assert.equal(second.lastSync?.envelopes, moved.size, 'every change stamped before the cursor was synced');
+      await assertStoreMatches('sync-clock-behind', accountId);
+    } finally {
+      h.emu.setClock(0);
+    }
   });
 
   test('a malformed page: nothing from it is stored, the cursor does not pass it, the next sync completes', async () => {

@@ -3,7 +3,7 @@
  * (consent, key validity) on the server's skipped clock. Days pass in seconds.
  */
 import { Context } from '@temporalio/activity';
-import { WorkflowUpdateStage } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
@@ -29,6 +29,17 @@ import {
 import { timeSkippingEnv, uniqueTaskQueue, workflowCode } from './helpers/temporal';
 
 const HOUR = 3_600_000;
+/** Every test body ends well within this (days pass in seconds); one that does not has hung. */
+const BODY_LIMIT_MS = 120_000;
+
+/** Terminates a workflow unless it already closed (a test that passed usually ended it itself). */
+async function terminateIfRunning(handle: WorkflowHandle): Promise<void> {
+  try {
+    await handle.terminate('test ended');
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+}
 
 /** What the SDK's built-in `__temporal_workflow_metadata` query answers (the UI reads it). */
 interface WorkflowMetadata {
@@ -108,7 +119,8 @@ class FakeDocuSign {
         if (this.storeDown) throw storeUnavailable();
         this.runningSyncs += 1;
         this.maxConcurrentSyncs = Math.max(this.maxConcurrentSyncs, this.runningSyncs);
-        await this.syncGate;
+        // Also ends on cancellation (the worker shutting down after a failed test), never holding the shutdown.
+        await Promise.race([this.syncGate, Context.current().cancelled]);
         this.runningSyncs -= 1;
         const at = await this.env.currentTimeMs();
         this.syncs.push({ at, cursor: input.cursor });
@@ -121,6 +133,9 @@ class FakeDocuSign {
           finishedAt: new Date(at).toISOString(),
         };
       },
+      collectProof: async () => ({ collected: 0, pending: 0, failed: 0, downloaded: 0 }),
+      takeSnapshot: async (input) => ({ kind: input.kind, takenAt: input.takenAt, count: 0 }),
+      searchAttributeRegistered: async () => true,
       storedEnvelopeCount: async () => {
         if (this.storeDown) throw storeUnavailable();
         return 3 * this.syncs.length;
@@ -152,23 +167,51 @@ describe('docusignConnection on the time-skipping server', () => {
     await env?.teardown();
   });
 
+  /** Workflows started by the running test, per task queue: whatever the test does, they are terminated after it. */
+  const started = new Map<string, WorkflowHandle[]>();
+
+  /**
+   * Runs `body` with a worker on a task queue of its own, and always cleans up, so a failing test fails in seconds
+   * instead of hanging the file: a workflow left running (its worker gone) would stall time skipping for every later
+   * test. The body gets BODY_LIMIT_MS; the worker's shutdown cannot wait on a stuck activity for more than 10 s.
+   */
   async function withWorker<T>(fake: FakeDocuSign, body: (taskQueue: string) => Promise<T>): Promise<T> {
     const taskQueue = uniqueTaskQueue('ts');
+    started.set(taskQueue, []);
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue,
       ...(await workflowCode()),
       activities: fake.activities(),
+      shutdownForceTime: '10s',
     });
-    return worker.runUntil(body(taskQueue));
+    return worker.runUntil(async () => {
+      let deadline: NodeJS.Timeout | undefined;
+      try {
+        const limit = new Promise<never>((_, reject) => {
+          deadline = setTimeout(
+            () => reject(new Error(`test body did not settle in ${BODY_LIMIT_MS} ms`)),
+            BODY_LIMIT_MS,
+          );
+        });
+        return await Promise.race([body(taskQueue), limit]);
+      } finally {
+        clearTimeout(deadline);
+        await Promise.all((started.get(taskQueue) ?? []).map((handle) => terminateIfRunning(handle)));
+        started.delete(taskQueue);
+      }
+    });
   }
 
-  const start = (taskQueue: string, config: ConnectionConfig) =>
-    env.client.workflow.start(WORKFLOW_TYPE, {
+  const start = async (taskQueue: string, config: ConnectionConfig) => {
+    const handle = await env.client.workflow.start(WORKFLOW_TYPE, {
       taskQueue,
       workflowId: workflowIdOf(config.connectionId),
       args: [config],
     });
+    started.get(taskQueue)?.push(handle);
+    return handle;
+  };
 
   test('waits for consent, then authorizes, syncs and re-mints before every expiry for 48 hours', async () => {
     const fake = new FakeDocuSign(env);
@@ -424,7 +467,10 @@ describe('docusignConnection on the time-skipping server', () => {
           await handle.signal(syncNowSignal);
           await env.sleep('2m');
         } else {
-          const update = await handle.startUpdate(syncAndWaitUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED });
+          const update = await handle.startUpdate(syncAndWaitUpdate, {
+            args: [{}],
+            waitForStage: WorkflowUpdateStage.ACCEPTED,
+          });
           await env.sleep('2m');
           const answered = await update.result();
           assert.equal(answered.phase, 'needs_attention', 'syncAndWait returns once the attempt failed');

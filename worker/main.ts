@@ -51,15 +51,15 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   const connection = await NativeConnection.connect(
     connectionOptionsOf(config, devServer ? { address: devServer.address } : {}),
   );
-  // Production runs a pre-built bundle (WORKFLOW_BUNDLE_PATH, see `npm run build:bundle`); else Worker.create bundles
+  // Production runs a pre-built bundle (WORKFLOW_BUNDLE_PATH, built by `npm run build`); else Worker.create bundles
   // the workflows at start, with the data converter's failure converter.
-  const bundlePath = process.env.WORKFLOW_BUNDLE_PATH;
+  const bundlePath = config.workflowBundlePath;
   const connector = await createConnectorWorker({
     config,
     connection,
     logger,
     metrics,
-    ...(bundlePath ? { workflowCode: { workflowBundle: { codePath: path.resolve(bundlePath) } } } : {}),
+    ...(bundlePath ? { workflowCode: { workflowBundle: { codePath: bundlePath } } } : {}),
   });
   const stopPhaseGauge = metricsServer
     ? await startPhaseGauge(connection, config.temporal.namespace, metrics, logger)

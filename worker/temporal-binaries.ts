@@ -13,7 +13,18 @@ export interface TemporalTools {
   testServer: string;
 }
 
-export const TOOLS_DIR = path.resolve(__dirname, '..', '.tools');
+/**
+ * The project (or image) root: the nearest directory above this file that holds package.json. That is one level up
+ * from the sources (worker/) and two from the compiled worker (dist/worker/), which must find the same `.tools`.
+ */
+function projectRoot(from: string): string {
+  for (let dir = from; path.dirname(dir) !== dir; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json'))) return dir;
+  }
+  throw new Error(`no package.json above ${from}: cannot locate the project's .tools directory`);
+}
+
+export const TOOLS_DIR = path.join(projectRoot(__dirname), '.tools');
 
 function firstExisting(candidates: (string | undefined)[]): string | undefined {
   return candidates.find((c): c is string => !!c && existsSync(c));

@@ -22,6 +22,7 @@ export interface ConnectorWorkerOptions {
   workflowCode?: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>;
   /** Test hooks: sync tuning (page size, waits) and the process env keys are read from. */
   sync?: ActivityDeps['sync'];
+  proof?: ActivityDeps['proof'];
   docusign?: Pick<DocuSignClientOptions, 'burstRetryMs'>;
   env?: NodeJS.ProcessEnv;
 }
@@ -61,6 +62,12 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
     docusign,
     tokens,
     store,
+    searchAttributeRegistered: async (name) => {
+      const { customAttributes } = await options.connection.operatorService.listSearchAttributes({
+        namespace: config.temporal.namespace,
+      });
+      return Object.hasOwn(customAttributes ?? {}, name);
+    },
     consent: {
       ...(config.consent.redirectUri ? { redirectUri: config.consent.redirectUri } : {}),
       stateTtlMs: config.consent.stateTtlHours * 3_600_000,
@@ -79,6 +86,7 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
       },
       ...options.sync,
     },
+    ...(options.proof ? { proof: options.proof } : {}),
   });
 
   const dataConverter = dataConverterFor(codecFromKeys(config.payloadCodecKeys));

@@ -3,6 +3,7 @@
  * Pure zod: safe inside the workflow sandbox. Holds references to secrets, never secrets.
  */
 import { z } from 'zod';
+import { SNAPSHOT_INTERVAL_HOURS } from './evidence';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** A string field whose missing or non-string value gets the same rule as a malformed one. */
@@ -26,6 +27,28 @@ const httpUrl = z
   .string()
   .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), 'must be an http(s) URL');
 
+/** Safe to evaluate by construction: literal template IDs and plain substrings, never a user-supplied pattern. */
+const PROOF_POLICY_RULE =
+  "must be 'none', 'all-completed' or { templateIds?: [GUID, …], subjectContains?: [text, …] } with at least one list";
+export const signedProofSchema = z.union(
+  [
+    z.enum(['none', 'all-completed']),
+    z
+      .object({
+        templateIds: z.array(guid('a template ID')).min(1).max(100).optional(),
+        subjectContains: z
+          .array(text('must be text').min(1, 'must not be empty').max(200, 'must be at most 200 characters'))
+          .min(1)
+          .max(100)
+          .optional(),
+      })
+      .strict()
+      .refine((p) => p.templateIds || p.subjectContains, 'must name templateIds or subjectContains (or both)'),
+  ],
+  { error: PROOF_POLICY_RULE },
+);
+export type SignedProofPolicy = z.infer<typeof signedProofSchema>;
+
 export const connectionConfigSchema = z
   .object({
     connectionId: text(CONNECTION_RULE).regex(CONNECTION_ID, CONNECTION_RULE),
@@ -45,14 +68,28 @@ export const connectionConfigSchema = z
       .min(MIN_SYNC_INTERVAL_MINUTES, `must be >= ${MIN_SYNC_INTERVAL_MINUTES} (DocuSign polling rule)`)
       .optional(),
     backfillFrom: z.iso.datetime({ offset: true, error: 'must be an ISO date-time' }).optional(),
+    snapshotIntervalHours: z
+      .number({ error: 'must be a number of hours' })
+      .int('must be a whole number of hours')
+      .min(
+        SNAPSHOT_INTERVAL_HOURS.min,
+        `must be from ${SNAPSHOT_INTERVAL_HOURS.min} to ${SNAPSHOT_INTERVAL_HOURS.max} hours`,
+      )
+      .max(
+        SNAPSHOT_INTERVAL_HOURS.max,
+        `must be from ${SNAPSHOT_INTERVAL_HOURS.min} to ${SNAPSHOT_INTERVAL_HOURS.max} hours`,
+      )
+      .optional(),
+    /** Which completed envelopes get signed proof (certificate of completion, audit events); default 'none'. */
+    signedProof: signedProofSchema.optional(),
   })
   .strict();
 
 export type ConnectionConfig = z.infer<typeof connectionConfigSchema>;
 
-/** The fields `credentialsUpdated` may change. */
+/** The fields `credentialsUpdated` may change: the credential references, and the signed-proof policy. */
 export const credentialsUpdateSchema = connectionConfigSchema
-  .pick({ integrationKey: true, userId: true, privateKeyRef: true, accountId: true })
+  .pick({ integrationKey: true, userId: true, privateKeyRef: true, accountId: true, signedProof: true })
   .partial()
   .strict();
 export type CredentialsUpdate = z.infer<typeof credentialsUpdateSchema>;

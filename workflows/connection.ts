@@ -5,7 +5,11 @@
  *                ↑__________________________________↓
  *                       needs_attention (slow backoff; at once on credentialsUpdated / syncNow)
  *
- * Activities do all I/O; this file only decides. Tokens never enter it: it sees `expiresAt` only.
+ * A sync pass (`syncing`): the envelopes, the snapshot kinds that are due or asked for, then signed proof.
+ *
+ * Activities do all I/O; this file only decides. Tokens never enter it: it sees `expiresAt` only. Its timing rules
+ * are pure functions in schedule.ts and its UI summary in summary.ts; the rest stays here on purpose, longer than the
+ * project's other files, so the whole lifecycle reads top to bottom in one place.
  */
 import {
   ActivityFailure,
@@ -35,6 +39,14 @@ import {
 } from './config';
 import { ERROR_HINTS, isErrorCode, type ErrorCode } from './errors';
 import {
+  DEFAULT_SNAPSHOT_INTERVAL_HOURS,
+  EVIDENCE_KINDS,
+  SNAPSHOT_KINDS,
+  isEvidenceKind,
+  type EvidenceKind,
+  type SnapshotKind,
+} from './evidence';
+import {
   configQuery,
   consentDeniedSignal,
   consentGrantedSignal,
@@ -46,9 +58,11 @@ import {
   syncNowSignal,
   type ConnectionStatus,
   type Phase,
+  type SyncRequest,
 } from './messages';
 import {
   CONSENT_PROBE_INTERVAL_MS,
+  SNAPSHOT_RETRY_MS,
   attentionBackoffMs,
   consentLinkRefreshInMs,
   remintAt,
@@ -60,13 +74,27 @@ const MINUTE = 60_000;
 /** Each run's history stays far below the server's limits; continue-as-new carries the state. */
 export const MAX_HISTORY_EVENTS = 1500;
 const DEFAULT_BACKFILL_DAYS = 365;
+const LAST_ERROR_PATCH = 'last-error-search-attribute';
+/** Snapshots run from here on; histories recorded before they existed replay without them. */
+const SNAPSHOTS_PATCH = 'evidence-snapshots';
+/** Snapshot failures that are the connection's (a pass fails, as an envelope sync would), not the kind's alone. */
+const CONNECTION_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'consent_required',
+  'invalid_grant',
+  'private_key_unavailable',
+  'untrusted_oauth_host',
+  'untrusted_base_uri',
+  'account_not_found',
+  'wrong_base_uri',
+  'invalid_config',
+]);
 
 // Token and account calls are quick; invalid_grant gets a few retries because key or clock fixes propagate.
 const auth = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 4 },
 });
-// The sync heartbeats after every page and every 5 s while waiting, so a dead worker is noticed within 10 s and the
+// The sync and the snapshots heartbeat after every page and every 5 s while waiting, so a dead worker is noticed within 10 s and the
 // retry resumes from the last stored page.
 // Rate limits retry with the server-given delay (nextRetryDelay); wrong_base_uri and invalid_response need the
 // workflow (re-resolve the account / record the error), so they are not retried here.
@@ -98,6 +126,10 @@ export interface CarriedState {
   attentionRetryAt?: number;
   syncRequested: boolean;
   credentialsChanged: boolean;
+  /** Evidence kinds a request or the schedule asked for and no sync has done yet. */
+  owedKinds?: EvidenceKind[];
+  /** Epoch ms each snapshot kind is next due (absent: due now). */
+  snapshotDueAt?: Partial<Record<SnapshotKind, number>>;
 }
 
 export async function docusignConnection(input: ConnectionConfig, carried?: CarriedState): Promise<ConnectionStatus> {
@@ -114,6 +146,10 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
   let attentionRetryAt = carried?.attentionRetryAt;
   let syncRequested = carried?.syncRequested ?? false;
   let credentialsChanged = carried?.credentialsChanged ?? false;
+  let owed = new Set<EvidenceKind>(carried?.owedKinds ?? []);
+  const snapshotDueAt: Partial<Record<SnapshotKind, number>> = { ...carried?.snapshotDueAt };
+  /** Sync passes finished in this run: what syncAndWait waits for. */
+  let completedRuns = 0;
   let consentGranted = false;
   let consentDenied: string | undefined;
   let disconnectRequested = false;
@@ -139,13 +175,14 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
     },
     { description: 'Consent was declined on the DocuSign page: needs_attention until accepted ({ error? }).' },
   );
-  setHandler(
-    syncNowSignal,
-    () => {
-      syncRequested = true;
-    },
-    { description: 'Sync now; from needs_attention, one immediate retry (then the backoff resumes).' },
-  );
+  const requestSync = (request: SyncRequest | undefined) => {
+    syncRequested = true;
+    for (const kind of request?.kinds ?? EVIDENCE_KINDS) if (isEvidenceKind(kind)) owed.add(kind);
+  };
+  setHandler(syncNowSignal, requestSync, {
+    description:
+      'Sync now ({ kinds? }: envelopes and snapshot kinds; absent = all); from needs_attention, one immediate retry.',
+  });
   setHandler(
     disconnectSignal,
     () => {
@@ -161,20 +198,26 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
         log.warn('credentialsUpdated ignored', { reason: describeIssues(parsed.error) });
         return;
       }
+      const { signedProof, ...credentials } = parsed.data;
       config = validated({ ...config, ...parsed.data });
-      credentialsChanged = true;
+      // New credentials re-authorize; a new signed-proof policy only needs a pass to apply it to stored envelopes.
+      if (signedProof !== undefined && !Object.keys(credentials).length) requestSync({ kinds: ['envelopes'] });
+      else credentialsChanged = true;
     },
-    { description: 'New references for integrationKey, userId, privateKeyRef or accountId: re-authorize at once.' },
+    {
+      description:
+        'New references for integrationKey, userId, privateKeyRef or accountId (re-authorize at once), or a new signedProof policy.',
+    },
   );
   setHandler(
     syncAndWaitUpdate,
-    async () => {
-      const target = status.totals.syncs + (status.phase === 'syncing' ? 2 : 1);
-      syncRequested = true;
+    async (request: SyncRequest) => {
+      const target = completedRuns + (status.phase === 'syncing' ? 2 : 1);
+      requestSync(request);
       const attentionBefore = status.lastError?.at;
       await condition(
         () =>
-          status.totals.syncs >= target ||
+          completedRuns >= target ||
           disconnectRequested ||
           (status.phase === 'needs_attention' && status.lastError?.at !== attentionBefore),
       );
@@ -183,7 +226,10 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
     {
       description: 'Sync now and return the status once that sync finished or ended in needs_attention.',
       // Rejected before it is accepted (nothing enters history): no sync can run until consent is granted.
-      validator: () => {
+      validator: (request: SyncRequest) => {
+        const unknown = request?.kinds?.filter((kind) => !isEvidenceKind(kind)) ?? [];
+        if (unknown.length)
+          throw new Error(`unknown kinds ${unknown.join(', ')}: kinds are ${EVIDENCE_KINDS.join(', ')}`);
         if (status.phase === 'awaiting_consent') {
           throw new Error('consent is not granted yet: finish consent (consentUrl) first');
         }
@@ -202,8 +248,15 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
     describeForOperators();
   };
   const describeForOperators = () => setCurrentDetails(currentDetailsOf(status));
+  /** DocuSignLastError is set only where the namespace has it registered (an unknown attribute fails the task). */
+  let lastErrorIndexed = false;
+  const indexLastError = () => {
+    if (lastErrorIndexed)
+      upsertSearchAttributes([{ key: searchAttributes.lastError, value: status.lastError?.code ?? null }]);
+  };
   const recordError = (code: ErrorCode, message: string) => {
     status.lastError = { code, message, hint: ERROR_HINTS[code], at: new Date().toISOString() };
+    indexLastError();
     log.warn('connection needs attention', { code, message });
   };
   /** Routes a failed activity: consent problems go back to awaiting consent, everything else to needs_attention. */
@@ -233,11 +286,160 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
     return !status.consentUrl || (refreshIn !== undefined && refreshIn <= 0);
   };
 
+  /** A failure of a sync pass: the account moved region (re-resolve it), or the connection's error and phase. */
+  const routeFailure = (err: unknown) => {
+    const { code, message } = failureOf(err);
+    if (code === 'wrong_base_uri') {
+      // The account moved region: resolve it again from userinfo, then sync.
+      recordError('wrong_base_uri', message);
+      syncRequested = true;
+      setPhase('authorizing');
+    } else {
+      setPhase(fail(err));
+    }
+  };
+  /** The envelope sync of a pass; false when it failed (the phase then says what happens next). */
+  const syncEnvelopesNow = async (): Promise<boolean> => {
+    const startedAt = new Date().toISOString();
+    backfillFrom ??= new Date(Date.parse(startedAt) - DEFAULT_BACKFILL_DAYS * 24 * 60 * MINUTE).toISOString();
+    status.lastSync = { startedAt, envelopes: 0, cursor: cursor ?? backfillFrom };
+    describeForOperators();
+    try {
+      if (Date.now() >= remintAt(status.token, Date.now())) status.token = await auth.refreshToken(config);
+      const account = status.account;
+      if (!account) {
+        setPhase('authorizing');
+        return false;
+      }
+      const result: SyncResult = await sync.syncEnvelopes({ config, account, cursor, backfillFrom, startedAt });
+      cursor = result.cursor;
+      status.lastSync = {
+        startedAt,
+        finishedAt: result.finishedAt,
+        envelopes: result.envelopes,
+        cursor: result.cursor,
+        pages: result.pages,
+      };
+      status.totals = {
+        envelopes: result.totalStored,
+        syncs: status.totals.syncs + 1,
+        quarantined: result.quarantined,
+      };
+      if (status.lastError) {
+        status.lastError = undefined;
+        indexLastError();
+      }
+      attentionAttempts = 0;
+      attentionRetryAt = undefined;
+      status.nextSyncAt = new Date(Date.now() + nextSyncDelayMs(config)).toISOString();
+      upsertSearchAttributes([{ key: searchAttributes.lastSyncAt, value: new Date(result.finishedAt) }]);
+      return true;
+    } catch (err) {
+      const details = detailsOf(err);
+      if (details?.progressCursor) {
+        cursor = details.progressCursor; // pages stored before the failure are not fetched again
+        status.lastSync.cursor = cursor;
+      }
+      try {
+        status.totals.envelopes = await auth.storedEnvelopeCount(config.connectionId);
+      } catch (countErr) {
+        // The store is likely what failed the sync: keep the last total rather than fail the whole workflow.
+        if (isCancellation(countErr)) throw countErr;
+        log.warn('stored envelope count unavailable', { error: failureOf(countErr).message });
+      }
+      routeFailure(err);
+      return false;
+    }
+  };
+  /**
+   * A snapshot or proof activity failed: a failure of the connection itself (consent, keys, account, region) is the
+   * pass's — routed like an envelope sync's, and undefined returned; any other is that evidence's own error to show.
+   */
+  const evidenceFailure = (err: unknown, what: string) => {
+    const { code, message } = failureOf(err);
+    if (CONNECTION_FAILURES.has(code)) {
+      routeFailure(err);
+      return undefined;
+    }
+    log.warn('evidence collection failed', { what, code, message });
+    return { code, message, hint: ERROR_HINTS[code], at: new Date().toISOString() };
+  };
+  const snapshotIsDue = (kind: SnapshotKind) => (snapshotDueAt[kind] ?? 0) <= Date.now();
+  const nextSnapshotDue = () => Math.min(...SNAPSHOT_KINDS.map((kind) => snapshotDueAt[kind] ?? 0));
+  /**
+   * The snapshots of a pass: the kinds asked for and the kinds due. A kind that fails for its own reasons (a rate
+   * limit, DocuSign unavailable, a refused request) keeps its last snapshot, shows the error and is retried later
+   * without holding up the rest; a failure of the connection itself (consent, keys, account) is the pass's failure.
+   */
+  const takeSnapshots = async (kinds: ReadonlySet<EvidenceKind>): Promise<boolean> => {
+    const due = SNAPSHOT_KINDS.filter((kind) => kinds.has(kind) || snapshotIsDue(kind));
+    if (!due.length || !patched(SNAPSHOTS_PATCH)) return true;
+    const interval = (config.snapshotIntervalHours ?? DEFAULT_SNAPSHOT_INTERVAL_HOURS) * 60 * MINUTE;
+    try {
+      if (Date.now() >= remintAt(status.token, Date.now())) status.token = await auth.refreshToken(config);
+    } catch (err) {
+      routeFailure(err);
+      return false;
+    }
+    const account = status.account;
+    if (!account) {
+      setPhase('authorizing');
+      return false;
+    }
+    for (const kind of due) {
+      const previous = status.evidence?.[kind];
+      try {
+        const result = await sync.takeSnapshot({ config, account, kind, takenAt: new Date().toISOString() });
+        status.evidence = {
+          ...status.evidence,
+          [kind]: {
+            lastSnapshotAt: result.takenAt,
+            count: result.count,
+            ...(result.changes ? { lastChanges: result.changes } : {}),
+          },
+        };
+        snapshotDueAt[kind] = Date.now() + interval;
+      } catch (err) {
+        const lastError = evidenceFailure(err, kind);
+        if (!lastError) return false;
+        status.evidence = { ...status.evidence, [kind]: { count: 0, ...previous, lastError } };
+        snapshotDueAt[kind] = Date.now() + Math.min(interval, SNAPSHOT_RETRY_MS);
+      }
+      describeForOperators();
+    }
+    return true;
+  };
+
+  /**
+   * Signed proof after the envelopes (and the snapshots): it spends only the budget they left. A failure of its own
+   * shows on `evidence.signedProof` and is retried by the next pass; a failure of the connection is the pass's.
+   */
+  const collectProofNow = async (): Promise<boolean> => {
+    const account = status.account;
+    if (!config.signedProof || config.signedProof === 'none' || !account) return true;
+    try {
+      const { collected, pending, failed } = await sync.collectProof({ config, account });
+      status.evidence = { ...status.evidence, signedProof: { collected, pending, failed } };
+    } catch (err) {
+      const lastError = evidenceFailure(err, 'signedProof');
+      if (!lastError) return false;
+      const previous = status.evidence?.signedProof ?? { collected: 0, pending: 0, failed: 0 };
+      status.evidence = { ...status.evidence, signedProof: { ...previous, lastError } };
+    }
+    describeForOperators();
+    return true;
+  };
+
   upsertSearchAttributes([
     { key: searchAttributes.connectionId, value: config.connectionId },
     { key: searchAttributes.environment, value: config.environment },
   ]);
   setPhase(status.phase);
+  // Runs recorded before DocuSignLastError existed replay without the check.
+  if (patched(LAST_ERROR_PATCH)) {
+    lastErrorIndexed = await auth.searchAttributeRegistered(searchAttributes.lastError.name);
+    indexLastError();
+  }
 
   // ---- the lifecycle ----
   while (!disconnectRequested) {
@@ -251,6 +453,8 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
         attentionRetryAt,
         syncRequested,
         credentialsChanged,
+        owedKinds: [...owed],
+        snapshotDueAt,
       };
       await continueAsNew<typeof docusignConnection>(config, next);
     }
@@ -305,66 +509,24 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
 
       case 'syncing': {
         syncRequested = false; // a syncNow during this sync queues exactly one follow-up
-        const startedAt = new Date().toISOString();
-        backfillFrom ??= new Date(Date.parse(startedAt) - DEFAULT_BACKFILL_DAYS * 24 * 60 * MINUTE).toISOString();
-        status.lastSync = { startedAt, envelopes: 0, cursor: cursor ?? backfillFrom };
-        describeForOperators();
-        try {
-          if (Date.now() >= remintAt(status.token, Date.now())) status.token = await auth.refreshToken(config);
-          const account = status.account;
-          if (!account) {
-            setPhase('authorizing');
-            break;
-          }
-          const result: SyncResult = await sync.syncEnvelopes({ config, account, cursor, backfillFrom, startedAt });
-          cursor = result.cursor;
-          status.lastSync = {
-            startedAt,
-            finishedAt: result.finishedAt,
-            envelopes: result.envelopes,
-            cursor: result.cursor,
-            pages: result.pages,
-          };
-          status.totals = {
-            envelopes: result.totalStored,
-            syncs: status.totals.syncs + 1,
-            quarantined: result.quarantined,
-          };
-          status.lastError = undefined;
-          attentionAttempts = 0;
-          attentionRetryAt = undefined;
-          status.nextSyncAt = new Date(Date.now() + nextSyncDelayMs(config)).toISOString();
-          upsertSearchAttributes([{ key: searchAttributes.lastSyncAt, value: new Date(result.finishedAt) }]);
-          setPhase('idle');
-        } catch (err) {
-          const details = detailsOf(err);
-          if (details?.progressCursor) {
-            cursor = details.progressCursor; // pages stored before the failure are not fetched again
-            status.lastSync.cursor = cursor;
-          }
-          try {
-            status.totals.envelopes = await auth.storedEnvelopeCount(config.connectionId);
-          } catch (countErr) {
-            // The store is likely what failed the sync: keep the last total rather than fail the whole workflow.
-            if (isCancellation(countErr)) throw countErr;
-            log.warn('stored envelope count unavailable', { error: failureOf(countErr).message });
-          }
-          if (failureOf(err).code === 'wrong_base_uri') {
-            // The account moved region: resolve it again from userinfo, then sync.
-            recordError('wrong_base_uri', failureOf(err).message);
-            syncRequested = true;
-            setPhase('authorizing');
-          } else {
-            setPhase(fail(err));
-          }
-        }
+        // A pass with nothing owed (entered before kinds existed) syncs envelopes, as every pass once did.
+        const kinds: ReadonlySet<EvidenceKind> = owed.size ? owed : new Set(['envelopes']);
+        owed = new Set();
+        if (kinds.has('envelopes') && !(await syncEnvelopesNow())) break;
+        if (!(await takeSnapshots(kinds))) break;
+        if (kinds.has('envelopes') && !(await collectProofNow())) break;
+        completedRuns += 1;
+        setPhase('idle');
         break;
       }
 
       case 'idle': {
         const nextSyncAt = Date.parse(status.nextSyncAt ?? new Date().toISOString());
         const remintDue = remintAt(status.token, Date.now());
-        const wakeAt = Math.min(nextSyncAt, remintDue);
+        // Histories from before snapshots existed replay without their wake-ups.
+        const snapshotsOn = patched(SNAPSHOTS_PATCH);
+        const snapshotDue = snapshotsOn ? nextSnapshotDue() : Infinity;
+        const wakeAt = Math.min(nextSyncAt, remintDue, snapshotDue);
         // (condition's timeout must be > 0: a zero timeout means "no timeout")
         if (wakeAt > Date.now()) {
           await condition(() => syncRequested || credentialsChanged || disconnectRequested, wakeAt - Date.now());
@@ -372,7 +534,9 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
         if (disconnectRequested) break;
         if (credentialsChanged) {
           setPhase('authorizing');
-        } else if (syncRequested || Date.now() >= nextSyncAt) {
+        } else if (syncRequested || Date.now() >= nextSyncAt || Date.now() >= snapshotDue) {
+          if (Date.now() >= nextSyncAt) owed.add('envelopes');
+          if (snapshotsOn) for (const kind of SNAPSHOT_KINDS) if (snapshotIsDue(kind)) owed.add(kind);
           setPhase('syncing');
         } else if (Date.now() >= remintDue) {
           try {

@@ -5,6 +5,7 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ConnectionConfig, CredentialsUpdate } from './config';
+import type { EvidenceKind, EvidenceStatus } from './evidence';
 import type { ErrorCode } from './errors';
 
 export const WORKFLOW_TYPE = 'docusignConnection';
@@ -13,7 +14,12 @@ export const workflowIdOf = (connectionId: string): string => `docusign-connecti
 
 export const consentGrantedSignal = defineSignal('consentGranted');
 export const consentDeniedSignal = defineSignal<[{ error?: string }?]>('consentDenied');
-export const syncNowSignal = defineSignal('syncNow');
+/** What a sync request covers: the evidence kinds to sync now (absent: every kind). */
+export interface SyncRequest {
+  kinds?: EvidenceKind[];
+}
+
+export const syncNowSignal = defineSignal<[SyncRequest?]>('syncNow');
 export const disconnectSignal = defineSignal('disconnect');
 export const credentialsUpdatedSignal = defineSignal<[CredentialsUpdate]>('credentialsUpdated');
 
@@ -30,13 +36,19 @@ export const configQuery = defineQuery<ConnectionConfig>('config');
  * Requests a sync like `syncNow` and completes when that sync has finished (or ended in `needs_attention`).
  * Used by `sync --wait`; returns the status at that moment.
  */
-export const syncAndWaitUpdate = defineUpdate<ConnectionStatus>('syncAndWait');
+export const syncAndWaitUpdate = defineUpdate<ConnectionStatus, [SyncRequest]>('syncAndWait');
 
 export const searchAttributes = {
   connectionId: defineSearchAttributeKey('DocuSignConnectionId', SearchAttributeType.KEYWORD),
   environment: defineSearchAttributeKey('DocuSignEnvironment', SearchAttributeType.KEYWORD),
   phase: defineSearchAttributeKey('DocuSignPhase', SearchAttributeType.KEYWORD),
   lastSyncAt: defineSearchAttributeKey('DocuSignLastSyncAt', SearchAttributeType.DATETIME),
+  /**
+   * The code of the connection's open error (`lastError.code`), absent when there is none: `DocuSignLastError =
+   * "invalid_grant"` lists every connection with that problem. Newer than the other four: the workflow sets it only
+   * where the namespace has it registered.
+   */
+  lastError: defineSearchAttributeKey('DocuSignLastError', SearchAttributeType.KEYWORD),
 } as const;
 
 export const ALL_SEARCH_ATTRIBUTES = Object.values(searchAttributes);
@@ -95,4 +107,6 @@ export interface ConnectionStatus {
     quarantined?: number;
   };
   nextSyncAt?: string;
+  /** The snapshot kinds (design.md §7): latest complete snapshot, its size and its changes. */
+  evidence?: EvidenceStatus;
 }

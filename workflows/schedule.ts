@@ -14,6 +14,8 @@ export const CONSENT_PROBE_INTERVAL_MS = 15 * MINUTE;
  * rebuild (at most one probe interval) always ends while the link shown is still valid.
  */
 export const CONSENT_LINK_REFRESH_BEFORE_MS = 2 * CONSENT_PROBE_INTERVAL_MS;
+/** A snapshot kind that failed on its own is tried again this much later (or at its interval, if sooner). */
+export const SNAPSHOT_RETRY_MS = 60 * MINUTE;
 /** needs_attention retries: 5 min, doubling, at most every 6 h. */
 export const ATTENTION_BACKOFF_MS = { initial: 5 * MINUTE, max: 360 * MINUTE } as const;
 /**

@@ -15,7 +15,9 @@ export type {
   SyncCheckpoint,
   UnreadableLine,
 } from './types';
-export { DirectoryStore, EvidenceStoreError, instantKey } from './directory';
+export { DirectoryStore } from './directory';
+export { EvidenceStoreError } from './errors';
+export { instantKey } from './identity';
 export { PostgresStore } from './postgres';
 
 /** Used by callers when EVIDENCE_STORE is unset. */

@@ -3,6 +3,8 @@
  * Writes are idempotent upserts keyed by (connectionId, envelopeId); each distinct statusChangedDateTime of an
  * envelope is kept as a version, never overwritten.
  */
+import type { ProofStore } from './proof';
+import type { SnapshotStore } from './snapshots';
 
 /** One stored envelope version, exactly the design.md §5 record shape. */
 export interface EnvelopeRecord {
@@ -53,6 +55,10 @@ export interface QuarantinedEnvelope {
 export interface EvidenceStore {
   /** Human-readable location for logs and status, with any password removed. */
   readonly description: string;
+  /** The snapshot kinds (users, groups, …): design.md §7. */
+  readonly snapshots: SnapshotStore;
+  /** Signed proof: certificates of completion and audit events, by SHA-256, and each envelope's proof entry. */
+  readonly proof: ProofStore;
   /** Creates directories / schema (idempotent; migrations run here). */
   init(): Promise<void>;
   /**

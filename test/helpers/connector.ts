@@ -4,9 +4,9 @@
  * tests can scan them for secrets. The worker trusts what an operator would configure: keys in the work directory
  * (DOCUSIGN_KEYS_DIR) and the emulator's host (DOCUSIGN_ALLOWED_HOSTS, as 127.0.0.1 and as localhost).
  */
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { Client, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,6 +23,7 @@ import { loadWorkerConfig } from '../../worker/config';
 import { createLogger } from '../../worker/logger';
 import { createConnectorWorker, type ConnectorWorker } from '../../worker/worker';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../emulator';
+import { rsaKeys, type RsaKeys } from './keys';
 import { devServerEnv, uniqueTaskQueue, workflowCode } from './temporal';
 
 /** A backfill start before anything the emulator holds (it spreads envelopes over 400 days). */
@@ -73,21 +74,12 @@ export function connectionConfigFor(
   };
 }
 
-export interface RsaKeys {
-  privatePem: string;
-  publicPem: string;
-}
-
-export function rsaKeys(): RsaKeys {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return {
-    privatePem: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
-    publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-  };
-}
+export { rsaKeys, type RsaKeys } from './keys';
 
 export interface Harness {
   env: TestWorkflowEnvironment;
+  /** The client of the harness's namespace. */
+  client: Client;
   emu: Emulator;
   keys: RsaKeys;
   keyPath: string;
@@ -119,10 +111,13 @@ export async function startHarness(
   opts: {
     emulator?: EmulatorOptions;
     sync?: ActivityDeps['sync'];
+    proof?: ActivityDeps['proof'];
     burstRetryMs?: number;
     env?: TestWorkflowEnvironment;
     /** Where the worker resolves `env:` key references (default process.env). */
     keyEnv?: NodeJS.ProcessEnv;
+    /** A namespace other than `default` (it must exist). */
+    namespace?: string;
   } = {},
 ): Promise<Harness> {
   const env = opts.env ?? (await devServerEnv());
@@ -142,6 +137,7 @@ export async function startHarness(
   const logger = createLogger({ level: 'debug', destination: { write: (line: string) => void logs.push(line) } });
   const config = loadWorkerConfig({
     TEMPORAL_ADDRESS: env.address,
+    ...(opts.namespace ? { TEMPORAL_NAMESPACE: opts.namespace } : {}),
     TEMPORAL_TASK_QUEUE: taskQueue,
     EVIDENCE_STORE: storeDir,
     DOCUSIGN_HTTP_TIMEOUT_MS: '5000',
@@ -154,6 +150,7 @@ export async function startHarness(
     logger,
     workflowCode: await workflowCode(),
     ...(opts.sync ? { sync: opts.sync } : {}),
+    ...(opts.proof ? { proof: opts.proof } : {}),
     ...(opts.burstRetryMs ? { docusign: { burstRetryMs: opts.burstRetryMs } } : {}),
     ...(opts.keyEnv ? { env: opts.keyEnv } : {}),
   });
@@ -163,9 +160,11 @@ export async function startHarness(
     console.error(`worker failed: ${(err as Error).message}`);
   });
 
+  const client = opts.namespace ? new Client({ connection: env.connection, namespace: opts.namespace }) : env.client;
   const handles: WorkflowHandle[] = [];
   const harness: Harness = {
     env,
+    client,
     emu,
     keys,
     keyPath,
@@ -179,7 +178,7 @@ export async function startHarness(
     config: (connectionId, overrides = {}) =>
       connectionConfigFor({ emu, integrationKey, userId, keyPath }, connectionId, overrides),
     start: async (cfg) => {
-      const handle = await startConnection(env.client, taskQueue, cfg);
+      const handle = await startConnection(client, taskQueue, cfg);
       handles.push(handle);
       return handle;
     },

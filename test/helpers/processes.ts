@@ -59,6 +59,8 @@ export interface WorkerProcessOptions {
   evidenceStore: string;
   logLevel?: string;
   env?: Record<string, string>;
+  /** What node runs; default the sources, `--import tsx worker/main.ts` (the build test runs `dist/worker/main.js`). */
+  nodeArgs?: string[];
 }
 
 /** Starts `node --import tsx worker/main.ts` the way an operator would, with the given environment. */
@@ -75,7 +77,7 @@ export async function startWorkerProcess(opts: WorkerProcessOptions): Promise<Wo
     DOCUSIGN_HTTP_TIMEOUT_MS: '5000',
     ...opts.env,
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER_MAIN], {
+  const child = spawn(process.execPath, opts.nodeArgs ?? ['--import', 'tsx', WORKER_MAIN], {
     cwd: PROJECT_ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
