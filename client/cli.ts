@@ -13,6 +13,7 @@
 import { Command } from 'commander';
 import type { RegisterCommand } from './cli/command';
 import { connectCommand } from './cli/connect';
+import { connectListenerCommand } from './cli/connect-listener';
 import { consentCommand } from './cli/consent';
 import { createContext, defaultIo, type Io } from './cli/context';
 import { demoCommand } from './cli/demo';
@@ -44,6 +45,7 @@ const COMMANDS: RegisterCommand[] = [
   demoCommand,
   consentServerCommand,
   codecServerCommand,
+  connectListenerCommand,
 ];
 
 /** Runs the CLI on `args` (without node and script); resolves with the exit code. */

@@ -41,6 +41,7 @@ import {
 } from '../workflows/config';
 import {
   configQuery,
+  connectEventsSignal,
   consentDeniedSignal,
   consentGrantedSignal,
   credentialsUpdatedSignal,
@@ -51,6 +52,7 @@ import {
   syncAndWaitUpdate,
   syncNowSignal,
   workflowIdOf,
+  type ConnectEvents,
   type ConnectionStatus,
   type SyncRequest,
 } from '../workflows/messages';
@@ -266,6 +268,11 @@ export class ConnectorClient {
   /** Requests a sync now (also retries at once from needs_attention). */
   async syncNow(connectionId: string, request: SyncRequest = {}): Promise<void> {
     await this.signal(connectionId, (h) => h.signal(syncNowSignal, request));
+  }
+
+  /** Delivers DocuSign Connect events (the connect listener's debounced burst): the connection syncs envelopes now. */
+  async connectEvents(connectionId: string, events: ConnectEvents): Promise<void> {
+    await this.signal(connectionId, (h) => h.signal(connectEventsSignal, events));
   }
 
   /** Requests a sync and returns the status once that sync finished or the connection ended in needs_attention. */

@@ -36,6 +36,12 @@ export function describeStatus(status: ConnectionStatus, now: number = Date.now(
   evidenceLines(status.evidence ?? {}).forEach((line, i) => row(i ? '' : 'evidence', line));
   const proof = status.evidence?.signedProof;
   if (proof) row('proof', `${proof.collected} collected, ${proof.pending} pending, ${proof.failed} failed`);
+  const events = status.connectEvents;
+  if (events)
+    row(
+      'connect events',
+      `${events.received}, the last at ${events.lastEventAt} (${relative(events.lastEventAt, now)})`,
+    );
   if (status.nextSyncAt) {
     row(
       status.phase === 'needs_attention' ? 'next retry' : 'next sync',

@@ -21,7 +21,7 @@
  *                                              | hangNext | revokeTokens | mutateBetweenPages {k} | exhaustHourly
  *                                              | exhaustBurst | clear | certificateUnavailable (below)
  *   GET  /__admin/stats                        {calls, pagesServed, callsWhileLimited, documentsDownloaded, throttled,
- *                                               pollingLimited, tokensIssued, assertionsReceived}
+ *                                               pollingLimited, connect, tokensIssued, assertionsReceived}
  *   POST /__admin/stats/reset
  *   POST /__admin/rate-limit                   {hourlyLimit?, hourlyWindowSeconds?, burstLimit?, burstWindowSeconds?, status?}
  *   POST /__admin/token-lifetime               {seconds}
@@ -56,9 +56,17 @@
  *                                              → the envelope, as GET /__admin/envelopes lists it
  *   GET  /__admin/templates?accountId=         → templates (each with the envelopes made from it)
  *   POST /__admin/faults/certificateUnavailable {envelopeId, times?}
+ *
+ * Connect (connect.ts):
+ *   POST /__admin/connect                      {url, hmacKeys, includeData?, events?, retry?: {attempts?, delaysMs?},
+ *                                               timeoutMs?}                                   → {configurationId}
+ *   POST /__admin/connect/clear                → clearConnect (Connect off)
+ *   GET  /__admin/connect/failures             → connectFailures
+ *   POST /__admin/connect/settled              answers once every queued event is delivered or failed
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { CONNECT_EVENTS } from './connect';
 import { USER_STATUSES } from './directory';
 import type { EmulatorServer } from './server';
 
@@ -154,6 +162,14 @@ const schemas = {
     subject: z.string().optional(),
     template: z.object({ templateId: z.string().min(1), name: z.string().optional() }).optional(),
   }),
+  connect: z.object({
+    url: z.url({ protocol: /^https?$/ }),
+    hmacKeys: z.array(z.string().min(1)),
+    includeData: z.boolean().optional(),
+    events: z.array(z.enum(CONNECT_EVENTS)).optional(),
+    retry: z.object({ attempts: positiveInt.optional(), delaysMs: z.array(nonNegInt).optional() }).optional(),
+    timeoutMs: positiveInt.optional(),
+  }),
 };
 
 class AdminError extends Error {
@@ -190,7 +206,7 @@ export function installAdmin(emu: EmulatorServer): void {
       res.end(text);
     };
     try {
-      reply(200, route(emu, req.method ?? 'GET', url, body));
+      reply(200, await route(emu, req.method ?? 'GET', url, body));
     } catch (err) {
       if (err instanceof AdminError) reply(err.status, { error: err.message });
       else reply(400, { error: err instanceof Error ? err.message : String(err) });
@@ -276,6 +292,7 @@ function route(emu: EmulatorServer, method: string, url: URL, body: string): unk
         documentsDownloaded: s.documentsDownloaded,
         throttled: s.throttled,
         pollingLimited: s.pollingLimited,
+        connect: s.connect,
         tokensIssued: s.tokensIssued,
         assertionsReceived: s.assertionsReceived,
       };
@@ -307,6 +324,15 @@ function route(emu: EmulatorServer, method: string, url: URL, body: string): unk
       const { accountId, ...spec } = parse(schemas.envelope, body);
       return emu.addEnvelope(accountId, spec);
     }
+    case 'POST /__admin/connect':
+      return { ok: true, configurationId: emu.setConnect(parse(schemas.connect, body)) };
+    case 'POST /__admin/connect/clear':
+      emu.clearConnect();
+      return ok;
+    case 'GET /__admin/connect/failures':
+      return emu.connectFailures();
+    case 'POST /__admin/connect/settled':
+      return emu.connectSettled().then(() => ok);
   }
   const access = accessReviewRoute(emu, key, body);
   if (access !== undefined) return access;

@@ -8,12 +8,14 @@
  *   emu.grantConsent(integrationKey, userId);
  *   emu.seedDirectory(accountId, { users: 10_000, groups: 200, groupMembers: 50, profiles: 20 });   // optional
  *   // connector: oauthBaseUrl = emu.url, JWT aud = emu.host, REST base = userinfo base_uri + '/restapi'
+ *   emu.setConnect({ url: listenerUrl, hmacKeys: [secret] });   // optional: Connect events of envelope changes
+ *   await emu.connectSettled();                                  // every queued event delivered or failed
  *   await emu.stop();
  *
  * server.ts documents the request pipeline and the choices made where the docs are silent; errors.ts holds every
- * REST error body; oauth.ts the JWT checks; directory.ts the users, groups and profiles and their changes; admin.ts
- * the /__admin HTTP control API. This code shares nothing with
- * the connector's DocuSign client.
+ * REST error body; oauth.ts the JWT checks; directory.ts the users, groups and profiles and their changes; connect.ts
+ * the Connect events; admin.ts the /__admin HTTP control API. This code shares nothing with the connector's DocuSign
+ * client.
  */
 import { installAdmin } from './admin';
 import { EmulatorServer } from './server';
@@ -23,6 +25,9 @@ export type {
   AccountSpec,
   AccountSummary,
   AccountUserSpec,
+  ConnectConfig,
+  ConnectEventName,
+  ConnectFailure,
   DirectorySize,
   DirectoryTruth,
   Emulator,
@@ -37,6 +42,7 @@ export type {
   UserSpec,
   UserStatus,
 } from './types';
+export { CONNECT_EVENTS } from './connect';
 export { ENDPOINTS } from './server';
 export {
   USER_AUTHENTICATION_FAILED,

@@ -60,6 +60,7 @@
 import { type KeyObject, randomBytes, randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ConnectSender } from './connect';
 import {
   type Account,
   type Envelope,
@@ -99,6 +100,8 @@ import type {
   AccountSpec,
   AccountSummary,
   AccountUserSpec,
+  ConnectConfig,
+  ConnectFailure,
   DirectorySize,
   DirectoryTruth,
   Emulator,
@@ -252,6 +255,7 @@ export class EmulatorServer implements Emulator {
 
   readonly stats: EmulatorStats;
   readonly faults: EmulatorFaults;
+  private readonly connect: ConnectSender;
 
   /** Set by admin.ts; handles /__admin requests. */
   adminHandler: ((req: IncomingMessage, res: ServerResponse, url: URL, body: string) => Promise<void>) | undefined;
@@ -276,6 +280,7 @@ export class EmulatorServer implements Emulator {
       documentsDownloaded: {},
       throttled: 0,
       pollingLimited: 0,
+      connect: { sent: 0, delivered: 0, retried: 0, failed: 0 },
       tokensIssued: [],
       assertionsReceived: [],
       reset: () => {
@@ -286,11 +291,13 @@ export class EmulatorServer implements Emulator {
         stats.callsWhileLimited = 0;
         stats.throttled = 0;
         stats.pollingLimited = 0;
+        Object.assign(stats.connect, { sent: 0, delivered: 0, retried: 0, failed: 0 });
         stats.tokensIssued.length = 0;
         stats.assertionsReceived.length = 0;
       },
     };
     this.stats = stats;
+    this.connect = new ConnectSender(stats.connect, () => this.now());
 
     const f = this.fault;
     this.faults = {
@@ -366,6 +373,7 @@ export class EmulatorServer implements Emulator {
   }
 
   async stop(): Promise<void> {
+    this.connect.stop();
     this.releaseHung();
     await new Promise<void>((resolve) => {
       this.server.close(() => resolve());
@@ -546,13 +554,16 @@ export class EmulatorServer implements Emulator {
       const e = open[j]!;
       open[j] = open[i]!;
       open[i] = e;
+      const before = e.status;
       account.envelopes.update(e, (x) => advanceEnvelope(x, t, rng));
+      if (e.status !== before) this.connect.changed(e);
       ids.push(e.envelopeId);
     }
     // Too few open envelopes: the rest of the changes are new envelopes, sent now.
     for (let i = n; i < k; i++) {
       const e = newSentEnvelope(account, rng, t);
       account.envelopes.add(e);
+      this.connect.changed(e);
       ids.push(e.envelopeId);
     }
     return ids;
@@ -713,6 +724,7 @@ export class EmulatorServer implements Emulator {
       template,
     });
     account.envelopes.add(e);
+    this.connect.changed(e);
     return JSON.parse(envelopeJson(e, true)) as EnvelopeLike;
   }
 
@@ -726,6 +738,25 @@ export class EmulatorServer implements Emulator {
       else byTemplate.set(e.templateId, [e.envelopeId]);
     }
     return account.templates.map((t) => ({ ...t, envelopeIds: byTemplate.get(t.templateId) ?? [] }));
+  }
+
+  // ------------------------------------------------------------------------------------------------------------
+  // Connect (connect.ts sends the events; addEnvelope and mutate report the changes, seeding does not).
+
+  setConnect(config: ConnectConfig): number {
+    return this.connect.configure(config);
+  }
+
+  clearConnect(): void {
+    this.connect.clear();
+  }
+
+  connectFailures(): ConnectFailure[] {
+    return this.connect.failed();
+  }
+
+  connectSettled(): Promise<void> {
+    return this.connect.settled();
   }
 
   // ------------------------------------------------------------------------------------------------------------

@@ -196,6 +196,46 @@ export interface EmulatorFaults {
   clear(): void;
 }
 
+/** The envelope events the emulator sends over Connect (docusign-api.md §5): one per status it can reach. */
+export type ConnectEventName =
+  'envelope-sent' | 'envelope-delivered' | 'envelope-completed' | 'envelope-declined' | 'envelope-voided';
+
+/** A Connect configuration (docusign-api.md §5, JSON SIM); see connect.ts. Addition (issue 16). */
+export interface ConnectConfig {
+  /** The listener, http: or https:. */
+  url: string;
+  /** One X-DocuSign-Signature-i header per key, i from 1; [] sends none. */
+  hmacKeys: string[];
+  /** data.envelopeSummary: the envelope as the envelope list serves it with recipients; default true. */
+  includeData?: boolean;
+  /** Events sent; default every ConnectEventName. */
+  events?: ConnectEventName[];
+  /**
+   * Attempts per event, the first included (default 3); delaysMs[i] is waited before retry i + 1, the last delay
+   * repeating (default [100, 200]).
+   */
+  retry?: { attempts?: number; delaysMs?: number[] };
+  /** An attempt with no response status after this long fails as `timeout`; default 5000. */
+  timeoutMs?: number;
+}
+
+/** An event given up after its last attempt, as GET /connect/failures would list it (loosely). Addition. */
+export interface ConnectFailure {
+  failureId: string;
+  configurationId: number;
+  configUrl: string;
+  accountId: string;
+  envelopeId: string;
+  event: ConnectEventName;
+  /** Why the last attempt failed: `HTTP <status>`, a socket error code (e.g. ECONNREFUSED) or `timeout`. */
+  error: string;
+  /** retryCount of the last attempt. */
+  retryCount: number;
+  /** The event's generatedDateTime. */
+  created: string;
+  lastTry: string;
+}
+
 export interface EmulatorStats {
   /** Calls received per endpoint name (see ENDPOINTS), whatever their outcome. */
   calls: Record<string, number>;
@@ -211,6 +251,11 @@ export interface EmulatorStats {
   throttled: number;
   /** Envelope GETs refused with Hourly_Envelope_Polling_Limit_Exceeded (docusign-api.md §4.2). Addition. */
   pollingLimited: number;
+  /**
+   * Connect events (addition): sent = first attempts, retried = later attempts, delivered = answered 2xx, failed =
+   * given up after the last attempt.
+   */
+  connect: { sent: number; delivered: number; retried: number; failed: number };
   tokensIssued: string[];
   assertionsReceived: string[];
   reset(): void;
@@ -295,5 +340,19 @@ export interface Emulator {
   addEnvelope(accountId: string, spec?: EnvelopeSpec): EnvelopeLike;
   /** The account's templates with the envelopes created from each. */
   templates(accountId: string): TemplateTruth[];
+
+  // Connect (issue 16). Additions.
+  /**
+   * Turns Connect on, replacing any configuration, and returns its configurationId. From now on every envelope
+   * created (except as a draft) or changing status by addEnvelope or mutate is POSTed, in order, to config.url; seeded
+   * envelopes send nothing. Events already queued keep the configuration they were queued under.
+   */
+  setConnect(config: ConnectConfig): number;
+  /** Turns Connect off; queued events are still delivered. */
+  clearConnect(): void;
+  /** Events given up so far, oldest first. */
+  connectFailures(): ConnectFailure[];
+  /** Resolves once every queued event is delivered or failed, events queued meanwhile included. */
+  connectSettled(): Promise<void>;
   stop(): Promise<void>;
 }

@@ -10,10 +10,12 @@
  *   temporal         `temporal-server start`: the image's embedded config template, driven by compose's environment
  *   temporal-init    compose's script (namespace, the search attributes), with the Temporal CLI of `npm run tools`
  *   temporal-ui      `ui-server --env docker start`: the image's config template, driven by compose's environment
- *   worker, consent-server, codec-server: the compiled build (`npm run build` first), as the image runs them
+ *   worker, consent-server, codec-server, connect-listener: the compiled build (`npm run build` first), as the image
+ *                    runs them
  *
  * Binaries: `npm run tools -- --server` (scripts/server-tools.ts). Data and logs: ./data/stack, kept across runs like
- * compose's volume. PAYLOAD_CODEC_KEYS and CONSENT_STATE_SECRET, when unset, are generated once and kept there.
+ * compose's volume. PAYLOAD_CODEC_KEYS, CONSENT_STATE_SECRET and CONNECT_HMAC_KEYS, when unset, are generated once and
+ * kept there.
  * Ctrl-C, or a failure while starting, stops everything it started, in reverse order.
  *
  *   npm run stack [-- --data-dir DIR] [--postgres-port N]
@@ -36,6 +38,7 @@ import {
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client as PgClient } from 'pg';
+import { CONNECT_PATH } from '../client/connect-listener';
 import { BUNDLES } from './build-bundle';
 import {
   commandArgs,
@@ -79,6 +82,7 @@ export interface StackPorts {
   ui: number;
   codec: number;
   consent: number;
+  connect: number;
   metrics: number;
 }
 
@@ -95,6 +99,7 @@ export function composePorts(compose: Compose, postgres = DEFAULT_POSTGRES_PORT)
     ui: port('temporal-ui'),
     codec: port('codec-server'),
     consent: port('consent-server'),
+    connect: port('connect-listener'),
     metrics: port('worker'),
   };
 }
@@ -132,11 +137,12 @@ export async function freePorts(): Promise<StackPorts> {
     ui: await next(),
     codec: await next(),
     consent: await next(),
+    connect: await next(),
     metrics: await next(),
   };
 }
 
-export const CONNECTOR_SERVICES = ['worker', 'consent-server', 'codec-server'] as const;
+export const CONNECTOR_SERVICES = ['worker', 'consent-server', 'codec-server', 'connect-listener'] as const;
 export type ConnectorService = (typeof CONNECTOR_SERVICES)[number];
 
 export interface StackOptions {
@@ -149,7 +155,7 @@ export interface StackOptions {
   dataDir: string;
   /** What compose interpolates from: the operator's environment (plus generated secrets). */
   env: NodeJS.ProcessEnv;
-  /** The connector's services to run; default all three. */
+  /** The connector's services to run; default all of them. */
   connectorServices?: readonly ConnectorService[];
   /** `dist`: the compiled build, as the image runs it (default). `sources`: the TypeScript through tsx (tests). */
   connectorCode?: 'dist' | 'sources';
@@ -181,6 +187,8 @@ export interface StackPlan {
   uiUrl: string;
   codecUrl: string;
   consentCallbackUrl: string;
+  /** Where DocuSign Connect posts (through a public HTTPS proxy). */
+  connectWebhookUrl: string;
   metricsUrl: string;
   /** The worker's EVIDENCE_STORE (compose's, pointed at the stack's Postgres). */
   evidenceStore: string;
@@ -322,6 +330,7 @@ export function planStack(options: StackOptions): StackPlan {
 
   const codecServer = commandArgs(service(compose, 'codec-server'));
   const consentServer = commandArgs(service(compose, 'consent-server'));
+  const connectListener = commandArgs(service(compose, 'connect-listener'));
   const connector: Record<ConnectorService, () => PlannedProcess> = {
     'codec-server': () => ({
       service: 'codec-server',
@@ -344,6 +353,15 @@ export function planStack(options: StackOptions): StackPlan {
       path: [],
       stopGraceMs: grace('consent-server'),
     }),
+    'connect-listener': () => ({
+      service: 'connect-listener',
+      ...connectorCommand(withFlags(connectListener, { '--port': String(ports.connect), '--host': LOCAL }), code),
+      env: { ...env('connect-listener'), TEMPORAL_ADDRESS: address },
+      oneShot: false,
+      ready: { http: `http://${LOCAL}:${ports.connect}/healthz` },
+      path: [],
+      stopGraceMs: grace('connect-listener'),
+    }),
     worker: () => ({
       service: 'worker',
       // The image's CMD, with the bundle its ENV names (Dockerfile: WORKFLOW_BUNDLE_PATH).
@@ -363,8 +381,8 @@ export function planStack(options: StackOptions): StackPlan {
       stopGraceMs: grace('worker'),
     }),
   };
-  // Compose's order: codec and consent servers need only Temporal; the worker comes last.
-  for (const name of ['codec-server', 'consent-server', 'worker'] as const) {
+  // Compose's order: the codec and consent servers and the Connect listener need only Temporal; the worker comes last.
+  for (const name of ['codec-server', 'consent-server', 'connect-listener', 'worker'] as const) {
     if (wanted.includes(name)) processes.push(connector[name]());
   }
   return {
@@ -375,6 +393,7 @@ export function planStack(options: StackOptions): StackPlan {
     uiUrl,
     codecUrl,
     consentCallbackUrl: `http://localhost:${ports.consent}/docusign/consent/callback`,
+    connectWebhookUrl: `http://localhost:${ports.connect}${CONNECT_PATH}`,
     metricsUrl: `http://${LOCAL}:${ports.metrics}/metrics`,
     evidenceStore: evidence.toString(),
     processes,
@@ -733,7 +752,10 @@ export async function startStack(plan: StackPlan, dataDir: string, options: Star
   };
 }
 
-/** PAYLOAD_CODEC_KEYS and CONSENT_STATE_SECRET from the environment, else generated once and kept in `<dataDir>`. */
+/**
+ * PAYLOAD_CODEC_KEYS, CONSENT_STATE_SECRET and CONNECT_HMAC_KEYS from the environment, else generated once and kept in
+ * `<dataDir>`.
+ */
 export function stackSecrets(
   dataDir: string,
   env: NodeJS.ProcessEnv,
@@ -750,6 +772,9 @@ export function stackSecrets(
   const make: Record<string, () => string> = {
     PAYLOAD_CODEC_KEYS: () => `k1:${randomBytes(32).toString('base64')}`,
     CONSENT_STATE_SECRET: () => randomBytes(48).toString('base64'),
+    // A stand-in of the same shape so the listener starts: DocuSign generates the real key (Admin → Connect → Connect
+    // Keys), which must be set in CONNECT_HMAC_KEYS for its events to verify.
+    CONNECT_HMAC_KEYS: () => randomBytes(32).toString('base64'),
   };
   const vars: Record<string, string> = {};
   const generated: string[] = [];
@@ -831,8 +856,8 @@ async function main(): Promise<void> {
   });
   running.stack = stack;
   const secretsNote = secrets.generated.length
-    ? `${secrets.generated.join(' and ')} generated, kept in ${secrets.file}`
-    : 'PAYLOAD_CODEC_KEYS and CONSENT_STATE_SECRET from the environment';
+    ? `${secrets.generated.join(', ')} generated, kept in ${secrets.file}`
+    : `${Object.keys(secrets.vars).join(', ')} from the environment`;
   // For the CLI: the store's URL with compose's own password expression, so that no password is printed.
   const store = new URL(plan.evidenceStore);
   store.password = 'PASSWORD';
@@ -843,6 +868,7 @@ Temporal server v${TEMPORAL_SERVER_VERSION} on Postgres ${stack.postgres.version
   Web UI            ${plan.uiUrl}   (decodes payloads through the codec server)
   Codec server      ${plan.codecUrl}
   Consent callback  ${plan.consentCallbackUrl}
+  Connect webhooks  ${plan.connectWebhookUrl}   (HMAC keys: CONNECT_HMAC_KEYS)
   Worker metrics    ${plan.metricsUrl}
   Postgres          ${LOCAL}:${plan.postgres.port}   databases ${plan.postgres.database}, temporal, temporal_visibility
   Private keys      ${plan.processes.find((p) => p.service === 'worker')?.env.DOCUSIGN_KEYS_DIR ?? '-'}   (file: references resolve inside it)

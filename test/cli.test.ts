@@ -33,6 +33,22 @@ interface Run {
   stderr: string;
 }
 
+/** The CLI as a spawned process (`bin/docusign-connector.js`), with exactly `env`. */
+const spawnCli = (env: NodeJS.ProcessEnv, ...args: string[]): Promise<Run> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+
 const IK = randomUUID();
 const USER = randomUUID();
 const ID = `cli-${randomUUID().slice(0, 8)}`;
@@ -67,20 +83,7 @@ describe('docusign-connector CLI (spawned)', () => {
   let keyRef: string;
   let cliEnv: NodeJS.ProcessEnv;
 
-  const cli = (...args: string[]): Promise<Run> =>
-    new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: cliEnv });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      child.on('error', reject);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-    });
+  const cli = (...args: string[]): Promise<Run> => spawnCli(cliEnv, ...args);
 
   /** The same CLI in this process (for checks that never reach Temporal): output captured, nothing spawned. */
   const inProcess = async (...args: string[]): Promise<Run> => {
@@ -176,7 +179,7 @@ describe('docusign-connector CLI (spawned)', () => {
       }),
     ]);
     const commands = ['worker', 'connect', 'consent', 'status', 'sync', 'disconnect', 'list', 'evidence', 'doctor'];
-    const more = ['demo', 'consent-server', 'codec-server'];
+    const more = ['demo', 'consent-server', 'codec-server', 'connect-listener'];
     assert.equal(top.code, 0);
     for (const c of [...commands, ...more]) assert.match(top.stdout, new RegExp(`^\\s+${c}\\b`, 'm'), c);
     assert.equal(connect.code, 0);
@@ -600,4 +603,22 @@ describe('docusign-connector CLI (spawned)', () => {
     assert.equal(consentAfter.code, 1);
     assert.match(consentAfter.stderr, /is disconnected/);
   });
+});
+
+// Needs no Temporal: the keys are checked before anything else.
+test('connect-listener without CONNECT_HMAC_KEYS: exit 2, one line naming the variable and the rule', async () => {
+  const r = await spawnCli({ PATH: process.env.PATH, HOME: process.env.HOME }, 'connect-listener', '--port', '0');
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /^CONNECT_HMAC_KEYS: is required by connect-listener \(.*comma-separated.*\)\n$/);
+  // Keys too short to be DocuSign's: the same exit, in process (same code path).
+  let stderr = '';
+  const io = { out: () => undefined, write: () => undefined, progress: process.stderr };
+  const code = await run(['connect-listener'], {
+    ...io,
+    err: (l) => (stderr += `${l}\n`),
+    env: { CONNECT_HMAC_KEYS: 'a,b' },
+  });
+  assert.equal(code, 2);
+  assert.match(stderr, /^CONNECT_HMAC_KEYS: must be .*at least 32 characters\n$/);
 });

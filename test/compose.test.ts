@@ -68,10 +68,15 @@ const DOCUMENTED_VARIABLES: Record<string, string> = {
   DEV_SERVER_UI_PORT: 'embedded dev server UI port',
   // docker-compose.yml only
   POSTGRES_PASSWORD: 'password of the compose Postgres (Temporal and evidence databases)',
+  // Read by a CLI command itself, not by worker/config.ts
+  CONNECT_HMAC_KEYS: 'DocuSign Connect HMAC keys of the connect-listener',
 };
 const COMPOSE_ONLY = ['POSTGRES_PASSWORD'];
+/** The variables a command reads besides worker/config.ts's, by the service that runs it. */
+const COMMAND_VARIABLES: Record<string, string[]> = { 'connect-listener': ['CONNECT_HMAC_KEYS'] };
+const COMMAND_ONLY = Object.values(COMMAND_VARIABLES).flat();
 
-const CONNECTOR_SERVICES = ['worker', 'consent-server', 'codec-server'] as const;
+const CONNECTOR_SERVICES = ['worker', 'consent-server', 'codec-server', 'connect-listener'] as const;
 
 /** `${VAR}`, `${VAR:-x}`, `${VAR:?x}`, `$VAR` — but not `$$` (a literal dollar for the container's shell). */
 function referencedVariables(text: string): string[] {
@@ -111,7 +116,7 @@ void describe('docker-compose.yml', () => {
     }
   });
 
-  void test('worker, consent-server and codec-server use the same build and image', () => {
+  void test('worker, consent-server, codec-server and connect-listener use the same build and image', () => {
     const [first, ...rest] = CONNECTOR_SERVICES.map(service);
     assert.ok(first!.build, 'worker must be built from this repository');
     assert.deepEqual(first!.build, { context: '.', dockerfile: 'Dockerfile' });
@@ -126,8 +131,14 @@ void describe('docker-compose.yml', () => {
       'consent-server',
     ]);
     assert.deepEqual(commandArgs(service('codec-server')).slice(0, 3), ['node', 'dist/client/cli.js', 'codec-server']);
+    assert.deepEqual(commandArgs(service('connect-listener')).slice(0, 3), [
+      'node',
+      'dist/client/cli.js',
+      'connect-listener',
+    ]);
     assert.equal(flag(commandArgs(service('consent-server')), '--port'), '8787');
     assert.equal(flag(commandArgs(service('codec-server')), '--port'), '8888');
+    assert.equal(flag(commandArgs(service('connect-listener')), '--port'), '8789');
     assert.equal(service('worker').command, undefined, 'the worker runs the image default (node dist/worker/main.js)');
   });
 
@@ -143,22 +154,28 @@ void describe('docker-compose.yml', () => {
     const ports = (name: string) => published(service(name)).map((p) => p.containerPort);
     assert.deepEqual(ports('consent-server'), [Number(flag(commandArgs(service('consent-server')), '--port'))]);
     assert.deepEqual(ports('codec-server'), [Number(flag(commandArgs(service('codec-server')), '--port'))]);
+    assert.deepEqual(ports('connect-listener'), [Number(flag(commandArgs(service('connect-listener')), '--port'))]);
     assert.deepEqual(ports('worker'), [Number(env(service('worker')).METRICS_PORT)]);
   });
 
   void test('every ${VAR} is documented, and the documented list matches worker/config.ts', () => {
-    const configVars = Object.keys(DOCUMENTED_VARIABLES).filter((v) => !COMPOSE_ONLY.includes(v));
+    const configVars = Object.keys(DOCUMENTED_VARIABLES).filter(
+      (v) => !COMPOSE_ONLY.includes(v) && !COMMAND_ONLY.includes(v),
+    );
     assert.deepEqual([...configVars].sort(), [...WORKER_ENV_VARS].sort(), 'DOCUMENTED_VARIABLES is out of sync');
     const referenced = referencedVariables(composeText);
     assert.ok(referenced.includes('PAYLOAD_CODEC_KEYS'));
     for (const v of referenced) assert.ok(v in DOCUMENTED_VARIABLES, `\${${v}} is not documented`);
-    for (const v of COMPOSE_ONLY) assert.ok(referenced.includes(v), `${v} is documented but unused`);
+    for (const v of [...COMPOSE_ONLY, ...COMMAND_ONLY]) {
+      assert.ok(referenced.includes(v), `${v} is documented but unused`);
+    }
   });
 
-  void test('the connector services only set variables worker/config.ts knows (no typos)', () => {
+  void test('the connector services only set variables worker/config.ts or their command knows (no typos)', () => {
     for (const name of CONNECTOR_SERVICES) {
+      const known = [...WORKER_ENV_VARS, ...(COMMAND_VARIABLES[name] ?? [])];
       for (const key of Object.keys(env(service(name)))) {
-        assert.ok((WORKER_ENV_VARS as string[]).includes(key), `${name}: unknown variable ${key}`);
+        assert.ok(known.includes(key), `${name}: unknown variable ${key}`);
       }
     }
   });
@@ -193,7 +210,9 @@ void describe('docker-compose.yml', () => {
     const reaches = (from: string, to: string, seen = new Set<string>()): boolean =>
       from === to || dependsOn(service(from)).some((d) => !seen.has(d) && (seen.add(d), reaches(d, to, seen)));
     assert.ok(reaches('temporal', pgName));
-    for (const name of ['worker', 'consent-server']) assert.ok(reaches(name, 'temporal-init'), name);
+    for (const name of ['worker', 'consent-server', 'connect-listener']) {
+      assert.ok(reaches(name, 'temporal-init'), name);
+    }
 
     const init = JSON.stringify(service('temporal-init').command);
     assert.match(init, /temporal operator search-attribute create/);
@@ -235,7 +254,7 @@ void describe('docker-compose.yml', () => {
     assert.equal(store.protocol, 'postgres:');
     assert.equal(store.hostname, 'postgres');
     assert.equal(store.pathname, `/${env(service('postgres')).POSTGRES_DB}`);
-    for (const name of ['worker', 'consent-server', 'codec-server']) {
+    for (const name of CONNECTOR_SERVICES) {
       assert.match(
         env(service(name)).PAYLOAD_CODEC_KEYS ?? '',
         /^\$\{PAYLOAD_CODEC_KEYS:\?/,
@@ -345,6 +364,7 @@ void describe("docker-compose.yml and `npm run stack` agree (the stack runs comp
   const operatorEnv = {
     PAYLOAD_CODEC_KEYS: `k1:${Buffer.alloc(32, 1).toString('base64')}`,
     CONSENT_STATE_SECRET: 's'.repeat(40),
+    CONNECT_HMAC_KEYS: Buffer.alloc(32, 2).toString('base64'),
   };
   // Ports unlike compose's, so that anything left pointing at compose's own shows.
   let n = 41000;
@@ -354,6 +374,7 @@ void describe("docker-compose.yml and `npm run stack` agree (the stack runs comp
     ui: n++,
     codec: n++,
     consent: n++,
+    connect: n++,
     metrics: n++,
   };
   const plan = planStack({
@@ -393,6 +414,7 @@ void describe("docker-compose.yml and `npm run stack` agree (the stack runs comp
       'temporal-ui': ['TEMPORAL_ADDRESS', 'TEMPORAL_CODEC_ENDPOINT', 'TEMPORAL_CORS_ORIGINS'],
       'codec-server': [],
       'consent-server': ['TEMPORAL_ADDRESS'],
+      'connect-listener': ['TEMPORAL_ADDRESS'],
       worker: ['DOCUSIGN_KEYS_DIR', 'EVIDENCE_STORE', 'METRICS_HOST', 'METRICS_PORT', 'TEMPORAL_ADDRESS'],
     };
     // What a container gets elsewhere: the server's ports from its config template's defaults, the UI's port
@@ -414,7 +436,7 @@ void describe("docker-compose.yml and `npm run stack` agree (the stack runs comp
   void test("localized values point at this host: loopback, the stack's ports, the mounted files", () => {
     const address = `127.0.0.1:${otherPorts.temporal.FRONTEND_GRPC_PORT}`;
     assert.equal(plan.address, address);
-    for (const name of ['temporal-init', 'temporal-ui', 'consent-server', 'worker']) {
+    for (const name of ['temporal-init', 'temporal-ui', 'consent-server', 'connect-listener', 'worker']) {
       assert.equal(planned(name).env.TEMPORAL_ADDRESS, address, name);
     }
     const temporal = planned('temporal').env;
@@ -480,16 +502,23 @@ void describe("docker-compose.yml and `npm run stack` agree (the stack runs comp
       planned('consent-server').args,
       expected('consent-server', { '--port': `${otherPorts.consent}`, '--host': '127.0.0.1' }),
     );
+    assert.deepEqual(
+      planned('connect-listener').args,
+      expected('connect-listener', { '--port': `${otherPorts.connect}`, '--host': '127.0.0.1' }),
+    );
+    assert.equal(planned('connect-listener').env.CONNECT_HMAC_KEYS, operatorEnv.CONNECT_HMAC_KEYS);
+    assert.equal(new URL(plan.connectWebhookUrl).port, `${otherPorts.connect}`);
     assert.deepEqual(planned('worker').args, ['dist/worker/main.js'], "the image's CMD");
   });
 
   // (Bare host variables, SQL_HOST and POSTGRES_SEEDS, are checked above.)
   void test("with other ports, nothing still points at compose's ports or service host:port", () => {
     const values = [
-      ...[plan.address, plan.uiUrl, plan.codecUrl, plan.consentCallbackUrl, plan.metricsUrl, plan.evidenceStore],
+      ...[plan.address, plan.uiUrl, plan.codecUrl, plan.consentCallbackUrl, plan.connectWebhookUrl, plan.metricsUrl],
+      plan.evidenceStore,
       ...plan.processes.flatMap((p) => [...p.args, ...Object.values(p.env)]),
     ];
-    for (const port of [5432, 7233, 8080, 8233, 8787, 8888, 9464]) {
+    for (const port of [5432, 7233, 8080, 8233, 8787, 8789, 8888, 9464]) {
       assert.deepEqual(
         values.filter((v) => new RegExp(`(^|:)${port}(/|$)`).test(v)),
         [],
@@ -512,6 +541,7 @@ void describe("docker-compose.yml and `npm run stack` agree (the stack runs comp
     assert.deepEqual(host('temporal-ui'), [ports.ui]);
     assert.deepEqual(host('codec-server'), [ports.codec]);
     assert.deepEqual(host('consent-server'), [ports.consent]);
+    assert.deepEqual(host('connect-listener'), [ports.connect]);
     assert.deepEqual(host('worker'), [ports.metrics]);
   });
 });

@@ -5,7 +5,8 @@
  *                ↑__________________________________↓
  *                       needs_attention (slow backoff; at once on credentialsUpdated / syncNow)
  *
- * A sync pass (`syncing`): the envelopes, the snapshot kinds that are due or asked for, then signed proof.
+ * A sync pass (`syncing`): the envelopes, the snapshot kinds that are due or asked for, then signed proof. DocuSign
+ * Connect events (`connectEvents`, from the connect listener) start an envelope pass at once; the schedule reconciles.
  *
  * Activities do all I/O; this file only decides. Tokens never enter it: it sees `expiresAt` only. Its timing rules
  * are pure functions in schedule.ts and its UI summary in summary.ts; the rest stays here on purpose, longer than the
@@ -48,6 +49,7 @@ import {
 } from './evidence';
 import {
   configQuery,
+  connectEventsSignal,
   consentDeniedSignal,
   consentGrantedSignal,
   credentialsUpdatedSignal,
@@ -56,6 +58,7 @@ import {
   statusQuery,
   syncAndWaitUpdate,
   syncNowSignal,
+  type ConnectEvents,
   type ConnectionStatus,
   type Phase,
   type SyncRequest,
@@ -183,6 +186,26 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
     description:
       'Sync now ({ kinds? }: envelopes and snapshot kinds; absent = all); from needs_attention, one immediate retry.',
   });
+  setHandler(
+    connectEventsSignal,
+    (events: ConnectEvents) => {
+      const at = Date.parse(events?.lastEventAt) ? events.lastEventAt : new Date().toISOString();
+      const previous = status.connectEvents;
+      status.connectEvents = {
+        received: (previous?.received ?? 0) + Math.max(1, Math.floor(Number(events?.events) || 1)),
+        lastEventAt: previous && Date.parse(previous.lastEventAt) > Date.parse(at) ? previous.lastEventAt : at,
+      };
+      // A webhook is news, not a reason to retry a failing connection: that stays with the backoff and with people.
+      if (status.phase === 'idle' || status.phase === 'syncing' || status.phase === 'authorizing') {
+        requestSync({ kinds: ['envelopes'] });
+      }
+      describeForOperators();
+    },
+    {
+      description:
+        'DocuSign Connect events from the connect listener ({ events, envelopeIds, lastEventAt }): sync envelopes now; only counted while the connection needs attention or awaits consent.',
+    },
+  );
   setHandler(
     disconnectSignal,
     () => {

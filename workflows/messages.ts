@@ -20,6 +20,21 @@ export interface SyncRequest {
 }
 
 export const syncNowSignal = defineSignal<[SyncRequest?]>('syncNow');
+
+/**
+ * DocuSign Connect events for this connection's account, verified and debounced by the connect listener: one signal
+ * stands for a burst. The workflow syncs envelopes from its cursor at once (the events only say that something
+ * changed; the listing stays the evidence, and the hourly poll reconciles anything a webhook missed).
+ */
+export interface ConnectEvents {
+  /** How many events this signal stands for (>= 1). */
+  events: number;
+  /** The envelopes they named (at most a few hundred; the sync reads the whole window anyway). */
+  envelopeIds: string[];
+  /** ISO time of the newest event (its generatedDateTime, or when the listener received it). */
+  lastEventAt: string;
+}
+export const connectEventsSignal = defineSignal<[ConnectEvents]>('connectEvents');
 export const disconnectSignal = defineSignal('disconnect');
 export const credentialsUpdatedSignal = defineSignal<[CredentialsUpdate]>('credentialsUpdated');
 
@@ -109,4 +124,6 @@ export interface ConnectionStatus {
   nextSyncAt?: string;
   /** The snapshot kinds (design.md §7): latest complete snapshot, its size and its changes. */
   evidence?: EvidenceStatus;
+  /** DocuSign Connect events signalled by the connect listener; absent until the first. */
+  connectEvents?: { received: number; lastEventAt: string };
 }

@@ -12,6 +12,8 @@ export function currentDetailsOf(status: ConnectionStatus): string {
   if (evidence) lines.push(`evidence: ${evidence}`);
   if (status.lastSync)
     lines.push(`last sync: ${status.lastSync.finishedAt ?? `running since ${status.lastSync.startedAt}`}`);
+  if (status.connectEvents)
+    lines.push(`Connect events: ${status.connectEvents.received}, last ${status.connectEvents.lastEventAt}`);
   if (status.lastError) {
     lines.push(`last error: ${status.lastError.code}: ${status.lastError.message}`);
     lines.push(`fix: ${status.lastError.hint}`);

@@ -84,7 +84,7 @@ export const codecServerCommand: RegisterCommand = (program, ctx) => {
     });
 };
 
-function untilSignal(): Promise<NodeJS.Signals> {
+export function untilSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const on = (signal: NodeJS.Signals) => {
       process.off('SIGINT', on);
