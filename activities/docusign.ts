@@ -113,6 +113,15 @@ const envelopeSchema = z.looseObject({
 export type Envelope = z.infer<typeof envelopeSchema>;
 
 /**
+ * An envelope object checked as a listing's items are (DocuSign's object returned untouched), or the rule it breaks:
+ * for envelopes that arrive another way (a Connect event's envelopeSummary).
+ */
+export function checkEnvelope(item: Record<string, unknown>): { envelope: Envelope } | { reason: string } {
+  const checked = envelopeSchema.safeParse(item);
+  return checked.success ? { envelope: item as Envelope } : { reason: describeIssue(checked.error) };
+}
+
+/**
  * A page of a DocuSign list: its counts, and an ID on every item (under `itemsKey`, absent when the list is empty:
  * `GET /signing_groups` answers `{}`). Paging follows the counts (nextPageUrl), so a page whose counts contradict
  * it is refused. Lists that are not paged send no counts; envelope lists always send resultSetSize.
@@ -377,17 +386,10 @@ export class DocuSignClient {
       const envelopes: Envelope[] = [];
       const rejected: RejectedEnvelope[] = [];
       for (const item of items) {
-        const checked = envelopeSchema.safeParse(item);
-        if (checked.success) {
-          envelopes.push(item as Envelope);
-        } else {
-          // The page schema checked the ID: only the rest of this envelope is wrong.
-          rejected.push({
-            envelopeId: item.envelopeId as string,
-            reason: describeIssue(checked.error),
-            envelope: item,
-          });
-        }
+        const checked = checkEnvelope(item);
+        // The page schema checked the ID: only the rest of this envelope is wrong.
+        if ('envelope' in checked) envelopes.push(checked.envelope);
+        else rejected.push({ envelopeId: item.envelopeId as string, reason: checked.reason, envelope: item });
       }
       const { resultSetSize, totalSetSize, startPosition, endPosition, nextUri } = data as PagingFields;
       return {

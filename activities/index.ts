@@ -10,7 +10,16 @@ import type { EvidenceStore } from './store/types';
 import { restUrlViolation } from './trust';
 import { collectProof, DEFAULT_PROOF_OPTIONS, type ProofInput, type ProofOptions, type ProofResult } from './proof';
 import { takeSnapshot, type SnapshotInput, type SnapshotResult } from './snapshot';
-import { DEFAULT_SYNC_OPTIONS, syncEnvelopes, type SyncInput, type SyncOptions, type SyncResult } from './sync';
+import {
+  DEFAULT_SYNC_OPTIONS,
+  storeEventEnvelopes,
+  syncEnvelopes,
+  type EventEnvelopesInput,
+  type EventEnvelopesResult,
+  type SyncInput,
+  type SyncOptions,
+  type SyncResult,
+} from './sync';
 import { trustedOAuthBaseUrl, type TokenService } from './tokens';
 
 export interface ActivityDeps {
@@ -142,6 +151,11 @@ export function createActivities(deps: ActivityDeps) {
     /** Whether a search attribute can be set here: false (never a failure) when it is missing or cannot be checked. */
     async searchAttributeRegistered(name: string): Promise<boolean> {
       return (await deps.searchAttributeRegistered?.(name).catch(() => false)) ?? false;
+    },
+
+    /** The envelopes Connect events carried, stored without a DocuSign call (the cursor untouched). */
+    async storeEventEnvelopes(input: EventEnvelopesInput): Promise<EventEnvelopesResult> {
+      return typed(() => storeEventEnvelopes(deps.store, input, now));
     },
 
     async storedEnvelopeCount(connectionId: string): Promise<number> {

@@ -22,6 +22,7 @@ import { CancelledFailure, Context } from '@temporalio/activity';
 import type { AccountInfo } from '../workflows/messages';
 import type { ConnectionConfig } from '../workflows/config';
 import {
+  checkEnvelope,
   nextPageUrl,
   type DocuSignClient,
   type Envelope,
@@ -29,6 +30,7 @@ import {
   type RateLimitSnapshot,
 } from './docusign';
 import { ConnectorError, toApplicationFailure } from './errors';
+import { instantKey } from './store/identity';
 import type { EnvelopeRecord, EvidenceStore } from './store/types';
 import { advance, progressCursor, resumePoint, syncStart, windowEndOf, type SyncProgress } from './sync-progress';
 import type { TokenService } from './tokens';
@@ -52,6 +54,22 @@ export interface SyncResult {
   /** Envelopes of the connection in quarantine after this sync: listed by DocuSign, not valid (yet). */
   quarantined: number;
   finishedAt: string;
+}
+
+export interface EventEnvelopesInput {
+  connectionId: string;
+  /** The envelope objects DocuSign Connect events carried (each event's envelopeSummary, with its envelopeId). */
+  envelopes: Record<string, unknown>[];
+}
+
+export interface EventEnvelopesResult {
+  /** Distinct envelopes whose record this created or changed. */
+  stored: number;
+  /** Envelopes that did not validate: left to the listing, which quarantines what stays invalid. */
+  rejected: number;
+  /** Completed envelopes among those stored: their signed proof is due. */
+  completed: number;
+  totalStored: number;
 }
 
 export interface SyncOptions {
@@ -268,6 +286,42 @@ function byIdsUrl(restBase: string, accountId: string, envelopeIds: string[]): s
     start_position: '0',
   });
   return `${restBase}/v2.1/accounts/${encodeURIComponent(accountId)}/envelopes?${query.toString()}`;
+}
+
+/**
+ * Stores the envelopes Connect events carried, checked as a listing's items are, as versions: idempotent, so the
+ * next listing finds them unchanged. No DocuSign call, and the cursor is untouched: only a listing moves it, so an
+ * event never stands in for what the poll must still read. Of several events for one envelope the newest is kept,
+ * as a listing would show it.
+ */
+export async function storeEventEnvelopes(
+  store: EvidenceStore,
+  input: EventEnvelopesInput,
+  now: () => number,
+): Promise<EventEnvelopesResult> {
+  const syncedAt = new Date(now()).toISOString();
+  const newest = new Map<string, EnvelopeRecord>();
+  let rejected = 0;
+  for (const item of input.envelopes) {
+    const checked = checkEnvelope(item);
+    if (!('envelope' in checked)) {
+      rejected++;
+      continue;
+    }
+    const record = recordOf(input.connectionId, checked.envelope, syncedAt);
+    const held = newest.get(record.envelopeId);
+    if (!held || instantKey(record.statusChangedDateTime)! > instantKey(held.statusChangedDateTime)!) {
+      newest.set(record.envelopeId, record);
+    }
+  }
+  const records = [...newest.values()];
+  const changed = new Set(records.length ? (await store.writePage(input.connectionId, records)).changed : []);
+  return {
+    stored: changed.size,
+    rejected,
+    completed: records.filter((r) => changed.has(r.envelopeId) && r.status === 'completed').length,
+    totalStored: await store.count(input.connectionId),
+  };
 }
 
 /** The record of one envelope; the envelope object itself is DocuSign's, untouched. */

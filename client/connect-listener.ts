@@ -93,6 +93,11 @@ export interface ConnectListener extends ListeningServer {
 
 /** What a signal carries at most (ConnectEvents.envelopeIds): the sync reads the whole window anyway. */
 export const MAX_ENVELOPE_IDS = 200;
+/**
+ * The envelopes a signal carries at most, as JSON: a burst beyond it is read from the listing instead, so one signal
+ * stays far below Temporal's payload limit (2 MB) and history stays small.
+ */
+export const MAX_SIGNAL_ENVELOPE_BYTES = 256 * 1024;
 /** DocuSign allows up to 100 Connect keys, hence at most that many signature headers are worth checking. */
 const MAX_SIGNATURES = 100;
 const SIGNATURE_HEADER = /^x-docusign-signature-\d{1,3}$/;
@@ -104,6 +109,8 @@ interface ConnectMessage {
   event: string;
   accountId: string;
   envelopeId: string;
+  /** data.envelopeSummary with its envelopeId, when the configuration includes the envelope. */
+  envelope?: Record<string, unknown>;
   /** generatedDateTime in ms, when it parses. */
   generatedAt?: number;
 }
@@ -121,6 +128,9 @@ interface Window {
   envelopeIds: Set<string>;
   lastEventAt: number;
   timer: NodeJS.Timeout;
+  /** The envelopes the events carried, while every event carried one and they fit MAX_SIGNAL_ENVELOPE_BYTES. */
+  envelopes?: Record<string, unknown>[];
+  envelopeBytes: number;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -138,11 +148,13 @@ function messageOf(json: unknown): ConnectMessage | undefined {
   if (typeof accountId !== 'string' || !ID.test(accountId)) return undefined;
   if (typeof envelopeId !== 'string' || !ID.test(envelopeId)) return undefined;
   const generatedAt = typeof json.generatedDateTime === 'string' ? Date.parse(json.generatedDateTime) : NaN;
+  const summary = json.data.envelopeSummary;
   return {
     event,
     // A GUID's case is not fixed: lower case, as the resolver matches it.
     accountId: accountId.toLowerCase(),
     envelopeId,
+    ...(isObject(summary) ? { envelope: { ...summary, envelopeId } } : {}),
     ...(Number.isFinite(generatedAt) ? { generatedAt } : {}),
   };
 }
@@ -268,12 +280,13 @@ export async function startConnectListener(options: ConnectListenerOptions): Pro
       events: window.events,
       envelopeIds: [...window.envelopeIds],
       lastEventAt: new Date(window.lastEventAt).toISOString(),
+      ...(window.envelopes ? { envelopes: window.envelopes } : {}),
     }).finally(() => deliveries.delete(delivery));
     deliveries.add(delivery);
   };
 
   /** Adds an event to the connection's open window, opening one (and its timer) for the first. */
-  const gather = (connectionId: string, envelopeId: string, at: number) => {
+  const gather = (connectionId: string, message: ConnectMessage, at: number) => {
     let window = windows.get(connectionId);
     if (!window) {
       window = {
@@ -281,12 +294,20 @@ export async function startConnectListener(options: ConnectListenerOptions): Pro
         envelopeIds: new Set(),
         lastEventAt: at,
         timer: setTimeout(flush, debounceMs, connectionId),
+        envelopes: [],
+        envelopeBytes: 0,
       };
       windows.set(connectionId, window);
     }
     window.events += 1;
-    if (window.envelopeIds.size < MAX_ENVELOPE_IDS) window.envelopeIds.add(envelopeId);
+    if (window.envelopeIds.size < MAX_ENVELOPE_IDS) window.envelopeIds.add(message.envelopeId);
     window.lastEventAt = Math.max(window.lastEventAt, at);
+    // One event without its envelope, or too many bytes, and the whole burst is read from the listing instead.
+    if (window.envelopes && message.envelope) {
+      window.envelopeBytes += Buffer.byteLength(JSON.stringify(message.envelope));
+      window.envelopes.push(message.envelope);
+    }
+    if (!message.envelope || window.envelopeBytes > MAX_SIGNAL_ENVELOPE_BYTES) window.envelopes = undefined;
   };
 
   const receive = async (headers: IncomingHttpHeaders, body: Buffer): Promise<Outcome> => {
@@ -336,7 +357,7 @@ export async function startConnectListener(options: ConnectListenerOptions): Pro
       return { outcome: 'unknown_account', status: 202, event: message.event };
     }
     for (const connectionId of connections) {
-      gather(connectionId, message.envelopeId, message.generatedAt ?? receivedAt);
+      gather(connectionId, message, message.generatedAt ?? receivedAt);
     }
     return { outcome: 'accepted', status: 200, event: message.event };
   };

@@ -33,7 +33,15 @@ describe('connectEvents in the lifecycle (time-skipping server)', () => {
 
   /** Counts what the workflow asks DocuSign for; `grantRevoked` makes every token request fail as invalid_grant. */
   function fakeActivities() {
-    const calls = { envelopeSyncs: [] as number[], snapshots: 0, tokenRequests: 0 };
+    const calls = {
+      envelopeSyncs: [] as number[],
+      snapshots: 0,
+      tokenRequests: 0,
+      proofPasses: 0,
+      stored: [] as Record<string, unknown>[][],
+    };
+    /** What storeEventEnvelopes answers: how many of the envelopes did not validate. */
+    const storing = { rejected: 0 };
     let grantRevoked = false;
     const token = async () => {
       calls.tokenRequests++;
@@ -58,11 +66,24 @@ describe('connectEvents in the lifecycle (time-skipping server)', () => {
         calls.snapshots++;
         return { kind: input.kind, takenAt: input.takenAt, count: 1 };
       },
-      collectProof: async () => ({ collected: 0, pending: 0, failed: 0, downloaded: 0 }),
+      collectProof: async () => {
+        calls.proofPasses++;
+        return { collected: 0, pending: 0, failed: 0, downloaded: 0 };
+      },
       searchAttributeRegistered: async () => true,
       storedEnvelopeCount: async () => 1,
+      storeEventEnvelopes: async ({ envelopes }) => {
+        calls.stored.push(envelopes);
+        const valid = envelopes.length - storing.rejected;
+        return {
+          stored: valid,
+          rejected: storing.rejected,
+          completed: envelopes.filter((e) => e.status === 'completed').length,
+          totalStored: 1 + valid,
+        };
+      },
     };
-    return { activities, calls, revokeGrant: () => (grantRevoked = true) };
+    return { activities, calls, storing, revokeGrant: () => (grantRevoked = true) };
   }
 
   async function run(
@@ -79,6 +100,7 @@ describe('connectEvents in the lifecycle (time-skipping server)', () => {
     });
     const config: ConnectionConfig = {
       connectionId,
+      signedProof: 'all-completed',
       environment: 'demo',
       integrationKey: '11111111-2222-3333-4444-555555555555',
       userId: '66666666-7777-8888-9999-000000000000',
@@ -134,6 +156,39 @@ describe('connectEvents in the lifecycle (time-skipping server)', () => {
       assert.deepEqual(status.connectEvents, { received: 4, lastEventAt: '2026-12-01T10:00:02.000Z' });
       const details = (await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata')).currentDetails;
       assert.match(details ?? '', /Connect events: 4, last 2026-12-01T10:00:02.000Z/);
+    });
+  });
+
+  test('idle: envelopes the events carried are stored with no DocuSign call, then their proof; invalid ones → a sync', async () => {
+    const fake = fakeActivities();
+    await run('events-carried', fake, async (handle) => {
+      await handle.signal(consentGrantedSignal);
+      await env.sleep('5m');
+      const syncs = fake.calls.envelopeSyncs.length;
+      const proofPasses = fake.calls.proofPasses;
+      const envelope = { envelopeId: 'e1', status: 'completed', statusChangedDateTime: '2026-12-01T10:00:00Z' };
+      await handle.signal(connectEventsSignal, {
+        events: 1,
+        envelopeIds: ['e1'],
+        lastEventAt: '2026-12-01T10:00:01Z',
+        envelopes: [envelope],
+      });
+      await env.sleep('1m');
+      assert.deepEqual(fake.calls.stored, [[envelope]], 'stored as the event carried it');
+      assert.equal(fake.calls.envelopeSyncs.length, syncs, 'no listing read');
+      assert.equal(fake.calls.proofPasses, proofPasses + 1, 'proof collected for the completed envelope');
+      assert.equal((await handle.query(statusQuery)).totals.envelopes, 2);
+
+      fake.storing.rejected = 1;
+      await handle.signal(connectEventsSignal, {
+        events: 1,
+        envelopeIds: ['e2'],
+        lastEventAt: '2026-12-01T10:00:02Z',
+        envelopes: [{ envelopeId: 'e2', status: 'sent' }],
+      });
+      await env.sleep('1m');
+      assert.equal(fake.calls.stored.length, 2);
+      assert.equal(fake.calls.envelopeSyncs.length, syncs + 1, 'what did not validate is left to the listing');
     });
   });
 

@@ -13,6 +13,7 @@ import { ConnectionClosedError } from '../client/errors';
 import {
   connectionResolver,
   MAX_ENVELOPE_IDS,
+  MAX_SIGNAL_ENVELOPE_BYTES,
   startConnectListener,
   type ConnectListener,
   type ConnectListenerOptions,
@@ -57,6 +58,7 @@ interface Delivery {
   events: number;
   envelopeIds: string[];
   lastEventAt: string;
+  envelopes?: Record<string, unknown>[];
   at: number;
 }
 
@@ -377,6 +379,34 @@ describe('connect listener', () => {
     assert.equal(h.deliveries.length, 1);
     assert.equal(h.deliveries[0]?.events, ids.length + 10);
     assert.deepEqual(h.deliveries[0]?.envelopeIds, ids.slice(0, MAX_ENVELOPE_IDS));
+  });
+
+  test('the envelopes the events carried travel with the signal, unless one came without or they are too big', async () => {
+    const flushed = async (bodies: string[]) => {
+      const h = await harness({ debounceMs: 60_000 });
+      for (const body of bodies) assert.equal((await h.post(body)).status, 200);
+      open.splice(open.indexOf(h.listener), 1);
+      await h.listener.close();
+      assert.equal(h.deliveries.length, 1);
+      return h.deliveries[0]!;
+    };
+    const summary = { status: 'completed', statusChangedDateTime: '2026-12-01T10:00:00.0000000Z' };
+    const ids = [randomUUID(), randomUUID()];
+    const carried = await flushed(ids.map((envelopeId) => message({ data: { envelopeId, envelopeSummary: summary } })));
+    assert.deepEqual(
+      carried.envelopes,
+      ids.map((envelopeId) => ({ ...summary, envelopeId })),
+      'each envelopeSummary, with its envelopeId',
+    );
+
+    const oneWithout = await flushed([message(), message({ data: { envelopeSummary: undefined } }), message()]);
+    assert.equal(oneWithout.events, 3);
+    assert.equal(oneWithout.envelopes, undefined, 'one event without its envelope: the listing is read instead');
+
+    const big = { ...summary, emailBlurb: 'x'.repeat(MAX_SIGNAL_ENVELOPE_BYTES / 2) };
+    const tooBig = await flushed([1, 2, 3].map(() => message({ data: { envelopeSummary: big } })));
+    assert.equal(tooBig.events, 3);
+    assert.equal(tooBig.envelopes, undefined, `over ${MAX_SIGNAL_ENVELOPE_BYTES} bytes: the listing is read instead`);
   });
 
   test('the window is fixed: a steady trickle still gets a signal every debounceMs', async () => {

@@ -77,20 +77,47 @@ describe('DocuSign Connect: emulator → connect listener → workflow → evide
   };
   const signalsFor = (connectionId: string) => signals.filter((s) => s.connectionId === connectionId);
 
-  test('an envelope completed at DocuSign is in the store within seconds, not at the next poll', async () => {
+  const listingCalls = () => h.emu.stats.calls['GET envelopes'] ?? 0;
+
+  test('an envelope completed at DocuSign is stored within seconds from the event itself: no DocuSign call', async () => {
     const { handle, accountId } = await connected('connect-fast', 20);
+    const listingsBefore = listingCalls();
+    const totalBefore = (await client.status('connect-fast')).totals.envelopes;
     const started = Date.now();
     const envelope = h.emu.addEnvelope(accountId, { status: 'completed', subject: 'Webhook NDA' });
     const status = await h.waitForStatus(
       handle,
-      (s) => s.totals.syncs >= 2 && s.phase === 'idle' && (s.connectEvents?.received ?? 0) >= 1,
+      (s) => s.totals.envelopes === totalBefore + 1 && (s.connectEvents?.received ?? 0) >= 1,
       20_000,
     );
-    assert.ok((await storedIds('connect-fast')).has(envelope.envelopeId), 'the new envelope is stored');
     console.log(`# connect-fast: completed → stored in ${Date.now() - started} ms`);
+    let stored: unknown;
+    for await (const r of client.evidence('connect-fast'))
+      if (r.envelopeId === envelope.envelopeId) stored = r.envelope;
+    assert.deepEqual(stored, envelope, 'the envelope exactly as DocuSign serves it');
+    assert.equal(listingCalls(), listingsBefore, 'stored from the event: no listing read');
+    assert.equal(status.totals.syncs, 1, 'no sync ran');
     assert.ok(Date.parse(status.nextSyncAt!) - Date.now() > 11 * 3_600_000, 'the next poll is hours away');
     await assertStoreMatches(h.storeDir, 'connect-fast', h.emu, accountId);
-    assert.equal(listener!.counts.events.accepted >= 1, true);
+
+    // The poll, when it comes, finds the version already stored: nothing written twice.
+    await client.syncAndWait('connect-fast', { kinds: ['envelopes'] });
+    assert.equal((await client.status('connect-fast')).lastSync?.envelopes, 0);
+  });
+
+  test('an event without the envelope (includeData off) makes the workflow read the listing at once', async () => {
+    const { handle, accountId } = await connected('connect-nodata', 20);
+    h.emu.setConnect({ url: listener!.webhookUrl, hmacKeys: [NEW_KEY], includeData: false });
+    try {
+      const listingsBefore = listingCalls();
+      const envelope = h.emu.addEnvelope(accountId, { status: 'completed' });
+      await h.waitForStatus(handle, (s) => s.totals.syncs === 2 && s.phase === 'idle', 20_000);
+      assert.ok((await storedIds('connect-nodata')).has(envelope.envelopeId));
+      assert.ok(listingCalls() > listingsBefore, 'the listing was read');
+      await assertStoreMatches(h.storeDir, 'connect-nodata', h.emu, accountId);
+    } finally {
+      h.emu.setConnect({ url: listener!.webhookUrl, hmacKeys: [NEW_KEY], retry: { attempts: 2, delaysMs: [100] } });
+    }
   });
 
   test('forged, unsigned and replayed events are refused and signal nothing; the old key still verifies', async () => {

@@ -68,6 +68,7 @@ class Fake {
       collectProof: async () => ({ collected: 0, pending: 0, failed: 0, downloaded: 0 }),
       searchAttributeRegistered: async () => true,
       storedEnvelopeCount: async () => 1,
+      storeEventEnvelopes: () => Promise.reject(new Error('no Connect events in these tests')),
     };
   }
 

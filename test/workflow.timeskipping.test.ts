@@ -136,6 +136,7 @@ class FakeDocuSign {
       collectProof: async () => ({ collected: 0, pending: 0, failed: 0, downloaded: 0 }),
       takeSnapshot: async (input) => ({ kind: input.kind, takenAt: input.takenAt, count: 0 }),
       searchAttributeRegistered: async () => true,
+      storeEventEnvelopes: () => Promise.reject(new Error('no Connect events in these tests')),
       storedEnvelopeCount: async () => {
         if (this.storeDown) throw storeUnavailable();
         return 3 * this.syncs.length;

@@ -77,6 +77,8 @@ const MINUTE = 60_000;
 /** Each run's history stays far below the server's limits; continue-as-new carries the state. */
 export const MAX_HISTORY_EVENTS = 1500;
 const DEFAULT_BACKFILL_DAYS = 365;
+/** Connect envelopes waiting to be stored at most; more are left to the listing (a sync). */
+const MAX_EVENT_ENVELOPES = 1000;
 const LAST_ERROR_PATCH = 'last-error-search-attribute';
 /** Snapshots run from here on; histories recorded before they existed replay without them. */
 const SNAPSHOTS_PATCH = 'evidence-snapshots';
@@ -151,6 +153,8 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
   let credentialsChanged = carried?.credentialsChanged ?? false;
   let owed = new Set<EvidenceKind>(carried?.owedKinds ?? []);
   const snapshotDueAt: Partial<Record<SnapshotKind, number>> = { ...carried?.snapshotDueAt };
+  /** Envelopes Connect events carried, to store without a DocuSign call (idle only; bounded, see the handler). */
+  let eventEnvelopes: Record<string, unknown>[] = [];
   /** Sync passes finished in this run: what syncAndWait waits for. */
   let completedRuns = 0;
   let consentGranted = false;
@@ -195,15 +199,20 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
         received: (previous?.received ?? 0) + Math.max(1, Math.floor(Number(events?.events) || 1)),
         lastEventAt: previous && Date.parse(previous.lastEventAt) > Date.parse(at) ? previous.lastEventAt : at,
       };
-      // A webhook is news, not a reason to retry a failing connection: that stays with the backoff and with people.
-      if (status.phase === 'idle' || status.phase === 'syncing' || status.phase === 'authorizing') {
+      // Envelopes the events carried are stored as they are (no DocuSign call) while idle; otherwise, or when they
+      // did not all come with the envelope, the listing is read now. A webhook is news, not a reason to retry a
+      // failing connection: that stays with the backoff and with people.
+      const carried = Array.isArray(events?.envelopes) ? events.envelopes : [];
+      if (status.phase === 'idle' && carried.length && eventEnvelopes.length + carried.length <= MAX_EVENT_ENVELOPES) {
+        eventEnvelopes.push(...carried);
+      } else if (status.phase === 'idle' || status.phase === 'syncing' || status.phase === 'authorizing') {
         requestSync({ kinds: ['envelopes'] });
       }
       describeForOperators();
     },
     {
       description:
-        'DocuSign Connect events from the connect listener ({ events, envelopeIds, lastEventAt }): sync envelopes now; only counted while the connection needs attention or awaits consent.',
+        'DocuSign Connect events from the connect listener ({ events, envelopeIds, lastEventAt, envelopes? }): store the envelopes they carried, else sync envelopes now; only counted while the connection needs attention or awaits consent.',
     },
   );
   setHandler(
@@ -453,6 +462,25 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
     return true;
   };
 
+  /**
+   * Stores the envelopes Connect events carried (no DocuSign call), then collects proof for the completed ones. Any
+   * that did not validate, or a failure to store, leaves it to the listing: a sync is requested instead.
+   */
+  const storeEventEnvelopesNow = async () => {
+    const envelopes = eventEnvelopes;
+    eventEnvelopes = [];
+    try {
+      const result = await auth.storeEventEnvelopes({ connectionId: config.connectionId, envelopes });
+      status.totals = { ...status.totals, envelopes: result.totalStored };
+      if (result.rejected) requestSync({ kinds: ['envelopes'] });
+      else if (result.completed) await collectProofNow();
+    } catch (err) {
+      log.warn('Connect envelopes not stored: syncing instead', { error: failureOf(err).message });
+      requestSync({ kinds: ['envelopes'] });
+    }
+    describeForOperators();
+  };
+
   upsertSearchAttributes([
     { key: searchAttributes.connectionId, value: config.connectionId },
     { key: searchAttributes.environment, value: config.environment },
@@ -468,6 +496,7 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
   while (!disconnectRequested) {
     if (historyIsLong()) {
       await condition(allHandlersFinished);
+      if (eventEnvelopes.length) requestSync({ kinds: ['envelopes'] }); // not carried: the listing reads them
       const next: CarriedState = {
         status,
         cursor,
@@ -552,11 +581,16 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
         const wakeAt = Math.min(nextSyncAt, remintDue, snapshotDue);
         // (condition's timeout must be > 0: a zero timeout means "no timeout")
         if (wakeAt > Date.now()) {
-          await condition(() => syncRequested || credentialsChanged || disconnectRequested, wakeAt - Date.now());
+          await condition(
+            () => syncRequested || credentialsChanged || disconnectRequested || eventEnvelopes.length > 0,
+            wakeAt - Date.now(),
+          );
         }
         if (disconnectRequested) break;
         if (credentialsChanged) {
           setPhase('authorizing');
+        } else if (eventEnvelopes.length && !syncRequested) {
+          await storeEventEnvelopesNow();
         } else if (syncRequested || Date.now() >= nextSyncAt || Date.now() >= snapshotDue) {
           if (Date.now() >= nextSyncAt) owed.add('envelopes');
           if (snapshotsOn) for (const kind of SNAPSHOT_KINDS) if (snapshotIsDue(kind)) owed.add(kind);

@@ -33,6 +33,11 @@ export interface ConnectEvents {
   envelopeIds: string[];
   /** ISO time of the newest event (its generatedDateTime, or when the listener received it). */
   lastEventAt: string;
+  /**
+   * The envelopes as the events carried them (each envelopeSummary with its envelopeId), when every event of the
+   * burst carried one and they fit the signal's size budget; absent otherwise (the workflow then reads the listing).
+   */
+  envelopes?: Record<string, unknown>[];
 }
 export const connectEventsSignal = defineSignal<[ConnectEvents]>('connectEvents');
 export const disconnectSignal = defineSignal('disconnect');
