@@ -20,6 +20,7 @@ import {
   Client,
   Connection,
   QueryNotRegisteredError,
+  ServiceError,
   WorkflowNotFoundError,
   type ConnectionOptions,
   type DataConverter,
@@ -454,10 +455,14 @@ export class ConnectorClient {
   /** A query to a running connection; WorkerUnavailableError when no worker answers within `queryTimeoutMs`. */
   private async query<T>(connectionId: string, taskQueue: string, query: QueryDefinition<T>): Promise<T> {
     const handle = this.handle(connectionId);
+    const deadline = Date.now() + this.queryTimeoutMs;
     try {
-      return await this.connection.withDeadline(Date.now() + this.queryTimeoutMs, () => handle.query(query));
+      return await this.connection.withDeadline(deadline, () => handle.query(query));
     } catch (err) {
-      if (isNoWorker(err)) throw new WorkerUnavailableError(connectionId, taskQueue);
+      // Our own deadline passed, whatever code the failure carries (not always DEADLINE_EXCEEDED on a busy host).
+      if (isNoWorker(err) || (err instanceof ServiceError && Date.now() >= deadline)) {
+        throw new WorkerUnavailableError(connectionId, taskQueue);
+      }
       throw await this.explain(connectionId, err);
     }
   }

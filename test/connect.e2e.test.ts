@@ -175,11 +175,9 @@ describe('DocuSign Connect: emulator → connect listener → workflow → evide
       60_000,
     );
     const burst = signalsFor('connect-burst').slice(before);
-    assert.equal(
-      burst.reduce((n, s) => n + s.events, 0),
-      sent,
-      'every event is counted in some signal',
-    );
+    // At least once, as DocuSign delivers: an answer slower than its timeout makes it send that event again.
+    const signalled = burst.reduce((n, s) => n + s.events, 0);
+    assert.ok(signalled >= sent && signalled <= sent + h.emu.stats.connect.retried, `${signalled} of ${sent} events`);
     assert.ok(burst.length <= 15, `${burst.length} signals for ${sent} events`);
     assert.ok(status.totals.syncs - syncsBefore <= burst.length, 'at most one sync per signal');
     await assertStoreMatches(h.storeDir, 'connect-burst', h.emu, accountId);
