@@ -39,8 +39,8 @@ export function describeStatus(status: ConnectionStatus, now: number = Date.now(
   const events = status.connectEvents;
   if (events)
     row(
-      'connect events',
-      `${events.received}, the last at ${events.lastEventAt} (${relative(events.lastEventAt, now)})`,
+      'webhooks',
+      `${events.received} Connect event${events.received === 1 ? '' : 's'}, the last at ${events.lastEventAt} (${relative(events.lastEventAt, now)})`,
     );
   if (status.nextSyncAt) {
     row(
