@@ -3,7 +3,7 @@
  * query where the run's worker has it, and the run's history where the query cannot answer: a worker from before the
  * query existed (a stub of the workflow without the handler, test/fixtures/workflows/before-config-query.ts), a
  * closed run, no worker at all. The RPCs the client makes show which path it took. The history reader alone runs on
- * the recorded histories (test/fixtures/histories, all recorded before the query existed), with credentialsUpdated
+ * the recorded histories (test/fixtures/histories, most recorded before the query existed), with credentialsUpdated
  * signals merged in the way the workflow merges them.
  *
  *   npx tsx test/run.ts client-config

@@ -5,14 +5,16 @@
  * both work during a rotation; a burst becomes a handful of signals; events lost while the listener is down are
  * stored by the next poll (reconciliation), and no event moves the cursor.
  */
+import { Worker } from '@temporalio/worker';
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { ConnectorClient } from '../client/client';
 import { connectionResolver, startConnectListener, type ConnectListener } from '../client/connect-listener';
 import { createLogger } from '../worker/logger';
-import { BACKFILL_ALL, startHarness, type Harness } from './helpers/connector';
-import { assertStoreMatches } from './helpers/evidence';
+import { BACKFILL_ALL, findLeaks, startHarness, type Harness } from './helpers/connector';
+import { assertStoreMatches, historyText, recordHistories } from './helpers/evidence';
+import { workflowCode } from './helpers/temporal';
 
 const OLD_KEY = randomBytes(32).toString('base64');
 const NEW_KEY = randomBytes(32).toString('base64');
@@ -198,5 +200,14 @@ describe('DocuSign Connect: emulator → connect listener → workflow → evide
     await assertStoreMatches(h.storeDir, 'connect-down', h.emu, accountId);
     await startListener();
     h.emu.setConnect({ url: listener!.webhookUrl, hmacKeys: [NEW_KEY], retry: { attempts: 2, delaysMs: [100] } });
+  });
+
+  test('no secret in any history or log; the histories (connectEvents, envelopes stored from events) replay', async () => {
+    const histories = await Promise.all(h.handles.map((hd) => hd.fetchHistory()));
+    assert.deepEqual(findLeaks(h, [...histories.map((hist) => historyText(hist)), ...h.logs, ...listenerLogs]), []);
+    for (const [i, history] of histories.entries()) {
+      await Worker.runReplayHistory({ ...(await workflowCode()) }, history, h.handles[i]!.workflowId);
+    }
+    recordHistories(histories, h.handles);
   });
 });

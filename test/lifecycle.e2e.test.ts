@@ -4,11 +4,8 @@
  * histories as replay fixtures when RECORD_HISTORIES=1.
  */
 import type { WorkflowHandle } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ERROR_HINTS } from '../workflows/errors';
 import {
@@ -19,7 +16,7 @@ import {
   type ConnectionStatus,
 } from '../workflows/messages';
 import { findLeaks, rsaKeys, startHarness, type Harness } from './helpers/connector';
-import { historyText } from './helpers/evidence';
+import { historyText, recordHistories } from './helpers/evidence';
 import { workflowCode } from './helpers/temporal';
 
 describe('connection lifecycle against the emulator', () => {
@@ -166,13 +163,6 @@ describe('connection lifecycle against the emulator', () => {
     for (const [i, history] of histories.entries()) {
       await Worker.runReplayHistory({ ...(await workflowCode()) }, history, handles[i]!.workflowId);
     }
-    if (process.env.RECORD_HISTORIES === '1') {
-      const dir = path.join(__dirname, 'fixtures', 'histories');
-      mkdirSync(dir, { recursive: true });
-      for (const [i, history] of histories.entries()) {
-        // The JSON format `temporal workflow show --output json` writes, so fixtures can come from either.
-        writeFileSync(path.join(dir, `${handles[i]!.workflowId}.json`), historyToJSON(history));
-      }
-    }
+    recordHistories(histories, handles);
   });
 });

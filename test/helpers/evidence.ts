@@ -5,7 +5,8 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createEvidenceStore, instantKey, isPostgresSpec } from '../../activities/store';
 import type { Emulator } from '../../emulator';
@@ -130,6 +131,19 @@ function isLong(value: object): value is { low: number; high: number; toString(r
 /** The histories of every handle (all runs, continue-as-new included), as text. */
 export async function historiesText(handles: WorkflowHandle[]): Promise<string[]> {
   return Promise.all(handles.map(async (h) => historyText(await h.fetchHistory())));
+}
+
+/**
+ * With RECORD_HISTORIES=1, writes each history to test/fixtures/histories/<workflowId>.json for test/replay.test.ts,
+ * in the JSON format `temporal workflow show --output json` writes, so fixtures can come from either.
+ */
+export function recordHistories(histories: temporal.api.history.v1.IHistory[], handles: WorkflowHandle[]): void {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  const dir = path.join(__dirname, '..', 'fixtures', 'histories');
+  mkdirSync(dir, { recursive: true });
+  for (const [i, history] of histories.entries()) {
+    writeFileSync(path.join(dir, `${handles[i]!.workflowId}.json`), historyToJSON(history));
+  }
 }
 
 /** The failure type of a Temporal failure, looking through an ActivityFailure to its cause. */
