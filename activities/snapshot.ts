@@ -72,7 +72,7 @@ const PAGE_SIZE = 100; // the users and groups lists' maximum `count`
 const EVERY_USER_STATUS = 'ActivationRequired,ActivationSent,Active,Closed,Disabled';
 
 /** The lists a kind reads, in order. */
-export function traversalsOf(kind: SnapshotKind, accountBase: string): Traversal[] {
+function traversalsOf(kind: SnapshotKind, accountBase: string): Traversal[] {
   const page = `count=${PAGE_SIZE}&start_position=0`;
   switch (kind) {
     case 'users':
@@ -146,8 +146,10 @@ export async function takeSnapshot(
   let pages = 0;
   const ticker = setInterval(() => ctx.heartbeat({ kind, pages }), 5_000);
   try {
-    // Published already (the attempt that did it failed before it could return): done.
-    const published = (await store.snapshots(connectionId, kind)).find((e) => e.snapshotId === takenAt);
+    // Published already by an earlier attempt that failed before it could return: done. Only a retry can find that,
+    // so a first attempt does not read the index for it.
+    const published =
+      ctx.info.attempt > 1 && (await store.snapshots(connectionId, kind)).find((e) => e.snapshotId === takenAt);
     if (published) return resultOf(published);
     const staged = await store.stagedProgress(connectionId, kind, takenAt);
     const progress = (staged?.progress as SnapshotProgress | undefined) ?? { queue: traversalsOf(kind, accountBase) };

@@ -385,16 +385,17 @@ export class ConnectorClient {
    * connection's signed-proof policy when a worker answers (the report says so when it does not).
    */
   async report(connectionId: string, options: { format: ReportFormat; since?: string }): Promise<string> {
-    const live = await Promise.all([this.status(connectionId), this.config(connectionId)]).catch((err: unknown) => {
+    // The config only once the status answered: a worker is up, so it is one quick query (not a history replay).
+    let live: Pick<Parameters<typeof readReport>[2], 'status' | 'policy'>;
+    try {
+      const status = await this.status(connectionId);
+      const { signedProof } = await this.config(connectionId);
+      live = { status, ...(signedProof ? { policy: signedProof } : {}) };
+    } catch (err) {
       if (err instanceof ConnectionNotFoundError) throw err;
-      return err;
-    });
-    const answered = Array.isArray(live) ? (live as [ConnectionStatus, ConnectionConfig]) : undefined;
-    return readReport(this.evidenceStore, connectionId, {
-      ...options,
-      status: answered ? answered[0] : { unavailable: live instanceof Error ? live.message : String(live) },
-      ...(answered?.[1].signedProof ? { policy: answered[1].signedProof } : {}),
-    });
+      live = { status: { unavailable: err instanceof Error ? err.message : String(err) } };
+    }
+    return readReport(this.evidenceStore, connectionId, { ...options, ...live });
   }
 
   /** The latest complete snapshot of a kind (users, groups, …): its records exactly as DocuSign sent them. */

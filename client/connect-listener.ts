@@ -45,7 +45,8 @@ export const EVENT_OUTCOMES = [
   'unavailable',
 ] as const;
 export type EventOutcome = (typeof EVENT_OUTCOMES)[number];
-export type SignalOutcome = 'delivered' | 'failed';
+const SIGNAL_OUTCOMES = ['delivered', 'failed'] as const;
+export type SignalOutcome = (typeof SIGNAL_OUTCOMES)[number];
 
 /** The connections (IDs) whose DocuSign account is `accountId` (lower case); none = the account is not connected. */
 export type ResolveConnections = (accountId: string) => Promise<string[]>;
@@ -223,27 +224,28 @@ export async function startConnectListener(options: ConnectListenerOptions): Pro
   const registry = options.registry ?? new Registry();
   const { logger, resolveConnections, deliver } = options;
 
-  const registers = [registry];
-  const eventsTotal = new Counter({
-    name: 'docusign_connect_events_total',
-    help: 'DocuSign Connect messages received, by outcome (accepted, unknown_account or why rejected)',
-    labelNames: ['outcome'] as const,
-    registers,
-  });
-  const signalsTotal = new Counter({
-    name: 'docusign_connect_signals_total',
-    help: 'connectEvents signals sent to connections (one per debounce window), by outcome (delivered, failed)',
-    labelNames: ['outcome'] as const,
-    registers,
-  });
-  const counts: ConnectListenerCounts = {
-    events: Object.fromEntries(EVENT_OUTCOMES.map((o) => [o, 0])) as Record<EventOutcome, number>,
-    signals: { delivered: 0, failed: 0 },
+  /** A Prometheus counter by outcome, and the same counts kept for /healthz and `counts`. */
+  const tally = <O extends string>(name: string, help: string, outcomes: readonly O[]) => {
+    const counter = new Counter({ name, help, labelNames: ['outcome'] as const, registers: [registry] });
+    const byOutcome = Object.fromEntries(outcomes.map((o) => [o, 0])) as Record<O, number>;
+    const inc = (outcome: O) => {
+      byOutcome[outcome] += 1;
+      counter.inc({ outcome });
+    };
+    return { byOutcome, inc };
   };
-  const countSignal = (outcome: SignalOutcome) => {
-    counts.signals[outcome] += 1;
-    signalsTotal.inc({ outcome });
-  };
+  const events = tally(
+    'docusign_connect_events_total',
+    'DocuSign Connect messages received, by outcome (accepted, unknown_account or why rejected)',
+    EVENT_OUTCOMES,
+  );
+  const signals = tally(
+    'docusign_connect_signals_total',
+    'connectEvents signals sent to connections (one per debounce window), by outcome (delivered, failed)',
+    SIGNAL_OUTCOMES,
+  );
+  const counts: ConnectListenerCounts = { events: events.byOutcome, signals: signals.byOutcome };
+  const countSignal = signals.inc;
 
   const replays = replayCache(replayWindowMs, options.replayCacheSize ?? 100_000);
   const windows = new Map<string, Window>();
@@ -367,10 +369,7 @@ export async function startConnectListener(options: ConnectListenerOptions): Pro
     res.end(JSON.stringify(body));
   };
 
-  const count = (outcome: EventOutcome) => {
-    counts.events[outcome] += 1;
-    eventsTotal.inc({ outcome });
-  };
+  const count = events.inc;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const { pathname } = new URL(req.url ?? '/', 'http://connect.invalid');

@@ -16,79 +16,56 @@ import { buildReport, type LoadReportOptions, type ReportFormat } from './report
 import type { SnapshotKind } from '../workflows/evidence';
 
 /** The stored envelope records of a connection (latest version of each, in envelopeId order). */
-export async function* readEvidence(spec: string, connectionId: string): AsyncIterable<EnvelopeRecord> {
-  const store = storeOf(spec, connectionId);
-  try {
-    await store.init();
-    yield* store.list(connectionId);
-  } finally {
-    await store.close();
-  }
-}
+export const readEvidence = (spec: string, connectionId: string): AsyncIterable<EnvelopeRecord> =>
+  streamStore(spec, connectionId, (store) => store.list(connectionId));
 
 /** The quarantined envelopes of a connection (in envelopeId order). */
-export async function readQuarantined(spec: string, connectionId: string): Promise<QuarantinedEnvelope[]> {
-  const store = storeOf(spec, connectionId);
-  try {
-    await store.init();
-    return await store.listQuarantined(connectionId);
-  } finally {
-    await store.close();
-  }
-}
+export const readQuarantined = (spec: string, connectionId: string): Promise<QuarantinedEnvelope[]> =>
+  withStore(spec, connectionId, (store) => store.listQuarantined(connectionId));
 
 /** Stored lines of a connection that no reader can use (skipped by `readEvidence`). */
-export async function readUnreadableLines(spec: string, connectionId: string): Promise<UnreadableLine[]> {
-  const store = storeOf(spec, connectionId);
-  try {
-    await store.init();
-    return await store.unreadableLines(connectionId);
-  } finally {
-    await store.close();
-  }
-}
+export const readUnreadableLines = (spec: string, connectionId: string): Promise<UnreadableLine[]> =>
+  withStore(spec, connectionId, (store) => store.unreadableLines(connectionId));
 
 /** The latest complete snapshot of a kind (records exactly as DocuSign sent them, in its order). */
-export async function* readSnapshot(
-  spec: string,
-  connectionId: string,
-  kind: SnapshotKind,
-): AsyncIterable<SnapshotRecord> {
-  const store = storeOf(spec, connectionId);
-  try {
-    await store.init();
-    yield* store.snapshots.records(connectionId, kind);
-  } finally {
-    await store.close();
-  }
-}
+export const readSnapshot = (spec: string, connectionId: string, kind: SnapshotKind): AsyncIterable<SnapshotRecord> =>
+  streamStore(spec, connectionId, (store) => store.snapshots.records(connectionId, kind));
 
 /** Every complete snapshot of a kind, oldest first, each with its diff against the previous one. */
-export async function readSnapshotHistory(
-  spec: string,
-  connectionId: string,
-  kind: SnapshotKind,
-): Promise<SnapshotEntry[]> {
-  const store = storeOf(spec, connectionId);
-  try {
-    await store.init();
-    return await store.snapshots.snapshots(connectionId, kind);
-  } finally {
-    await store.close();
-  }
-}
+export const readSnapshotHistory = (spec: string, connectionId: string, kind: SnapshotKind): Promise<SnapshotEntry[]> =>
+  withStore(spec, connectionId, (store) => store.snapshots.snapshots(connectionId, kind));
 
 /** The auditor's report of a connection, built from the evidence store `spec` (Temporal adds the live parts). */
-export async function readReport(
+export function readReport(
   spec: string,
   connectionId: string,
   options: { format: ReportFormat } & Omit<LoadReportOptions, 'store' | 'connectionId' | 'now'> & { now?: Date },
 ): Promise<string> {
+  const { format, now = new Date(), ...rest } = options;
+  return withStore(spec, connectionId, (store) => buildReport(format, { ...rest, store, connectionId, now }));
+}
+
+/** Opens the store `spec` for one connection, runs `use`, and closes it whatever happens. */
+async function withStore<T>(spec: string, connectionId: string, use: (store: EvidenceStore) => Promise<T>): Promise<T> {
   const store = storeOf(spec, connectionId);
   try {
     await store.init();
-    const { format, now = new Date(), ...rest } = options;
-    return await buildReport(format, { ...rest, store, connectionId, now });
+    return await use(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** As withStore, for a stream: the store stays open until the reader is done (or stops early). */
+async function* streamStore<T>(
+  spec: string,
+  connectionId: string,
+  use: (store: EvidenceStore) => AsyncIterable<T>,
+): AsyncIterable<T> {
+  const store = storeOf(spec, connectionId);
+  try {
+    await store.init();
+    yield* use(store);
   } finally {
     await store.close();
   }

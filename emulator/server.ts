@@ -73,7 +73,13 @@ import {
   newSentEnvelope,
   scriptedEnvelope,
 } from './data';
-import { type Directory, type PermissionProfile, USER_STATUSES, generateDirectory } from './directory';
+import {
+  type AccountUser,
+  type Directory,
+  type PermissionProfile,
+  USER_STATUSES,
+  generateDirectory,
+} from './directory';
 import {
   DOCUMENT_DOES_NOT_EXIST,
   DOCUMENT_THROTTLED,
@@ -614,16 +620,13 @@ export class EmulatorServer implements Emulator {
   directory(accountId: string): DirectoryTruth {
     const account = this.account(accountId);
     const dir = account.directory;
-    const byProfile = dir.usersByProfile();
     const truth: DirectoryTruth = {
       users: dir.users.map((u) => userWire(account, u, true)),
       groups: dir.groups.map(groupWire),
       groupMembers: Object.fromEntries(
         dir.groups.map((g) => [g.groupId, [...g.members].map((id) => groupMemberWire(dir.user(id)!))]),
       ),
-      permissionProfiles: dir.profiles.map((p) =>
-        profileWire(p, ['settings'], byProfile.get(p.permissionProfileId) ?? [], dir.users[0]),
-      ),
+      permissionProfiles: dir.profiles.map((p) => profileWire(p, ['settings'], [], dir.users[0])),
       signingGroups: dir.signingGroups.map((g) => signingGroupWire(g, true)),
       settings: account.settings,
       passwordRules: account.passwordRules,
@@ -1074,7 +1077,11 @@ export class EmulatorServer implements Emulator {
       case ENDPOINTS.permissionProfile: {
         const dir = account.directory;
         const include = splitList(q.get('include')).map(lc);
-        const byProfile = dir.usersByProfile();
+        // Only users and user_count need the users of each profile: a pass over every user otherwise saved.
+        const byProfile =
+          include.includes('users') || include.includes('user_count')
+            ? dir.usersByProfile()
+            : new Map<string, AccountUser[]>();
         const wire = (p: PermissionProfile, inc: string[]): unknown =>
           profileWire(p, inc, byProfile.get(p.permissionProfileId) ?? [], dir.users[0]);
         if (route.name === ENDPOINTS.permissionProfiles) {
@@ -1209,12 +1216,15 @@ export class EmulatorServer implements Emulator {
       wanted.add(status);
     }
     const email = q.get('email');
+    const wantedEmail = email === null ? null : lc(email);
+    // Every status asked for (what the connector sends) is no filter: each page is served without a pass over all.
+    const byStatus = wanted.size > 0 && wanted.size < USER_STATUSES.length;
     const all = account.directory.users;
     const users =
-      wanted.size === 0 && email === null
+      !byStatus && wantedEmail === null
         ? all
         : all.filter(
-            (u) => (wanted.size === 0 || wanted.has(u.userStatus)) && (email === null || lc(u.email) === lc(email)),
+            (u) => (!byStatus || wanted.has(u.userStatus)) && (wantedEmail === null || lc(u.email) === wantedEmail),
           );
     const additionalInfo = q.get('additional_info') === 'true';
     return this.paged(res, key, q, users, (u) => userWire(account, u, additionalInfo), {

@@ -58,15 +58,20 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
     onMint: (outcome) => metrics?.recordTokenMint((outcome === 'ok' ? 'success' : outcome) as TokenOutcome),
   });
   const stateSecret = config.consent.stateSecret;
+  const registeredAttributes = new Set<string>();
   const activities = createActivities({
     docusign,
     tokens,
     store,
+    // Asked at every run start (continue-as-new included): a registered attribute stays registered, so that answer is
+    // kept; a missing one is asked again, so registering it later needs no worker restart.
     searchAttributeRegistered: async (name) => {
+      if (registeredAttributes.has(name)) return true;
       const { customAttributes } = await options.connection.operatorService.listSearchAttributes({
         namespace: config.temporal.namespace,
       });
-      return Object.hasOwn(customAttributes ?? {}, name);
+      if (Object.hasOwn(customAttributes ?? {}, name)) registeredAttributes.add(name);
+      return registeredAttributes.has(name);
     },
     consent: {
       ...(config.consent.redirectUri ? { redirectUri: config.consent.redirectUri } : {}),

@@ -13,8 +13,6 @@ export type SnapshotKind = (typeof SNAPSHOT_KINDS)[number];
 export const EVIDENCE_KINDS = ['envelopes', ...SNAPSHOT_KINDS] as const;
 export type EvidenceKind = (typeof EVIDENCE_KINDS)[number];
 
-export const isSnapshotKind = (value: unknown): value is SnapshotKind =>
-  typeof value === 'string' && (SNAPSHOT_KINDS as readonly string[]).includes(value);
 export const isEvidenceKind = (value: unknown): value is EvidenceKind =>
   typeof value === 'string' && (EVIDENCE_KINDS as readonly string[]).includes(value);
 

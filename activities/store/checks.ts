@@ -1,10 +1,17 @@
 /** The checks every input of a store goes through before anything is written: shapes, connection IDs, times, JSON. */
 import { CONNECTION_ID } from '../../workflows/config';
 import { describeCause, EvidenceStoreError } from './errors';
-import { isZonedTime } from './identity';
+import { isEnvelopeId, isZonedTime } from './identity';
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Proof entries are addressed by envelope ID: anything else is refused before it reaches a path or a query. */
+export function assertEnvelopeId(envelopeId: string): void {
+  if (!isEnvelopeId(envelopeId)) {
+    throw new EvidenceStoreError('invalid_evidence_record', `envelopeId ${JSON.stringify(envelopeId)} is not valid`);
+  }
 }
 
 export function assertConnectionId(description: string, connectionId: unknown): asserts connectionId is string {

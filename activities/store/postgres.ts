@@ -82,6 +82,14 @@ export class PostgresStore implements EvidenceStore {
       query: async <R extends QueryResultRow>(sql: string, params: unknown[]) =>
         (await this.pool.query<R>(sql, params)).rows,
       transaction: (body) => this.transaction(body),
+      run: async (action, fn) => {
+        try {
+          await this.ensureSchema();
+          return await fn();
+        } catch (err) {
+          throw unavailable(this.description, action, err);
+        }
+      },
     };
     this.snapshots = new PostgresSnapshotStore(access);
     this.quarantined = new PostgresQuarantine(access);

@@ -6,13 +6,12 @@
  *
  * Both written atomically (temp file, fsync, rename); an artifact already there is not written again.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { assertConnectionId } from './checks';
+import { assertConnectionId, assertEnvelopeId } from './checks';
+import { sha256 as sha256Of } from './snapshots';
 import { EvidenceStoreError, errnoCode, unavailable } from './errors';
-import { fsyncDirectory, writeFileAtomic } from './files';
-import { compare, isEnvelopeId } from './identity';
+import { fsyncDirectory, idsOfJsonFiles, writeFileAtomic } from './files';
 import type { EnvelopeProof, ProofStore } from './proof';
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -24,7 +23,7 @@ export class DirectoryProofStore implements ProofStore {
   ) {}
 
   async putArtifact(connectionId: string, bytes: Buffer): Promise<{ sha256: string; size: number }> {
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const sha256 = sha256Of(bytes);
     const dir = path.join(this.connectionDir(connectionId), 'artifacts', 'sha256');
     try {
       await fs.mkdir(dir, { recursive: true });
@@ -83,12 +82,7 @@ export class DirectoryProofStore implements ProofStore {
       if (errnoCode(err) === 'ENOENT') return;
       throw unavailable(this.description, `list the proof of connection ${connectionId}`, err);
     }
-    const ids = names
-      .filter((n) => n.endsWith('.json'))
-      .map((n) => n.slice(0, -'.json'.length))
-      .filter(isEnvelopeId)
-      .sort(compare);
-    for (const id of ids) {
+    for (const id of idsOfJsonFiles(names)) {
       const proof = await this.getProof(connectionId, id);
       if (proof) yield proof;
     }
@@ -100,9 +94,7 @@ export class DirectoryProofStore implements ProofStore {
   }
 
   private proofDir(connectionId: string, envelopeId: string): string {
-    if (!isEnvelopeId(envelopeId)) {
-      throw new EvidenceStoreError('invalid_evidence_record', `envelopeId ${JSON.stringify(envelopeId)} is not valid`);
-    }
+    assertEnvelopeId(envelopeId);
     return path.join(this.connectionDir(connectionId), 'proof');
   }
 }

@@ -2,10 +2,9 @@
  * Signed proof in the Postgres store (design.md §7): `evidence_artifacts` holds each artifact once per connection,
  * keyed by its SHA-256 (bytea); `evidence_proof` one entry per envelope (its state, links and attempts).
  */
-import { createHash } from 'node:crypto';
-import { assertConnectionId } from './checks';
-import { EvidenceStoreError, unavailable } from './errors';
-import { isEnvelopeId } from './identity';
+import { assertConnectionId, assertEnvelopeId } from './checks';
+import { sha256 as sha256Of } from './snapshots';
+import { EvidenceStoreError } from './errors';
 import type { PostgresAccess } from './postgres-access';
 import type { EnvelopeProof, ProofStore } from './proof';
 
@@ -37,8 +36,8 @@ export class PostgresProofStore implements ProofStore {
 
   async putArtifact(connectionId: string, bytes: Buffer): Promise<{ sha256: string; size: number }> {
     assertConnectionId(this.db.description, connectionId);
-    const sha256 = createHash('sha256').update(bytes).digest('hex');
-    await this.run(`store artifact ${sha256}`, () =>
+    const sha256 = sha256Of(bytes);
+    await this.db.run(`store artifact ${sha256}`, () =>
       this.db.query(
         `INSERT INTO evidence_artifacts (connection_id, sha256, size, bytes) VALUES ($1, $2, $3, $4)
          ON CONFLICT (connection_id, sha256) DO NOTHING`,
@@ -50,7 +49,7 @@ export class PostgresProofStore implements ProofStore {
 
   async readArtifact(connectionId: string, sha256: string): Promise<Buffer> {
     assertConnectionId(this.db.description, connectionId);
-    const rows = await this.run(`read artifact ${sha256}`, () =>
+    const rows = await this.db.run(`read artifact ${sha256}`, () =>
       this.db.query<{ bytes: Buffer }>(
         'SELECT bytes FROM evidence_artifacts WHERE connection_id = $1 AND sha256 = $2',
         [connectionId, sha256],
@@ -67,7 +66,7 @@ export class PostgresProofStore implements ProofStore {
 
   async putProof(connectionId: string, proof: EnvelopeProof): Promise<void> {
     this.check(connectionId, proof.envelopeId);
-    await this.run(`write the proof of envelope ${proof.envelopeId}`, () =>
+    await this.db.run(`write the proof of envelope ${proof.envelopeId}`, () =>
       this.db.query(
         `INSERT INTO evidence_proof (connection_id, envelope_id, state, entry_text) VALUES ($1, $2, $3, $4)
          ON CONFLICT (connection_id, envelope_id) DO UPDATE
@@ -79,7 +78,7 @@ export class PostgresProofStore implements ProofStore {
 
   async getProof(connectionId: string, envelopeId: string): Promise<EnvelopeProof | undefined> {
     this.check(connectionId, envelopeId);
-    const rows = await this.run(`read the proof of envelope ${envelopeId}`, () =>
+    const rows = await this.db.run(`read the proof of envelope ${envelopeId}`, () =>
       this.db.query<{ entry_text: string }>(
         'SELECT entry_text FROM evidence_proof WHERE connection_id = $1 AND envelope_id = $2',
         [connectionId, envelopeId],
@@ -91,7 +90,7 @@ export class PostgresProofStore implements ProofStore {
   async *listProof(connectionId: string): AsyncIterable<EnvelopeProof> {
     assertConnectionId(this.db.description, connectionId);
     for (let after = ''; ;) {
-      const rows = await this.run(`list the proof of connection ${connectionId}`, () =>
+      const rows = await this.db.run(`list the proof of connection ${connectionId}`, () =>
         this.db.query<{ envelope_id: string; entry_text: string }>(
           `SELECT envelope_id, entry_text FROM evidence_proof
             WHERE connection_id = $1 AND envelope_id > $2 ORDER BY envelope_id LIMIT $3`,
@@ -107,17 +106,6 @@ export class PostgresProofStore implements ProofStore {
 
   private check(connectionId: string, envelopeId: string): void {
     assertConnectionId(this.db.description, connectionId);
-    if (!isEnvelopeId(envelopeId)) {
-      throw new EvidenceStoreError('invalid_evidence_record', `envelopeId ${JSON.stringify(envelopeId)} is not valid`);
-    }
-  }
-
-  private async run<T>(action: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      await this.db.ensureSchema();
-      return await fn();
-    } catch (err) {
-      throw unavailable(this.db.description, action, err);
-    }
+    assertEnvelopeId(envelopeId);
   }
 }

@@ -3,7 +3,6 @@
  * not validate, kept as text (see postgres-schema.ts), durable when a call resolves.
  */
 import { assertConnectionId } from './checks';
-import { unavailable } from './errors';
 import { compare, isEnvelopeId } from './identity';
 import type { PostgresAccess } from './postgres-access';
 import { prepareQuarantine } from './quarantine-entry';
@@ -26,60 +25,48 @@ export class PostgresQuarantine {
       compare(a.entry.envelopeId, b.entry.envelopeId),
     );
     if (!rows.length) return;
-    try {
-      await this.db.ensureSchema();
-      await this.db.query(UPSERT_QUARANTINE, [
+    await this.db.run(`quarantine envelopes of connection ${connectionId}`, () =>
+      this.db.query(UPSERT_QUARANTINE, [
         connectionId,
         rows.map((r) => r.entry.envelopeId),
         rows.map((r) => r.entry.reason),
         rows.map((r) => r.entry.quarantinedAt),
         rows.map((r) => r.json),
-      ]);
-    } catch (err) {
-      throw unavailable(this.db.description, `quarantine envelopes of connection ${connectionId}`, err);
-    }
+      ]),
+    );
   }
 
   async release(connectionId: string, envelopeIds: string[]): Promise<void> {
     assertConnectionId(this.db.description, connectionId);
     const ids = envelopeIds.filter(isEnvelopeId);
     if (!ids.length) return;
-    try {
-      await this.db.ensureSchema();
-      await this.db.query(
-        'DELETE FROM evidence_quarantine WHERE connection_id = $1 AND envelope_id = ANY($2::text[])',
-        [connectionId, ids],
-      );
-    } catch (err) {
-      throw unavailable(this.db.description, `release quarantined envelopes of connection ${connectionId}`, err);
-    }
+    await this.db.run(`release quarantined envelopes of connection ${connectionId}`, () =>
+      this.db.query('DELETE FROM evidence_quarantine WHERE connection_id = $1 AND envelope_id = ANY($2::text[])', [
+        connectionId,
+        ids,
+      ]),
+    );
   }
 
   async list(connectionId: string): Promise<QuarantinedEnvelope[]> {
     assertConnectionId(this.db.description, connectionId);
-    try {
-      await this.db.ensureSchema();
+    return this.db.run(`list quarantined envelopes of connection ${connectionId}`, async () => {
       const rows = await this.db.query<{ entry_text: string }>(
         'SELECT entry_text FROM evidence_quarantine WHERE connection_id = $1 ORDER BY envelope_id',
         [connectionId],
       );
       return rows.map((r) => JSON.parse(r.entry_text) as QuarantinedEnvelope);
-    } catch (err) {
-      throw unavailable(this.db.description, `list quarantined envelopes of connection ${connectionId}`, err);
-    }
+    });
   }
 
   async count(connectionId: string): Promise<number> {
     assertConnectionId(this.db.description, connectionId);
-    try {
-      await this.db.ensureSchema();
+    return this.db.run(`count quarantined envelopes of connection ${connectionId}`, async () => {
       const rows = await this.db.query<{ n: number }>(
         'SELECT count(*)::int AS n FROM evidence_quarantine WHERE connection_id = $1',
         [connectionId],
       );
       return rows[0]?.n ?? 0;
-    } catch (err) {
-      throw unavailable(this.db.description, `count quarantined envelopes of connection ${connectionId}`, err);
-    }
+    });
   }
 }

@@ -14,7 +14,7 @@ import type { PoolClient } from 'pg';
 import type { PostgresAccess } from './postgres-access';
 import type { SnapshotKind } from '../../workflows/evidence';
 import { assertConnectionId } from './checks';
-import { EvidenceStoreError, unavailable } from './errors';
+import { EvidenceStoreError } from './errors';
 import {
   SNAPSHOT_ID,
   SnapshotDiffer,
@@ -81,7 +81,7 @@ export class PostgresSnapshotStore implements SnapshotStore {
     progress: Record<string, unknown>,
   ): Promise<void> {
     this.check(connectionId, snapshotId);
-    await this.run(`stage a ${kind} page`, () =>
+    await this.db.run(`stage a ${kind} page`, () =>
       this.db.transaction(async (client) => {
         await lock(client, connectionId, kind);
         // One snapshot per kind in progress: any other staging is a snapshot that will never complete.
@@ -105,7 +105,7 @@ export class PostgresSnapshotStore implements SnapshotStore {
     snapshotId: string,
   ): Promise<StagedProgress | undefined> {
     this.check(connectionId, snapshotId);
-    const rows = await this.run(`read the ${kind} staging`, () =>
+    const rows = await this.db.run(`read the ${kind} staging`, () =>
       this.db.query<{ page: number; progress_text: string }>(
         `SELECT page, progress_text FROM evidence_snapshot_staging
           WHERE connection_id = $1 AND kind = $2 AND snapshot_id = $3 ORDER BY page DESC LIMIT 1`,
@@ -118,7 +118,7 @@ export class PostgresSnapshotStore implements SnapshotStore {
 
   async publish(connectionId: string, kind: SnapshotKind, snapshotId: string, takenAt: string): Promise<SnapshotEntry> {
     this.check(connectionId, snapshotId);
-    return this.run(`publish a ${kind} snapshot`, () =>
+    return this.db.run(`publish a ${kind} snapshot`, () =>
       this.db.transaction(async (client) => {
         await lock(client, connectionId, kind);
         const key = [connectionId, kind] as const;
@@ -216,7 +216,7 @@ export class PostgresSnapshotStore implements SnapshotStore {
 
   async snapshots(connectionId: string, kind: SnapshotKind): Promise<SnapshotEntry[]> {
     this.check(connectionId);
-    const rows = await this.run(`read the ${kind} snapshot index`, () =>
+    const rows = await this.db.run(`read the ${kind} snapshot index`, () =>
       this.db.query<{ entry_text: string }>(
         'SELECT entry_text FROM evidence_snapshots WHERE connection_id = $1 AND kind = $2 ORDER BY seq',
         [connectionId, kind],
@@ -233,7 +233,7 @@ export class PostgresSnapshotStore implements SnapshotStore {
       throw new EvidenceStoreError('invalid_evidence_record', `no ${kind} snapshot ${snapshotId}`);
     }
     for (let after = -1; ;) {
-      const rows = await this.run(`read the ${kind} snapshot ${entry.takenAt}`, () =>
+      const rows = await this.db.run(`read the ${kind} snapshot ${entry.takenAt}`, () =>
         this.db.query<{ ord: number; record_text: string }>(
           `SELECT ord, record_text FROM evidence_snapshot_records
             WHERE connection_id = $1 AND kind = $2 AND snapshot_sha = $3 AND ord > $4 ORDER BY ord LIMIT $5`,
@@ -253,15 +253,6 @@ export class PostgresSnapshotStore implements SnapshotStore {
     assertConnectionId(this.db.description, connectionId);
     if (snapshotId !== undefined && !SNAPSHOT_ID.test(snapshotId)) {
       throw new EvidenceStoreError('invalid_evidence_record', `snapshot ID ${JSON.stringify(snapshotId)} is not valid`);
-    }
-  }
-
-  private async run<T>(action: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      await this.db.ensureSchema();
-      return await fn();
-    } catch (err) {
-      throw unavailable(this.db.description, action, err);
     }
   }
 }

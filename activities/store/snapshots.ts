@@ -96,7 +96,7 @@ export function recordLine(record: SnapshotRecord): string {
   return JSON.stringify(members ? { id, object, members } : { id, object });
 }
 
-export const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+export const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
 
 /** Hashes a snapshot line by line, as it is written: the same lines in the same order give the same hash. */
 export class SnapshotHasher {
@@ -157,7 +157,7 @@ export async function* assembleRecords(
 }
 
 /** How `next` differs from `previous` (same ID): the changed fields, and who joined or left. */
-export function changeOf(previous: SnapshotRecord, next: SnapshotRecord): SnapshotChange | undefined {
+function changeOf(previous: SnapshotRecord, next: SnapshotRecord): SnapshotChange | undefined {
   const keys = new Set([...Object.keys(previous.object), ...Object.keys(next.object)]);
   const fields = [...keys].filter((k) => JSON.stringify(previous.object[k]) !== JSON.stringify(next.object[k])).sort();
   const change: SnapshotChange = { id: next.id, fields };

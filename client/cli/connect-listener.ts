@@ -11,7 +11,7 @@ const KEYS_RULE = 'the DocuSign Connect HMAC key(s), comma-separated, each at le
 const MAX_DEBOUNCE_MS = 60_000;
 
 /** CONNECT_HMAC_KEYS: one key, or several while one is rotated (DocuSign's keys are 44 base64 characters). */
-export function hmacKeysOf(value: string | undefined): string[] {
+function hmacKeysOf(value: string | undefined): string[] {
   if (!value?.trim()) throw new UsageError(`CONNECT_HMAC_KEYS: is required by connect-listener (${KEYS_RULE})`);
   const keys = value.split(',').map((k) => k.trim());
   if (keys.some((k) => k.length < 32)) throw new UsageError(`CONNECT_HMAC_KEYS: must be ${KEYS_RULE}`);

@@ -37,7 +37,7 @@ export interface CommandContext {
 }
 
 /** The context of one `run()`: also its exit code so far and the clean-up once the command ended. */
-export interface RunContext extends CommandContext {
+interface RunContext extends CommandContext {
   readonly exitCode: number;
   close(): Promise<void>;
 }

@@ -5,9 +5,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import type { RegisterCommand } from './command';
+import { REPORT_FORMATS as FORMATS } from '../report/model';
 import { connectionIdOf, UsageError } from './flags';
-
-const FORMATS = ['html', 'md', 'json'] as const;
 
 export const reportCommand: RegisterCommand = (program, ctx) => {
   program
@@ -31,16 +30,16 @@ export const reportCommand: RegisterCommand = (program, ctx) => {
         }
       }
       const options = { format, ...(flags.since !== undefined ? { since: flags.since } : {}) };
+      // Temporal unreachable: the store alone still makes the report, and says so (the client does the same when
+      // Temporal answers but the connection's worker does not).
+      const client = await ctx.client().catch((err: Error) => err);
       let report: string;
-      try {
-        report = await (await ctx.client()).report(id, options);
-      } catch (err) {
-        // Temporal down (or no such connection known to it): the store alone still makes the report, and says so.
-        const { ConnectionNotFoundError } = await import('../errors.js');
-        if (err instanceof ConnectionNotFoundError) throw err;
+      if (client instanceof Error) {
         const { readReport } = await import('../evidence.js');
         const spec = (await ctx.config()).evidenceStore;
-        report = await readReport(spec, id, { ...options, status: { unavailable: (err as Error).message } });
+        report = await readReport(spec, id, { ...options, status: { unavailable: client.message } });
+      } else {
+        report = await client.report(id, options);
       }
       if (flags.out) {
         await writeFile(flags.out, report);

@@ -10,9 +10,9 @@ import type { AccessReviewSection, AdminReason, KindChanges, Named, ProfileRow, 
 import { compareText, flag, isoTime, sameText, text } from './values';
 
 /** Users who have not signed in for this long are listed (a common quarterly access-review threshold). */
-export const INACTIVITY_DAYS = 90;
+const INACTIVITY_DAYS = 90;
 /** DocuSign's built-in profile that makes its users account administrators. */
-export const ACCOUNT_ADMINISTRATOR_PROFILE = 'Account Administrator';
+const ACCOUNT_ADMINISTRATOR_PROFILE = 'Account Administrator';
 
 const DAY_MS = 86_400_000;
 /** Statuses that end a user's access. */

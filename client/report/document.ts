@@ -316,7 +316,7 @@ function postureBlocks(sp: SecurityPostureSection): Block[] {
 
 // ---- signed proof ----
 
-export function describePolicy(policy: SignedProofPolicy | null): string {
+function describePolicy(policy: SignedProofPolicy | null): string {
   if (policy === null) return 'not known to this report: every completed envelope is listed';
   if (policy === 'none') return 'none: no signed proof is collected';
   if (policy === 'all-completed') return 'every completed envelope';
@@ -392,7 +392,7 @@ function proofBlocks(p: SignedProofSection): Block[] {
 
 // ---- chart ----
 
-export const CHART_CAPTION =
+const CHART_CAPTION =
   'Each stored envelope counted once: in the month (UTC) of its latest status change, with that status.';
 
 function chartBlocks(chart: EnvelopeChart): Block[] {

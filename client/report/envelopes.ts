@@ -10,7 +10,7 @@ import type { ConnectionSection, EnvelopeChart, OutstandingProof, ProofRow, Sign
 import { compareText, isoTime, text } from './values';
 
 /** Legend order: the way an envelope goes, then how it ends; any other status follows alphabetically. */
-export const STATUS_ORDER = [
+const STATUS_ORDER = [
   'created',
   'sent',
   'delivered',
@@ -29,7 +29,7 @@ type SlimProof = Pick<EnvelopeProof, 'state' | 'attempts' | 'nextAttemptAt' | 'l
   subject?: string;
 };
 
-export interface EnvelopeFacts {
+interface EnvelopeFacts {
   stored: Pick<ConnectionSection['stored'], 'envelopes' | 'lastStoredAt'>;
   signedProof: SignedProofSection;
   chart: EnvelopeChart;

@@ -5,10 +5,9 @@
 import { renderHtml } from './html';
 import { loadReport, type LoadReportOptions } from './load';
 import { renderMarkdown } from './markdown';
-import type { Report } from './model';
+import type { Report, ReportFormat } from './model';
 
-export const REPORT_FORMATS = ['html', 'md', 'json'] as const;
-export type ReportFormat = (typeof REPORT_FORMATS)[number];
+export { REPORT_FORMATS, type ReportFormat } from './model';
 
 export function renderReport(format: ReportFormat, report: Report): string {
   switch (format) {

@@ -12,6 +12,9 @@ import type { ProofCounts, ProofState } from '../../activities/store/proof';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
+export const REPORT_FORMATS = ['html', 'md', 'json'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
 /** The report's sections in order; every renderer shows each of them, with or without data. */
 export const SECTIONS = [
   { id: 'connection', title: 'Connection' },

@@ -58,7 +58,7 @@ const CLASSES = [
   ['digit or special character', ['passwordIncludeDigitOrSpecialCharacter']],
 ] as const;
 
-export const CHECKS: readonly CheckRule[] = [
+const CHECKS: readonly CheckRule[] = [
   {
     id: 'password-minimum-length',
     label: 'Password minimum length',
