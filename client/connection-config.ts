@@ -6,7 +6,13 @@
  */
 import type { Payload } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
-import { credentialsUpdateSchema, parseConnectionConfig, type ConnectionConfig } from '../workflows/config';
+import { isDeepStrictEqual } from 'node:util';
+import {
+  connectionConfigSchema,
+  credentialsUpdateSchema,
+  parseConnectionConfig,
+  type ConnectionConfig,
+} from '../workflows/config';
 import { credentialsUpdatedSignal } from '../workflows/messages';
 import { ConnectorClientError } from './errors';
 
@@ -33,19 +39,13 @@ export async function configFromHistory(
   return config;
 }
 
-const CONFIG_FIELDS: (keyof ConnectionConfig)[] = [
-  'environment',
-  'integrationKey',
-  'userId',
-  'privateKeyRef',
-  'accountId',
-  'oauthBaseUrl',
-  'redirectUri',
-  'syncIntervalMinutes',
-  'backfillFrom',
-];
+/** Every config field but the ID, from the schema itself, so a field added there is compared too. */
+const CONFIG_FIELDS = (Object.keys(connectionConfigSchema.shape) as (keyof ConnectionConfig)[]).filter(
+  (field) => field !== 'connectionId',
+);
 
 /** The fields whose value in `wanted` differs from the running config (`connect` reports them as not applied). */
 export function differences(running: ConnectionConfig, wanted: ConnectionConfig): (keyof ConnectionConfig)[] {
-  return CONFIG_FIELDS.filter((field) => running[field] !== wanted[field]);
+  // signedProof may be an object: compared by value.
+  return CONFIG_FIELDS.filter((field) => !isDeepStrictEqual(running[field], wanted[field]));
 }
