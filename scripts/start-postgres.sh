@@ -7,6 +7,7 @@
 # - Uses the newest /usr/lib/postgresql/*/bin; if there is none, installs Debian's `postgresql` (root, apt-get).
 # - The cluster lives in ${EVIDENCE_PG_DIR:-/tmp/evidence-postgres-$PGPORT} (data, socket, log), owned by the
 #   `postgres` user when run as root (initdb refuses root). Tuned for tests: fsync off, nothing worth keeping.
+#   PG_DURABLE=1 keeps Postgres's durable defaults instead (fsync, synchronous_commit: what benchmarks compare with).
 # - Idempotent: if the URL already works, it is just printed. If the port is taken by something that does not accept
 #   the URL, it fails rather than touching it (unless it is this script's own cluster, which is then re-created).
 # Everything except the URL goes to stderr.
@@ -141,11 +142,11 @@ listen_addresses = '$HOST'
 port = $PORT
 unix_socket_directories = '$BASE'
 max_connections = 200
-fsync = off
-synchronous_commit = off
-full_page_writes = off
 password_encryption = 'scram-sha-256'
 EOF
+if [ "${PG_DURABLE:-}" != 1 ]; then
+  printf 'fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n' >>"$DATA/postgresql.conf"
+fi
 
 log "starting on $HOST:$PORT (log: $LOG)"
 if ! as_owner "$BINDIR/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 start >&2; then

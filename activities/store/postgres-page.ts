@@ -1,52 +1,27 @@
 /**
- * A page of the Postgres store, in one transaction (`writePage`): versions are inserted with ON CONFLICT DO NOTHING
- * RETURNING (what comes back is what this write created), then latest rows are upserted only where the new instant is
- * later than the stored one, then the sync checkpoint (if given) is replaced.
- * Both statements are safe under concurrent writers of the same rows (the unique index serialises them; a waiting
- * insert sees the other's committed row and does nothing). Rows go in sorted order to avoid lock-order deadlocks;
- * writePage retries a deadlock or serialisation failure anyway.
+ * A page of the Postgres store, as ONE statement (`writePage`), so one round trip and its own transaction: the page's
+ * rows come in as a VALUES list; versions are inserted with ON CONFLICT DO NOTHING RETURNING (what comes back is what
+ * this write created), latest rows are upserted only where the new instant is later than the stored one, and the sync
+ * checkpoint (if given) is replaced. Data-modifying CTEs all run, whether or not the final SELECT reads them.
+ * Both upserts are safe under concurrent writers of the same rows (the unique index serialises them; a waiting insert
+ * sees the other's committed row and does nothing). Rows go in sorted order to avoid lock-order deadlocks; writePage
+ * retries a deadlock or serialisation failure anyway.
+ *
+ * Why this shape (bench/store.ts, README "where the time went"): one parameter per value, not one text[] per column
+ * (node-pg escapes every quote of the JSON into an array literal that Postgres then parses back: 4× the cost of the
+ * whole insert); one statement instead of BEGIN, three statements and COMMIT; the statement is prepared once per row
+ * count; the record is stored twice as written (version text, latest json: checked, not re-encoded like jsonb) and
+ * compressed with lz4 rather than pglz (migration 006).
  */
-import type { PoolClient } from 'pg';
+import type { PoolClient, QueryConfig } from 'pg';
 import { compare } from './identity';
 import type { PreparedRecord } from './records';
-
-const COLUMNS_FROM_ARRAYS = `
-  FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::text[])
-       WITH ORDINALITY AS t(envelope_id, status_changed_at, status_changed_key, status, synced_at, record_text, ord)
-  ORDER BY t.ord`;
-
-const INSERT_VERSIONS = `
-  INSERT INTO evidence_envelope_versions
-    (connection_id, envelope_id, status_changed_at, status_changed_key, status, synced_at, record, record_text)
-  SELECT $1, t.envelope_id, t.status_changed_at, t.status_changed_key, t.status, t.synced_at, t.record_text::jsonb,
-         t.record_text
-  ${COLUMNS_FROM_ARRAYS}
-  ON CONFLICT (connection_id, envelope_id, status_changed_at) DO NOTHING
-  RETURNING envelope_id`;
-
-const UPSERT_LATEST = `
-  INSERT INTO evidence_envelopes AS e
-    (connection_id, envelope_id, status, status_changed_at, status_changed_key, synced_at, record, record_text)
-  SELECT $1, t.envelope_id, t.status, t.status_changed_at, t.status_changed_key, t.synced_at, t.record_text::jsonb,
-         t.record_text
-  ${COLUMNS_FROM_ARRAYS}
-  ON CONFLICT (connection_id, envelope_id) DO UPDATE SET
-    status = EXCLUDED.status,
-    status_changed_at = EXCLUDED.status_changed_at,
-    status_changed_key = EXCLUDED.status_changed_key,
-    synced_at = EXCLUDED.synced_at,
-    record = EXCLUDED.record,
-    record_text = EXCLUDED.record_text
-  WHERE e.status_changed_key < EXCLUDED.status_changed_key`;
-
-const UPSERT_CHECKPOINT = `
-  INSERT INTO evidence_sync_checkpoints (connection_id, checkpoint_text) VALUES ($1, $2)
-  ON CONFLICT (connection_id) DO UPDATE SET checkpoint_text = EXCLUDED.checkpoint_text, updated_at = now()`;
 
 /** A page's rows in lock order (concurrent writers take row locks in the same order), and each envelope's newest. */
 export interface PageRows {
   versions: PreparedRecord[];
-  latest: PreparedRecord[];
+  /** The records among `versions` that are each envelope's newest in the page. */
+  latest: Set<PreparedRecord>;
 }
 
 export function pageRows(page: readonly PreparedRecord[]): PageRows {
@@ -60,31 +35,80 @@ export function pageRows(page: readonly PreparedRecord[]): PageRows {
     const best = latest.get(p.record.envelopeId);
     if (!best || p.key > best.key) latest.set(p.record.envelopeId, p);
   }
-  return { versions, latest: [...latest.values()] };
+  return { versions, latest: new Set(latest.values()) };
 }
 
-/** Writes a page in the caller's transaction; the envelope IDs that got a new version. */
+/** Per row: envelope_id, status_changed_at, status_changed_key, status, synced_at, record_text, is_latest. */
+const ROW_PARAMS = 7;
+
+/** The page's statement for `rows` rows (with the checkpoint or without), prepared under its name once per pooled connection. */
+function pageStatement(rows: number, withCheckpoint: boolean): Pick<QueryConfig, 'name' | 'text'> {
+  const values = Array.from({ length: rows }, (_, i) => {
+    const p = (k: number) => `$${2 + i * ROW_PARAMS + k}`;
+    return `(${p(0)}::text, ${p(1)}::text, ${p(2)}::text, ${p(3)}::text, ${p(4)}::timestamptz, ${p(5)}::text, ${p(6)}::boolean, ${i})`;
+  });
+  const checkpointParam = `$${2 + rows * ROW_PARAMS}`;
+  const text = `
+    WITH t (envelope_id, status_changed_at, status_changed_key, status, synced_at, record_text, is_latest, ord) AS (
+      VALUES ${values.join(',\n')}
+    ),
+    created AS (
+      INSERT INTO evidence_envelope_versions
+        (connection_id, envelope_id, status_changed_at, status_changed_key, status, synced_at, record_text)
+      SELECT $1, envelope_id, status_changed_at, status_changed_key, status, synced_at, record_text
+        FROM t ORDER BY ord
+      ON CONFLICT (connection_id, envelope_id, status_changed_at) DO NOTHING
+      RETURNING envelope_id
+    ),
+    latest AS (
+      INSERT INTO evidence_envelopes AS e
+        (connection_id, envelope_id, status, status_changed_at, status_changed_key, synced_at, record)
+      SELECT $1, envelope_id, status, status_changed_at, status_changed_key, synced_at, record_text::json
+        FROM t WHERE is_latest ORDER BY ord
+      ON CONFLICT (connection_id, envelope_id) DO UPDATE SET
+        status = EXCLUDED.status,
+        status_changed_at = EXCLUDED.status_changed_at,
+        status_changed_key = EXCLUDED.status_changed_key,
+        synced_at = EXCLUDED.synced_at,
+        record = EXCLUDED.record
+      WHERE e.status_changed_key < EXCLUDED.status_changed_key
+    )${
+      withCheckpoint
+        ? `,
+    checkpoint AS (
+      INSERT INTO evidence_sync_checkpoints (connection_id, checkpoint_text) VALUES ($1, ${checkpointParam})
+      ON CONFLICT (connection_id) DO UPDATE SET checkpoint_text = EXCLUDED.checkpoint_text, updated_at = now()
+    )`
+        : ''
+    }
+    SELECT envelope_id FROM created`;
+  return { name: `evidence-write-page-${rows}${withCheckpoint ? '-checkpoint' : ''}`, text };
+}
+
+const CHECKPOINT_ONLY = `
+  INSERT INTO evidence_sync_checkpoints (connection_id, checkpoint_text) VALUES ($1, $2)
+  ON CONFLICT (connection_id) DO UPDATE SET checkpoint_text = EXCLUDED.checkpoint_text, updated_at = now()`;
+
+/** Writes a page (one statement, so one transaction); the envelope IDs that got a new version. */
 export async function writePageRows(
-  client: PoolClient,
+  client: Pick<PoolClient, 'query'>,
   connectionId: string,
   { versions, latest }: PageRows,
   checkpointJson: string | undefined,
 ): Promise<Set<string>> {
-  const inserted = versions.length
-    ? (await client.query<{ envelope_id: string }>(INSERT_VERSIONS, [connectionId, ...arrays(versions)])).rows
-    : [];
-  if (latest.length) await client.query(UPSERT_LATEST, [connectionId, ...arrays(latest)]);
-  if (checkpointJson) await client.query(UPSERT_CHECKPOINT, [connectionId, checkpointJson]);
-  return new Set(inserted.map((r) => r.envelope_id));
-}
-
-function arrays(rows: readonly PreparedRecord[]): [string[], string[], string[], string[], string[], string[]] {
-  return [
-    rows.map((r) => r.record.envelopeId),
-    rows.map((r) => r.record.statusChangedDateTime),
-    rows.map((r) => r.key),
-    rows.map((r) => r.record.status),
-    rows.map((r) => r.record.syncedAt),
-    rows.map((r) => r.json),
-  ];
+  if (!versions.length) {
+    if (checkpointJson) await client.query(CHECKPOINT_ONLY, [connectionId, checkpointJson]);
+    return new Set();
+  }
+  const values: unknown[] = [connectionId];
+  for (const r of versions) {
+    const { envelopeId, statusChangedDateTime, status, syncedAt } = r.record;
+    values.push(envelopeId, statusChangedDateTime, r.key, status, syncedAt, r.json, latest.has(r));
+  }
+  if (checkpointJson) values.push(checkpointJson);
+  const { rows } = await client.query<{ envelope_id: string }>({
+    ...pageStatement(versions.length, checkpointJson !== undefined),
+    values,
+  });
+  return new Set(rows.map((r) => r.envelope_id));
 }

@@ -2,15 +2,16 @@
  * The Postgres store's schema, created by `init()` (or lazily by the first operation) from the MIGRATIONS list;
  * applied versions are recorded in `schema_migrations` inside one transaction holding an advisory lock, so workers
  * starting together neither race nor half-apply a migration:
- * - `evidence_envelopes`: the latest record of each (connection_id, envelope_id).
- * - `evidence_envelope_versions`: every version, keyed by (connection_id, envelope_id, status_changed_at).
+ * - `evidence_envelopes`: the latest record of each (connection_id, envelope_id), as `record json` since migration 006.
+ * - `evidence_envelope_versions`: every version, keyed by (connection_id, envelope_id, status_changed_at), as
+ *   `record_text` (since migration 006; its jsonb copy was never read).
  * - `evidence_sync_checkpoints`: where an interrupted sync of the connection resumes (not evidence).
  * - `evidence_quarantine`: envelopes DocuSign listed that did not validate, kept raw until they do (not evidence).
  *   Text only, no jsonb: malformed data is what lands here, and jsonb refuses some valid JSON (a \u0000 escape).
  * `status_changed_at` is DocuSign's exact string (7 fractional digits; timestamptz would keep 6);
  * `status_changed_key` is the same instant normalised (UTC, 9 digits) so string order is time order.
- * `record` (jsonb) is for querying; `record_text` holds the record exactly as written and is what reads return:
- * jsonb reorders object keys, and the envelope must come back exactly as DocuSign returned it.
+ * Records are kept exactly as written, which is what reads return: the envelope must come back exactly as DocuSign
+ * returned it, so json (which keeps the text) rather than jsonb (which reorders keys and refuses \u0000).
  * `envelope_id` is COLLATE "C" so envelopeId order is byte order (as in the directory store) and served by the key.
  * The snapshot and proof tables are migrated from their own modules' migrations, listed here in order.
  */
@@ -78,6 +79,20 @@ const MIGRATIONS: readonly Migration[] = [
   },
   SNAPSHOT_MIGRATION,
   PROOF_MIGRATION,
+  {
+    // Write cost (bench/store.ts): parsing every record into jsonb cost more than the rest of the insert, and pglz
+    // compression of four ~3.6 KB values per envelope as much again. The latest row's record becomes json: the text
+    // exactly as written (key order, \u0000 escapes and all), still queryable with ->, checked but not re-encoded.
+    // The version's jsonb copy was never read. lz4 applies to values written from now on; older rows read the same.
+    version: 'evidence_store_006_json_records',
+    sql: `
+      ALTER TABLE evidence_envelope_versions DROP COLUMN record;
+      ALTER TABLE evidence_envelope_versions ALTER COLUMN record_text SET COMPRESSION lz4;
+      ALTER TABLE evidence_envelopes ALTER COLUMN record TYPE json USING record_text::json;
+      ALTER TABLE evidence_envelopes DROP COLUMN record_text;
+      ALTER TABLE evidence_envelopes ALTER COLUMN record SET COMPRESSION lz4;
+    `,
+  },
 ];
 
 /** Arbitrary constant: the advisory lock that serialises migrations of this store. */

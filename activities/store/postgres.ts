@@ -1,6 +1,6 @@
 /**
  * The Postgres evidence store (design.md §5), selected by a `postgres://` / `postgresql://` URL. Its tables and
- * migrations: postgres-schema.ts; how a page is written (one transaction): postgres-page.ts; its quarantine:
+ * migrations: postgres-schema.ts; how a page is written (one statement): postgres-page.ts; its quarantine:
  * quarantine-postgres.ts.
  */
 import { Pool, type PoolClient, type QueryResultRow } from 'pg';
@@ -116,7 +116,7 @@ export class PostgresStore implements EvidenceStore {
     const rows = pageRows(page);
     for (let attempt = 1; ; attempt++) {
       try {
-        const created = await this.transaction((client) => writePageRows(client, connectionId, rows, checkpointJson));
+        const created = await writePageRows(this.pool, connectionId, rows, checkpointJson);
         const pageIds = [...new Set(page.map((p) => p.record.envelopeId))];
         return {
           changed: pageIds.filter((id) => created.has(id)),
@@ -174,7 +174,7 @@ export class PostgresStore implements EvidenceStore {
       try {
         await this.ensureSchema();
         ({ rows } = await this.pool.query<{ envelope_id: string; record_text: string }>(
-          `SELECT envelope_id, record_text FROM evidence_envelopes
+          `SELECT envelope_id, record::text AS record_text FROM evidence_envelopes
             WHERE connection_id = $1 AND envelope_id > $2
             ORDER BY envelope_id LIMIT $3`,
           [connectionId, after, this.listBatchSize],
