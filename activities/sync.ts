@@ -5,9 +5,10 @@
  * - `to_date` is fixed when the run starts, so the window is stable; `from_date` overlaps the cursor a little.
  * - The first sync backfills from `backfillFrom` in bounded windows.
  * - Each page is validated, then stored together with the position it leads to (the store's sync checkpoint), then
- *   that position is heartbeated. A retried attempt resumes from the checkpoint, or the heartbeat if that is further
- *   on, so a killed worker re-fetches at most one page even when its last heartbeats never reached Temporal.
- *   The returned cursor only covers stored pages.
+ *   that position is heartbeated; the next page is fetched while one is stored. A retried attempt resumes from the
+ *   checkpoint, or the heartbeat if that is further on, so a killed worker re-fetches at most two pages (the one being
+ *   stored and the one in flight) even when its last heartbeats never reached Temporal. The returned cursor only
+ *   covers stored pages.
  * - If the result set shifts between pages (an envelope changed and left the window), offset paging would skip one:
  *   the window restarts from the high-water mark instead. Paging follows DocuSign's counts, not only `nextUri`
  *   (docusign-api.md §10: it may be missing while more remain).
@@ -185,22 +186,35 @@ export async function syncEnvelopes(
       }
     }
 
-    // One page per turn; a window keeps its end until its last page moves windowStart to it.
-    while (Date.parse(current.windowStart) < Date.parse(toDate)) {
-      const windowEnd = windowEndOf(current.windowStart, toDate, options.backfillWindowDays);
+    /** The page at a position, and the position after it; a window keeps its end until its last page moves past it. */
+    const fetchAt = async (at: SyncProgress): Promise<{ page: EnvelopesPage; next: SyncProgress }> => {
+      const windowEnd = windowEndOf(at.windowStart, toDate, options.backfillWindowDays);
       const firstPageFrom = (from: string) => firstPageUrl(restBase, input.account.accountId, from, windowEnd, options);
-      const url = current.nextUrl ?? firstPageFrom(current.windowStart);
+      const url = at.nextUrl ?? firstPageFrom(at.windowStart);
       const page = await fetchPage(url);
-      const next = advance(current, url, page, windowEnd, restBase, firstPageFrom);
+      return { page, next: advance(at, url, page, windowEnd, restBase, firstPageFrom) };
+    };
+    const hasMore = (at: SyncProgress) => Date.parse(at.windowStart) < Date.parse(toDate);
+
+    // Pipelined: while a page is stored, the next one is fetched (still one DocuSign call at a time). The checkpoint
+    // and heartbeat only ever name stored pages, so a kill re-fetches at most the page being stored and the one in
+    // flight.
+    let fetching = hasMore(current) ? fetchAt({ ...current }) : undefined;
+    while (fetching) {
+      const { page, next } = await fetching;
+      fetching = hasMore(next) ? fetchAt(next) : undefined;
+      // A failed store is the error to report; the fetch in flight is abandoned (its failure, if any, is moot).
+      fetching?.catch(() => undefined);
       const syncedAt = new Date(options.now()).toISOString();
       await quarantine(page, syncedAt);
       await store.writePage(
         connectionId,
         page.envelopes.map((e) => recordOf(connectionId, e, syncedAt)),
-        { syncId, progress: { ...next } },
+        { syncId, progress: { ...next, rateLimit: current.rateLimit } },
       );
       options.onPage?.(page.envelopes.length);
-      Object.assign(current, next);
+      // The newest budget is the one the fetch in flight may have just read, not the one `next` was built with.
+      Object.assign(current, next, { rateLimit: current.rateLimit });
       ctx.heartbeat(current);
     }
     return {

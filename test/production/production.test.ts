@@ -6,7 +6,7 @@
  * stack's Postgres as compose's worker keeps it. Workers are real processes (test/helpers/processes.ts).
  *
  * Same bounds as on the dev server (test/reliability): the store exactly equal to DocuSign's data, no version twice,
- * at most one page fetched again per worker kill. Outages of the server and of its database run after the others,
+ * at most two pages fetched again per worker kill. Outages of the server and of its database run after the others,
  * so that they disturb no kill count. UI_SCREENSHOT_DIR=<dir> keeps the browser check's screenshots.
  *
  * Skipped, saying so, only when the server is not provisioned (`npm run tools -- --server`); .ci/run provisions it.
@@ -230,7 +230,7 @@ void describe(
         }
       });
 
-      test('a worker SIGKILLed mid-sync: the next one finishes it, store exact, at most one page fetched again', async () => {
+      test('a worker SIGKILLed mid-sync: the next one finishes it, store exact, at most two pages fetched again', async () => {
         const r = await rig();
         const taskQueue = uniqueTaskQueue('prod-kill');
         const first = await worker(r, taskQueue);
@@ -242,7 +242,7 @@ void describe(
         await assertSynced(r, handle, 'prod-kill');
         const refetched = r.emu.stats.pagesServed - (await cleanPages);
         kills.push({ what: 'worker', killAt, refetched });
-        assert.ok(refetched <= 1, `killed after page ${killAt}: ${refetched} pages fetched again`);
+        assert.ok(refetched <= 2, `killed after page ${killAt}: ${refetched} pages fetched again`);
         await second.stop();
       });
 
@@ -266,7 +266,7 @@ void describe(
         assert.equal(survivor.child.exitCode, null, 'the survivor is still running');
         const refetched = r.emu.stats.pagesServed - (await cleanPages);
         kills.push({ what: 'two workers', killAt, refetched });
-        assert.ok(refetched <= 1, `killed after page ${killAt}: ${refetched} pages fetched again`);
+        assert.ok(refetched <= 2, `killed after page ${killAt}: ${refetched} pages fetched again`);
         await survivor.stop();
       });
     });

@@ -3,8 +3,8 @@
  * killed with SIGKILL at seeded random moments during a sync; a new worker process then finishes the sync. Every
  * trial ends with the store EXACTLY equal to DocuSign's non-draft envelopes, no version twice in changes.jsonl, and
  * the retry resuming from a heartbeat. Pages fetched again per kill are counted against a clean run of the same data:
- * at most one page per kill (asserted over all kills), including a dedicated kill right after a backfill window's
- * last page.
+ * at most two pages per kill (the one being stored, the one in flight; asserted over all kills), including a dedicated
+ * kill right after a backfill window's last page.
  *
  *   CRASH_TRIALS (default 3)   CRASH_SEED (default 1729)   CRASH_CONCURRENCY (trials at once, default 3)
  *
@@ -193,7 +193,7 @@ describe('crash trials: SIGKILL the worker process mid-sync', { timeout: 600_000
           msBetweenLastPages: gap,
         });
         kills.push({ what: `trial ${trial}`, killAt, refetched, msBetweenLastPages: gap });
-        // Hard bound here; the design's "at most one page per kill" is asserted over all kills below.
+        // Hard bound here; the design's "at most two pages per kill" is asserted over all kills below.
         assert.ok(refetched >= 0 && refetched <= killAt, `trial ${trial}: ${refetched} pages fetched again`);
         await second.stop();
       };
@@ -211,7 +211,7 @@ describe('crash trials: SIGKILL the worker process mid-sync', { timeout: 600_000
       assert.equal(results.length, TRIALS);
     });
 
-    test("a kill just after a backfill window's last page: store exact, and at most one page fetched again", async () => {
+    test("a kill just after a backfill window's last page: store exact, and at most two pages fetched again", async () => {
       const rig = await trialRig();
       const taskQueue = uniqueTaskQueue('crash-window');
       const storeDir = path.join(rig.workDir, 'evidence');
@@ -236,7 +236,7 @@ describe('crash trials: SIGKILL the worker process mid-sync', { timeout: 600_000
       kills.push({ what: 'window boundary', killAt, refetched, msBetweenLastPages: gap });
       await second.stop();
       assert.ok(
-        refetched <= 1,
+        refetched <= 2,
         `killed after page ${killAt} (first page of window 2): ${refetched} pages fetched again`,
       );
     });
@@ -262,21 +262,21 @@ describe('crash trials: SIGKILL the worker process mid-sync', { timeout: 600_000
       const resumes = second.output.filter((line) => line.includes('sync resumes'));
       assert.equal(resumes.length, 1, resumes.join('\n'));
       assert.match(resumes[0]!, /"from":"checkpoint"/);
-      // Page killAt was served when the kill came: stored or not yet.
-      assert.match(resumes[0]!, new RegExp(`"pagesDone":(${killAt - 1}|${killAt})[,}]`));
+      // Page killAt was served when the kill came: stored or not yet, and the page before it too (pipelined).
+      assert.match(resumes[0]!, new RegExp(`"pagesDone":(${killAt - 2}|${killAt - 1}|${killAt})[,}]`));
       const check = await assertStoreMatches(storeDir, 'crash-partition', rig.emu, rig.accountId);
       assert.equal(status.totals.envelopes, check.envelopes);
       const refetched = rig.emu.stats.pagesServed - (await cleanRun);
       kills.push({ what: 'Temporal unreachable', killAt, refetched, msBetweenLastPages: gap });
       await second.stop();
       assert.ok(
-        refetched <= 1,
+        refetched <= 2,
         `killed after page ${killAt}, Temporal lost after page 3: ${refetched} pages fetched again`,
       );
     });
 
     test(
-      'Postgres store: a kill mid-sync, the store exact and at most one page fetched again',
+      'Postgres store: a kill mid-sync, the store exact and at most two pages fetched again',
       { skip: POSTGRES_URL ? false : 'TEST_POSTGRES_URL not set' },
       async () => {
         const rig = await trialRig();
@@ -297,7 +297,7 @@ describe('crash trials: SIGKILL the worker process mid-sync', { timeout: 600_000
         const refetched = rig.emu.stats.pagesServed - (await cleanRun);
         kills.push({ what: 'Postgres store', killAt, refetched, msBetweenLastPages: gap });
         await second.stop();
-        assert.ok(refetched <= 1, `killed after page ${killAt}: ${refetched} pages fetched again`);
+        assert.ok(refetched <= 2, `killed after page ${killAt}: ${refetched} pages fetched again`);
       },
     );
 
@@ -334,9 +334,9 @@ describe('crash trials: SIGKILL the worker process mid-sync', { timeout: 600_000
     });
   });
 
-  test('at most one page is fetched again per kill (all kills above)', () => {
-    const over = kills.filter((k) => k.refetched > 1);
-    assert.deepEqual(over, [], `${over.length} of ${kills.length} kills re-fetched more than one page`);
+  test('at most two pages are fetched again per kill (all kills above)', () => {
+    const over = kills.filter((k) => k.refetched > 2);
+    assert.deepEqual(over, [], `${over.length} of ${kills.length} kills re-fetched more than two pages`);
   });
 
   test('no secret in any history or worker process output', async () => {
