@@ -280,6 +280,9 @@ async function main(): Promise<void> {
         DOCUSIGN_ALLOWED_HOSTS: emu.host,
         WORKFLOW_BUNDLE_PATH: bundlePath,
         LOG_LEVEL: 'warn',
+        // The worker's own default (sized from WORKER_MEMORY_MIB) unless the bench run sets one.
+        ...(process.env.WORKER_MEMORY_MIB ? { WORKER_MEMORY_MIB: process.env.WORKER_MEMORY_MIB } : {}),
+        ...(process.env.WORKFLOW_CACHE_SIZE ? { WORKFLOW_CACHE_SIZE: process.env.WORKFLOW_CACHE_SIZE } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

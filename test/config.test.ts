@@ -77,6 +77,8 @@ void describe('loadWorkerConfig', () => {
       // Safe defaults: keys only from ./keys (resolved now), variables with DOCUSIGN_KEY_, DocuSign's hosts only.
       trust: { keysDir: path.resolve('keys'), keyEnvPrefix: 'DOCUSIGN_KEY_', allowedHosts: [] },
       shutdownGraceMs: 30000,
+      // (1024 MiB - 320) / 1.5 MiB per cached workflow.
+      workflowCacheSize: 469,
       workflowBundlePath: undefined,
       devServer: { dbFilename: './data/temporal-dev.sqlite', port: 7233, uiPort: 8233 },
     };
@@ -111,6 +113,8 @@ void describe('loadWorkerConfig', () => {
         'DOCUSIGN_KEY_ENV_PREFIX',
         'DOCUSIGN_ALLOWED_HOSTS',
         'WORKER_SHUTDOWN_GRACE_MS',
+        'WORKER_MEMORY_MIB',
+        'WORKFLOW_CACHE_SIZE',
         'WORKFLOW_BUNDLE_PATH',
         'DEV_SERVER_DB',
         'DEV_SERVER_PORT',
@@ -164,6 +168,10 @@ void describe('loadWorkerConfig', () => {
     assert.equal(config.consent.stateTtlHours, 24);
     assert.equal(config.rateLimitReservePercent, 0);
     assert.equal(config.shutdownGraceMs, 0);
+    assert.equal(config.workflowCacheSize, 469, 'sized from the default memory target');
+    assert.equal(loadWorkerConfig({ WORKER_MEMORY_MIB: '4096' }).workflowCacheSize, 2517);
+    assert.equal(loadWorkerConfig({ WORKER_MEMORY_MIB: '4096', WORKFLOW_CACHE_SIZE: '0' }).workflowCacheSize, 0);
+    assert.equal(loadWorkerConfig({ WORKER_MEMORY_MIB: '256' }).workflowCacheSize, 0, 'never negative');
     assert.equal(config.workflowBundlePath, BUNDLE, 'resolved against the working directory');
   });
 
@@ -212,6 +220,8 @@ void describe('loadWorkerConfig', () => {
       ['DOCUSIGN_ALLOWED_HOSTS', { DOCUSIGN_ALLOWED_HOSTS: 'a:1,b:99999' }, /entry 'b:99999'/],
       ['DOCUSIGN_ALLOWED_HOSTS', { DOCUSIGN_ALLOWED_HOSTS: 'http://a:1' }, /comma list of host:port/],
       ['WORKER_SHUTDOWN_GRACE_MS', { WORKER_SHUTDOWN_GRACE_MS: '-1' }, /whole number/],
+      ['WORKER_MEMORY_MIB', { WORKER_MEMORY_MIB: '128' }, /256 to 1048576/],
+      ['WORKFLOW_CACHE_SIZE', { WORKFLOW_CACHE_SIZE: 'lots' }, /whole number from 0 to 1000000/],
       ['WORKFLOW_BUNDLE_PATH', { WORKFLOW_BUNDLE_PATH: MISSING }, /^WORKFLOW_BUNDLE_PATH: cannot read file /],
       ['DEV_SERVER_PORT', { DEV_SERVER_PORT: '0' }, /1 to 65535/],
       ['DEV_SERVER_UI_PORT', { DEV_SERVER_UI_PORT: '7233' }, /must differ from DEV_SERVER_PORT/],

@@ -59,9 +59,23 @@ export interface WorkerConfig {
   /** Which keys the worker signs with and where it sends assertions and tokens (activities/trust.ts). */
   trust: TrustPolicy;
   shutdownGraceMs: number;
+  /** Workflows kept in the sticky cache; an evicted one is replayed from its history when it next wakes. */
+  workflowCacheSize: number;
   /** A pre-built workflow bundle (`npm run build`), absolute; undefined = bundle workflows/ at start. */
   workflowBundlePath?: string;
   devServer: { dbFilename: string; port: number; uiPort: number };
+}
+
+/** RSS of a worker with an empty workflow cache, and what each cached workflow adds (bench/scale.ts, 1,000 cached). */
+const BASELINE_RSS_MIB = 320;
+const CACHED_WORKFLOW_MIB = 1.5;
+
+/**
+ * The workflow cache that keeps the worker within `memoryMiB` of RSS. The SDK's default sizes the cache from the V8
+ * heap limit instead, which on this kind of machine holds every workflow (1,000 took 1.78 GiB).
+ */
+export function workflowCacheSizeFor(memoryMiB: number): number {
+  return Math.max(0, Math.floor((memoryMiB - BASELINE_RSS_MIB) / CACHED_WORKFLOW_MIB));
 }
 
 /** Thrown by `loadWorkerConfig`: `message` has one `NAME: rule` line per bad variable. */
@@ -136,6 +150,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       allowedHosts: e.DOCUSIGN_ALLOWED_HOSTS?.split(','),
     }),
     shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
+    workflowCacheSize: e.WORKFLOW_CACHE_SIZE ?? workflowCacheSizeFor(e.WORKER_MEMORY_MIB),
     workflowBundlePath: e.WORKFLOW_BUNDLE_PATH === undefined ? undefined : path.resolve(e.WORKFLOW_BUNDLE_PATH),
     devServer: { dbFilename: e.DEV_SERVER_DB, port: e.DEV_SERVER_PORT, uiPort: e.DEV_SERVER_UI_PORT },
   };

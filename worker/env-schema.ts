@@ -156,6 +156,9 @@ export const workerEnvSchema = z.object({
     }
   }),
   WORKER_SHUTDOWN_GRACE_MS: intWithDefault(0, 3_600_000, 30_000),
+  WORKER_MEMORY_MIB: intWithDefault(256, 1_048_576, 1024),
+  // Unset: sized from WORKER_MEMORY_MIB (worker/config.ts workflowCacheSizeFor).
+  WORKFLOW_CACHE_SIZE: z.preprocess(blankIsUnset, wholeNumber(0, 1_000_000).optional()),
   WORKFLOW_BUNDLE_PATH: readableFile,
   DEV_SERVER_DB: stringWithDefault('./data/temporal-dev.sqlite'),
   DEV_SERVER_PORT: intWithDefault(1, 65535, 7233),

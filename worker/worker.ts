@@ -103,8 +103,11 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
     ...(options.workflowCode ?? { workflowsPath: require.resolve('../workflows') }),
     ...(dataConverter ? { dataConverter } : {}),
     shutdownGraceTime: config.shutdownGraceMs,
+    // Memory is bounded by the cache, not by the number of connections: an evicted workflow replays its (short,
+    // continued-as-new) history when its next timer or signal wakes it (README "Scale").
+    maxCachedWorkflows: config.workflowCacheSize,
     // Each stored page is heartbeated; a short throttle gets every page's position to the server before the next
-    // page is done, so a killed worker re-fetches at most one page.
+    // page is done, so a killed worker re-fetches at most two pages (the one being stored, the one in flight).
     maxHeartbeatThrottleInterval: '20ms',
   });
   return {
