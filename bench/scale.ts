@@ -36,6 +36,7 @@ import { startEmulator } from '../emulator';
 import { startDevServer, type DevServer } from '../worker/dev-server';
 import { DEFAULT_SYNC_INTERVAL_MINUTES, type ConnectionConfig } from '../workflows/config';
 import { REMINT_BEFORE_EXPIRY_MS } from '../workflows/schedule';
+import { workflowCacheSizeFor } from '../worker/config';
 import {
   consentGrantedSignal,
   syncNowSignal,
@@ -516,6 +517,9 @@ async function main(): Promise<void> {
       worker: 'one process: node --import tsx worker/main.ts (prebuilt bundle), directory store',
       emulator: 'in the bench process',
       connections: N,
+      workflowCacheSize: Number(
+        process.env.WORKFLOW_CACHE_SIZE ?? workflowCacheSizeFor(Number(process.env.WORKER_MEMORY_MIB ?? 1024)),
+      ),
       runMinutes: round(endMs / 60_000, 2),
       tokenLifetimeSeconds: TOKEN_LIFETIME_S,
       syncNowAtSeconds: round(syncNowAt / 1000),
