@@ -19,6 +19,13 @@
  *   npx tsx bench/scale.ts
  *   SCALE_CONNECTIONS=1000 SCALE_MINUTES=9 SCALE_TOKEN_LIFETIME=900 TEMPORAL_ADDRESS=host:port (else a dev server)
  *   SCALE_SYNC_SPREAD_S=60 (the mid-run syncNow spread; 0 = all at once)  SCALE_OUT=scale.json (result file name)
+ *   WORKFLOW_CACHE_SIZE, WORKER_MEMORY_MIB, SYNC_CONCURRENCY: passed to the worker (else its defaults)
+ *
+ * Mass onboarding (issue 15, goal 2): SCALE_ENVELOPES=1000 (per account, default 10) SCALE_CONSENT_SPREAD_S=60 (the
+ * starts with consent are paced over this long; default 0 = as fast as 25 in flight allow) and
+ * EVIDENCE_STORE=postgres://… (the worker's store; default a directory). With a Postgres store the bench then writes
+ * the same records again, straight into the store with SYNC_CONCURRENCY writers and no Temporal or DocuSign ("the
+ * store alone"), and compares the onboarding's time (first start → every connection idle) with it.
  *
  * Prints tables and writes bench/results/scale.json.
  */
@@ -27,10 +34,13 @@ import { tsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
+import { isPostgresSpec } from '../activities/store';
+import { PostgresStore } from '../activities/store/postgres';
+import type { EnvelopeRecord } from '../activities/store/types';
 import { ensureTemporalTools } from '../scripts/tools';
 import { startEmulator } from '../emulator';
 import { startDevServer, type DevServer } from '../worker/dev-server';
@@ -52,12 +62,18 @@ const TOKEN_LIFETIME_S = Number(process.env.SCALE_TOKEN_LIFETIME ?? 900);
 /** The mid-run syncNow to every connection is spread over this many seconds (0 = one burst). */
 const SYNC_SPREAD_S = Number(process.env.SCALE_SYNC_SPREAD_S ?? 60);
 const OUT = process.env.SCALE_OUT ?? 'scale.json';
-const ENVELOPES_PER_ACCOUNT = 10;
+const ENVELOPES_PER_ACCOUNT = Number(process.env.SCALE_ENVELOPES ?? 10);
+const CONSENT_SPREAD_S = Number(process.env.SCALE_CONSENT_SPREAD_S ?? 0);
+const POSTGRES_STORE =
+  process.env.EVIDENCE_STORE && isPostgresSpec(process.env.EVIDENCE_STORE) ? process.env.EVIDENCE_STORE : undefined;
+const SYNC_CONCURRENCY = Number(process.env.SYNC_CONCURRENCY ?? 4);
 const CONCURRENCY = 25;
 const PROJECT = path.resolve(__dirname, '..');
 const INTEGRATION_KEY = '00000000-0000-4000-8000-00000005ca1e';
 const userIdOf = (i: number) => `00000000-0000-4000-9000-${String(i).padStart(12, '0')}`;
-const connectionIdOf = (i: number) => `scale-${i}`;
+const RUN_ID = randomUUID().slice(0, 8);
+// Unique per run: a reused Postgres database must not make this run's writes re-deliveries.
+const connectionIdOf = (i: number) => `scale-${RUN_ID}-${i}`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -276,7 +292,8 @@ async function main(): Promise<void> {
         HOME: process.env.HOME,
         TEMPORAL_ADDRESS: address,
         TEMPORAL_TASK_QUEUE: taskQueue,
-        EVIDENCE_STORE: path.join(work, 'evidence'),
+        EVIDENCE_STORE: POSTGRES_STORE ?? path.join(work, 'evidence'),
+        SYNC_CONCURRENCY: String(SYNC_CONCURRENCY),
         DOCUSIGN_KEYS_DIR: work,
         DOCUSIGN_ALLOWED_HOSTS: emu.host,
         WORKFLOW_BUNDLE_PATH: bundlePath,
@@ -317,7 +334,9 @@ async function main(): Promise<void> {
     const sampler = setInterval(() => rssSamples.push({ t: Date.now() - t0, rss: memoryOf(pid).rss }), 5000);
     cleanups.push(async () => clearInterval(sampler));
     const ids = Array.from({ length: N }, (_, i) => i);
+    const spacingMs = (CONSENT_SPREAD_S * 1000) / N;
     const handles: WorkflowHandle[] = await mapLimit(ids, CONCURRENCY, async (i) => {
+      await sleep(t0 + i * spacingMs - Date.now());
       const config: ConnectionConfig = {
         connectionId: connectionIdOf(i),
         environment: 'demo',
@@ -379,6 +398,7 @@ async function main(): Promise<void> {
     }
     clearInterval(sampler);
     const endMs = Date.now() - t0;
+    const storeAlone = POSTGRES_STORE ? await writeStoreAlone(POSTGRES_STORE, N) : undefined;
     const rssEnd = memoryOf(pid);
     const tokensIssued = emu.stats.tokensIssued.length;
 
@@ -458,6 +478,14 @@ async function main(): Promise<void> {
           `${round(endMs / 60_000, 1)} min; token lifetime ${TOKEN_LIFETIME_S} s (re-mint every ${round((TOKEN_LIFETIME_S * 1000 - REMINT_BEFORE_EXPIRY_MS) / 60_000, 1)} min)`,
         ],
         ['ramp: all connected and first sync done', `${round(rampMs / 1000)} s`],
+        ...(storeAlone
+          ? [
+              [
+                `the store alone: the same ${storeAlone.envelopes} records, ${SYNC_CONCURRENCY} writers`,
+                `${round(storeAlone.ms / 1000)} s; ramp ÷ store alone = ${round(rampMs / storeAlone.ms, 2)} (goal ≤ 1.25)`,
+              ],
+            ]
+          : []),
         [
           'worker RSS: idle before / after ramp / end / peak',
           `${rssIdle.rss} / ${rssAfterRamp.rss} / ${rssEnd.rss} / ${rssEnd.peak} MiB`,
@@ -514,7 +542,19 @@ async function main(): Promise<void> {
       measuredAt: new Date().toISOString(),
       machine: host,
       temporal: devServer ? 'dev server (started by the bench, in-memory SQLite)' : `TEMPORAL_ADDRESS ${address}`,
-      worker: 'one process: node --import tsx worker/main.ts (prebuilt bundle), directory store',
+      worker: `one process: node --import tsx worker/main.ts (prebuilt bundle), ${POSTGRES_STORE ? 'Postgres' : 'directory'} store`,
+      envelopesPerAccount: ENVELOPES_PER_ACCOUNT,
+      consentSpreadSeconds: CONSENT_SPREAD_S,
+      syncConcurrency: SYNC_CONCURRENCY,
+      ...(storeAlone
+        ? {
+            storeAlone: {
+              ...storeAlone,
+              writers: SYNC_CONCURRENCY,
+              rampOverStoreAlone: round(rampMs / storeAlone.ms, 2),
+            },
+          }
+        : {}),
       emulator: 'in the bench process',
       connections: N,
       workflowCacheSize: Number(
@@ -569,6 +609,35 @@ async function main(): Promise<void> {
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The store alone: every record the run stored, written again under new connection IDs, page by page (100), with
+ * SYNC_CONCURRENCY connections at a time, as the worker's bulk queue runs them; nothing else runs by then.
+ */
+async function writeStoreAlone(url: string, n: number): Promise<{ envelopes: number; ms: number }> {
+  const store = new PostgresStore(url, { maxConnections: SYNC_CONCURRENCY + 2 });
+  try {
+    const pages: { connectionId: string; records: EnvelopeRecord[] }[][] = [];
+    for (let i = 0; i < n; i++) {
+      const connectionId = `${connectionIdOf(i)}-alone`;
+      const records: EnvelopeRecord[] = [];
+      for await (const r of store.list(connectionIdOf(i))) records.push({ ...r, connectionId });
+      const mine = [];
+      for (let k = 0; k < records.length; k += 100) mine.push({ connectionId, records: records.slice(k, k + 100) });
+      pages.push(mine);
+    }
+    const t0 = performance.now();
+    await mapLimit(pages, SYNC_CONCURRENCY, async (mine) => {
+      for (const page of mine) await store.writePage(page.connectionId, page.records);
+    });
+    return {
+      envelopes: pages.flat().reduce((s, p) => s + p.records.length, 0),
+      ms: Math.round(performance.now() - t0),
+    };
+  } finally {
+    await store.close();
   }
 }
 

@@ -62,6 +62,7 @@ const DOCUMENTED_VARIABLES: Record<string, string> = {
   DOCUSIGN_KEY_ENV_PREFIX: 'prefix of the variables env: key references may name',
   DOCUSIGN_ALLOWED_HOSTS: 'host:port list trusted besides DocuSign for OAuth and REST',
   WORKER_SHUTDOWN_GRACE_MS: 'grace period for in-flight activities on shutdown',
+  SYNC_CONCURRENCY: 'syncs, snapshots and proof passes one worker runs at once',
   WORKER_MEMORY_MIB: 'memory target of the worker (sizes the workflow cache)',
   WORKFLOW_CACHE_SIZE: 'workflows kept in the sticky cache (default from WORKER_MEMORY_MIB)',
   WORKFLOW_BUNDLE_PATH: 'pre-built workflow bundle (npm run build); the image sets it',

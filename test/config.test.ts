@@ -79,6 +79,7 @@ void describe('loadWorkerConfig', () => {
       shutdownGraceMs: 30000,
       // (1024 MiB - 320) / 1.5 MiB per cached workflow.
       workflowCacheSize: 469,
+      syncConcurrency: 4,
       workflowBundlePath: undefined,
       devServer: { dbFilename: './data/temporal-dev.sqlite', port: 7233, uiPort: 8233 },
     };
@@ -114,6 +115,7 @@ void describe('loadWorkerConfig', () => {
         'DOCUSIGN_ALLOWED_HOSTS',
         'WORKER_SHUTDOWN_GRACE_MS',
         'WORKER_MEMORY_MIB',
+        'SYNC_CONCURRENCY',
         'WORKFLOW_CACHE_SIZE',
         'WORKFLOW_BUNDLE_PATH',
         'DEV_SERVER_DB',
@@ -221,6 +223,7 @@ void describe('loadWorkerConfig', () => {
       ['DOCUSIGN_ALLOWED_HOSTS', { DOCUSIGN_ALLOWED_HOSTS: 'http://a:1' }, /comma list of host:port/],
       ['WORKER_SHUTDOWN_GRACE_MS', { WORKER_SHUTDOWN_GRACE_MS: '-1' }, /whole number/],
       ['WORKER_MEMORY_MIB', { WORKER_MEMORY_MIB: '128' }, /256 to 1048576/],
+      ['SYNC_CONCURRENCY', { SYNC_CONCURRENCY: '0' }, /1 to 1000/],
       ['WORKFLOW_CACHE_SIZE', { WORKFLOW_CACHE_SIZE: 'lots' }, /whole number from 0 to 1000000/],
       ['WORKFLOW_BUNDLE_PATH', { WORKFLOW_BUNDLE_PATH: MISSING }, /^WORKFLOW_BUNDLE_PATH: cannot read file /],
       ['DEV_SERVER_PORT', { DEV_SERVER_PORT: '0' }, /1 to 65535/],

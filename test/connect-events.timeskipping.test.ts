@@ -5,7 +5,6 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Activities } from '../activities';
@@ -18,7 +17,7 @@ import {
   workflowIdOf,
   type ConnectionStatus,
 } from '../workflows/messages';
-import { timeSkippingEnv, uniqueTaskQueue, workflowCode } from './helpers/temporal';
+import { timeSkippingEnv, uniqueTaskQueue, withConnectionWorkers, workflowCode } from './helpers/temporal';
 
 const HOUR = 3_600_000;
 
@@ -92,12 +91,12 @@ describe('connectEvents in the lifecycle (time-skipping server)', () => {
     body: (handle: Awaited<ReturnType<typeof env.client.workflow.start>>) => Promise<void>,
   ) {
     const taskQueue = uniqueTaskQueue('connect-events');
-    const worker = await Worker.create({
+    const options = {
       connection: env.nativeConnection,
       taskQueue,
       ...(await workflowCode()),
       activities: fake.activities,
-    });
+    };
     const config: ConnectionConfig = {
       connectionId,
       signedProof: 'all-completed',
@@ -107,7 +106,7 @@ describe('connectEvents in the lifecycle (time-skipping server)', () => {
       privateKeyRef: 'file:/keys/good.pem',
       syncIntervalMinutes: 60,
     };
-    await worker.runUntil(async () => {
+    await withConnectionWorkers(options, async () => {
       const handle = await env.client.workflow.start(WORKFLOW_TYPE, {
         taskQueue,
         workflowId: workflowIdOf(connectionId),

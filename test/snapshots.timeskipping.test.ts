@@ -5,7 +5,6 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Activities } from '../activities';
@@ -20,7 +19,7 @@ import {
   WORKFLOW_TYPE,
   workflowIdOf,
 } from '../workflows/messages';
-import { timeSkippingEnv, uniqueTaskQueue, workflowCode } from './helpers/temporal';
+import { timeSkippingEnv, uniqueTaskQueue, withConnectionWorkers, workflowCode } from './helpers/temporal';
 
 const HOUR = 3_600_000;
 
@@ -101,13 +100,13 @@ describe('snapshots in the lifecycle (time-skipping server)', () => {
     body: (handle: Awaited<ReturnType<typeof start>>) => Promise<void>,
   ) {
     const taskQueue = uniqueTaskQueue('snap');
-    const worker = await Worker.create({
+    const options = {
       connection: env.nativeConnection,
       taskQueue,
       ...(await workflowCode()),
       activities: fake.activities(),
-    });
-    await worker.runUntil(async () => {
+    };
+    await withConnectionWorkers(options, async () => {
       const handle = await start(taskQueue, cfg);
       try {
         await body(handle);

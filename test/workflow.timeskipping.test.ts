@@ -6,7 +6,6 @@ import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker } from '@temporalio/worker';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Activities } from '../activities';
@@ -26,7 +25,7 @@ import {
   workflowIdOf,
   type ConnectionStatus,
 } from '../workflows/messages';
-import { timeSkippingEnv, uniqueTaskQueue, workflowCode } from './helpers/temporal';
+import { timeSkippingEnv, uniqueTaskQueue, withConnectionWorkers, workflowCode } from './helpers/temporal';
 
 const HOUR = 3_600_000;
 /** Every test body ends well within this (days pass in seconds); one that does not has hung. */
@@ -179,14 +178,14 @@ describe('docusignConnection on the time-skipping server', () => {
   async function withWorker<T>(fake: FakeDocuSign, body: (taskQueue: string) => Promise<T>): Promise<T> {
     const taskQueue = uniqueTaskQueue('ts');
     started.set(taskQueue, []);
-    const worker = await Worker.create({
+    const options = {
       connection: env.nativeConnection,
       taskQueue,
       ...(await workflowCode()),
       activities: fake.activities(),
       shutdownForceTime: '10s',
-    });
-    return worker.runUntil(async () => {
+    };
+    return withConnectionWorkers(options, async () => {
       let deadline: NodeJS.Timeout | undefined;
       try {
         const limit = new Promise<never>((_, reject) => {

@@ -59,6 +59,8 @@ export interface WorkerConfig {
   /** Which keys the worker signs with and where it sends assertions and tokens (activities/trust.ts). */
   trust: TrustPolicy;
   shutdownGraceMs: number;
+  /** Syncs, snapshots and proof passes this worker runs at once (its bulk queue's slots). */
+  syncConcurrency: number;
   /** Workflows kept in the sticky cache; an evicted one is replayed from its history when it next wakes. */
   workflowCacheSize: number;
   /** A pre-built workflow bundle (`npm run build`), absolute; undefined = bundle workflows/ at start. */
@@ -150,6 +152,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       allowedHosts: e.DOCUSIGN_ALLOWED_HOSTS?.split(','),
     }),
     shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
+    syncConcurrency: e.SYNC_CONCURRENCY,
     workflowCacheSize: e.WORKFLOW_CACHE_SIZE ?? workflowCacheSizeFor(e.WORKER_MEMORY_MIB),
     workflowBundlePath: e.WORKFLOW_BUNDLE_PATH === undefined ? undefined : path.resolve(e.WORKFLOW_BUNDLE_PATH),
     devServer: { dbFilename: e.DEV_SERVER_DB, port: e.DEV_SERVER_PORT, uiPort: e.DEV_SERVER_UI_PORT },

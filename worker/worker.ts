@@ -10,6 +10,7 @@ import { createEvidenceStore, type EvidenceStore } from '../activities/store';
 import { TokenService } from '../activities/tokens';
 import { signConsentState } from '../common/consent-state';
 import { codecFromKeys, dataConverterFor } from '../common/codec';
+import { bulkTaskQueueOf } from '../workflows/messages';
 import type { WorkerConfig } from './config';
 import type { ConnectorMetrics, TokenOutcome } from './metrics';
 
@@ -27,8 +28,15 @@ export interface ConnectorWorkerOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** The worker's two Temporal workers (the connection queue and its bulk queue) as one: run, shut down, state. */
+export interface WorkerPair {
+  run(): Promise<void>;
+  shutdown(): void;
+  getState(): ReturnType<Worker['getState']>;
+}
+
 export interface ConnectorWorker {
-  worker: Worker;
+  worker: WorkerPair;
   store: EvidenceStore;
   tokens: TokenService;
   close(): Promise<void>;
@@ -95,26 +103,58 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
   });
 
   const dataConverter = dataConverterFor(codecFromKeys(config.payloadCodecKeys));
-  const worker = await Worker.create({
+  const common = {
     connection: options.connection,
     namespace: config.temporal.namespace,
-    taskQueue: config.temporal.taskQueue,
     activities,
-    ...(options.workflowCode ?? { workflowsPath: require.resolve('../workflows') }),
     ...(dataConverter ? { dataConverter } : {}),
     shutdownGraceTime: config.shutdownGraceMs,
-    // Memory is bounded by the cache, not by the number of connections: an evicted workflow replays its (short,
-    // continued-as-new) history when its next timer or signal wakes it (README "Scale").
-    maxCachedWorkflows: config.workflowCacheSize,
     // Each stored page is heartbeated; a short throttle gets every page's position to the server before the next
     // page is done, so a killed worker re-fetches at most two pages (the one being stored, the one in flight).
     maxHeartbeatThrottleInterval: '20ms',
+  } satisfies Partial<WorkerOptions>;
+  // Syncs, snapshots and proof passes, at most syncConcurrency at once here; the rest wait in Temporal's queue.
+  const bulk = await Worker.create({
+    ...common,
+    taskQueue: bulkTaskQueueOf(config.temporal.taskQueue),
+    maxConcurrentActivityTaskExecutions: config.syncConcurrency,
+  });
+  const worker = await Worker.create({
+    ...common,
+    taskQueue: config.temporal.taskQueue,
+    ...(options.workflowCode ?? { workflowsPath: require.resolve('../workflows') }),
+    // Memory is bounded by the cache, not by the number of connections: an evicted workflow replays its (short,
+    // continued-as-new) history when its next timer or signal wakes it (README "Scale").
+    maxCachedWorkflows: config.workflowCacheSize,
   });
   return {
-    worker,
+    worker: pairOf(worker, bulk),
     store,
     tokens,
     close: () => store.close(),
+  };
+}
+
+/** Runs both until both stop: either one stopping (or failing) stops the other; run() rejects with the first failure. */
+function pairOf(main: Worker, bulk: Worker): WorkerPair {
+  const shutdown = () => {
+    for (const w of [main, bulk]) if (w.getState() === 'RUNNING') w.shutdown();
+  };
+  return {
+    run: async () => {
+      const outcomes = await Promise.allSettled(
+        [main, bulk].map(async (w) => {
+          try {
+            await w.run();
+          } finally {
+            shutdown();
+          }
+        }),
+      );
+      for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
+    },
+    shutdown,
+    getState: () => main.getState(),
   };
 }
 

@@ -12,6 +12,7 @@
  * are pure functions in schedule.ts and its UI summary in summary.ts; the rest stays here on purpose, longer than the
  * project's other files, so the whole lifecycle reads top to bottom in one place.
  */
+import type { ActivityOptions } from '@temporalio/common';
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -48,6 +49,7 @@ import {
   type SnapshotKind,
 } from './evidence';
 import {
+  bulkTaskQueueOf,
   configQuery,
   connectEventsSignal,
   consentDeniedSignal,
@@ -100,10 +102,10 @@ const auth = proxyActivities<Activities>({
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 4 },
 });
 // The sync and the snapshots heartbeat after every page and every 5 s while waiting, so a dead worker is noticed within 10 s and the
-// retry resumes from the last stored page.
+// retry resumes from the last stored page. They run on the bulk queue (bulkTaskQueueOf; the proxy is made per run).
 // Rate limits retry with the server-given delay (nextRetryDelay); wrong_base_uri and invalid_response need the
 // workflow (re-resolve the account / record the error), so they are not retried here.
-const sync = proxyActivities<Activities>({
+const BULK_ACTIVITY_OPTIONS = {
   startToCloseTimeout: '6 hours',
   heartbeatTimeout: '10s',
   retry: {
@@ -119,7 +121,7 @@ const sync = proxyActivities<Activities>({
       'invalid_grant',
     ],
   },
-});
+} satisfies ActivityOptions;
 
 /** State carried across continue-as-new (no secrets: references and timestamps only). */
 export interface CarriedState {
@@ -139,6 +141,10 @@ export interface CarriedState {
 
 export async function docusignConnection(input: ConnectionConfig, carried?: CarriedState): Promise<ConnectionStatus> {
   let config = validated(input);
+  const sync = proxyActivities<Activities>({
+    ...BULK_ACTIVITY_OPTIONS,
+    taskQueue: bulkTaskQueueOf(workflowInfo().taskQueue),
+  });
   const status: ConnectionStatus = carried?.status ?? {
     connectionId: config.connectionId,
     environment: config.environment,

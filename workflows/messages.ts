@@ -10,6 +10,12 @@ import type { ErrorCode } from './errors';
 
 export const WORKFLOW_TYPE = 'docusignConnection';
 export const DEFAULT_TASK_QUEUE = 'docusign-connector';
+/**
+ * Where a connection's syncs, snapshots and signed-proof passes run: a second queue beside the workflow's, served by
+ * the same worker processes with a small per-worker limit (SYNC_CONCURRENCY), so a burst of first syncs waits in
+ * Temporal instead of taking the worker's CPU from workflow tasks and token re-mints.
+ */
+export const bulkTaskQueueOf = (taskQueue: string): string => `${taskQueue}-bulk`;
 export const workflowIdOf = (connectionId: string): string => `docusign-connection-${connectionId}`;
 
 export const consentGrantedSignal = defineSignal('consentGranted');

@@ -5,10 +5,17 @@
  */
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, type LogEntry, type WorkerOptions } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  Runtime,
+  Worker,
+  type LogEntry,
+  type WorkerOptions,
+} from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { ensureTemporalTools } from '../../scripts/tools';
-import { ALL_SEARCH_ATTRIBUTES } from '../../workflows/messages';
+import { ALL_SEARCH_ATTRIBUTES, bulkTaskQueueOf } from '../../workflows/messages';
 
 export const WORKFLOWS_PATH = require.resolve('../../workflows');
 
@@ -73,3 +80,23 @@ export const quietBundlerLogger = {
 };
 
 export const uniqueTaskQueue = (prefix: string): string => `${prefix}-${randomUUID()}`;
+
+/**
+ * Runs `body` with a connection worker on `options.taskQueue` and, as worker/worker.ts does, a second one with the same
+ * activities on its bulk queue (syncs, snapshots, proof); both are shut down when `body` settles.
+ */
+export async function withConnectionWorkers<T>(
+  options: WorkerOptions & { activities: object },
+  body: () => Promise<T>,
+): Promise<T> {
+  const bulk = await Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    activities: options.activities,
+    // A stuck fake activity must not hold the test's shutdown for long.
+    shutdownForceTime: '10s',
+    taskQueue: bulkTaskQueueOf(options.taskQueue),
+  });
+  const worker = await Worker.create(options);
+  return bulk.runUntil(worker.runUntil(body));
+}
