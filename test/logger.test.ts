@@ -125,4 +125,18 @@ void describe('toTemporalLogger', () => {
     assert.equal(out[1]!.activityType, 'mintToken');
     assert.equal((out[3]!.error as Record<string, unknown>).message, 'boom [redacted]');
   });
+
+  void test("the bulk queue's activities-only worker is expected: its no-workflows warning is debug", () => {
+    const { logger, records } = capture('debug');
+    const sdk = toTemporalLogger(logger);
+    sdk.warn('No workflows registered, not polling for workflow tasks', { taskQueue: 'q-bulk' });
+    sdk.warn('Something else');
+    assert.deepEqual(
+      records().map((r) => [r.level, r.msg]),
+      [
+        ['debug', 'No workflows registered, not polling for workflow tasks'],
+        ['warn', 'Something else'],
+      ],
+    );
+  });
 });

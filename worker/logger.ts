@@ -92,6 +92,8 @@ function plainMeta(meta: LogMetadata | undefined): Record<string, unknown> {
   return out;
 }
 
+const NO_WORKFLOWS_WARNING = 'No workflows registered, not polling for workflow tasks';
+
 /**
  * The Temporal SDK `Logger` interface over a pino logger, for `Runtime.install({ logger: toTemporalLogger(log) })`
  * and `Worker.create`'s activity/workflow loggers: SDK log entries become JSON lines with their metadata
@@ -99,7 +101,9 @@ function plainMeta(meta: LogMetadata | undefined): Record<string, unknown> {
  */
 export function toTemporalLogger(logger: pino.Logger): TemporalLogger {
   const emit = (level: TemporalLogLevel, message: string, meta?: LogMetadata): void => {
-    const method = LEVELS[level] ?? 'info';
+    // The bulk queue's worker runs activities only, by design (worker/worker.ts): not worth a warning at every start.
+    const expected = level === 'WARN' && message.startsWith(NO_WORKFLOWS_WARNING);
+    const method = expected ? 'debug' : (LEVELS[level] ?? 'info');
     logger[method](plainMeta(meta), message);
   };
   return {
