@@ -19,7 +19,7 @@
  *   npx tsx bench/scale.ts
  *   SCALE_CONNECTIONS=1000 SCALE_MINUTES=9 SCALE_TOKEN_LIFETIME=900 TEMPORAL_ADDRESS=host:port (else a dev server)
  *   SCALE_SYNC_SPREAD_S=60 (the mid-run syncNow spread; 0 = all at once)  SCALE_OUT=scale.json (result file name)
- *   WORKFLOW_CACHE_SIZE, WORKER_MEMORY_MIB, SYNC_CONCURRENCY: passed to the worker (else its defaults)
+ *   WORKFLOW_CACHE_SIZE, SYNC_CONCURRENCY, METRICS_PORT, WORKER_NODE_OPTIONS (its NODE_OPTIONS): passed to the worker
  *
  * Mass onboarding (issue 15, goal 2): SCALE_ENVELOPES=1000 (per account, default 10) SCALE_CONSENT_SPREAD_S=60 (the
  * starts with consent are paced over this long; default 0 = as fast as 25 in flight allow) and
@@ -46,7 +46,6 @@ import { startEmulator } from '../emulator';
 import { startDevServer, type DevServer } from '../worker/dev-server';
 import { DEFAULT_SYNC_INTERVAL_MINUTES, type ConnectionConfig } from '../workflows/config';
 import { REMINT_BEFORE_EXPIRY_MS } from '../workflows/schedule';
-import { workflowCacheSizeFor } from '../worker/config';
 import {
   consentGrantedSignal,
   syncNowSignal,
@@ -298,9 +297,11 @@ async function main(): Promise<void> {
         DOCUSIGN_ALLOWED_HOSTS: emu.host,
         WORKFLOW_BUNDLE_PATH: bundlePath,
         LOG_LEVEL: 'warn',
-        // The worker's own default (sized from WORKER_MEMORY_MIB) unless the bench run sets one.
-        ...(process.env.WORKER_MEMORY_MIB ? { WORKER_MEMORY_MIB: process.env.WORKER_MEMORY_MIB } : {}),
+        // The worker's own default unless the bench run sets one.
         ...(process.env.WORKFLOW_CACHE_SIZE ? { WORKFLOW_CACHE_SIZE: process.env.WORKFLOW_CACHE_SIZE } : {}),
+        ...(process.env.METRICS_PORT ? { METRICS_PORT: process.env.METRICS_PORT } : {}),
+        // E.g. --max-old-space-size=N: the V8 heap limit of the worker's isolates (main and workflow thread).
+        ...(process.env.WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.WORKER_NODE_OPTIONS } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -557,9 +558,9 @@ async function main(): Promise<void> {
         : {}),
       emulator: 'in the bench process',
       connections: N,
-      workflowCacheSize: Number(
-        process.env.WORKFLOW_CACHE_SIZE ?? workflowCacheSizeFor(Number(process.env.WORKER_MEMORY_MIB ?? 1024)),
-      ),
+      workflowCacheSize: process.env.WORKFLOW_CACHE_SIZE
+        ? Number(process.env.WORKFLOW_CACHE_SIZE)
+        : "the SDK's default",
       runMinutes: round(endMs / 60_000, 2),
       tokenLifetimeSeconds: TOKEN_LIFETIME_S,
       syncNowAtSeconds: round(syncNowAt / 1000),

@@ -77,8 +77,7 @@ void describe('loadWorkerConfig', () => {
       // Safe defaults: keys only from ./keys (resolved now), variables with DOCUSIGN_KEY_, DocuSign's hosts only.
       trust: { keysDir: path.resolve('keys'), keyEnvPrefix: 'DOCUSIGN_KEY_', allowedHosts: [] },
       shutdownGraceMs: 30000,
-      // (1024 MiB - 320) / 1.5 MiB per cached workflow.
-      workflowCacheSize: 469,
+      workflowCacheSize: undefined,
       syncConcurrency: 4,
       workflowBundlePath: undefined,
       devServer: { dbFilename: './data/temporal-dev.sqlite', port: 7233, uiPort: 8233 },
@@ -114,7 +113,6 @@ void describe('loadWorkerConfig', () => {
         'DOCUSIGN_KEY_ENV_PREFIX',
         'DOCUSIGN_ALLOWED_HOSTS',
         'WORKER_SHUTDOWN_GRACE_MS',
-        'WORKER_MEMORY_MIB',
         'SYNC_CONCURRENCY',
         'WORKFLOW_CACHE_SIZE',
         'WORKFLOW_BUNDLE_PATH',
@@ -170,10 +168,9 @@ void describe('loadWorkerConfig', () => {
     assert.equal(config.consent.stateTtlHours, 24);
     assert.equal(config.rateLimitReservePercent, 0);
     assert.equal(config.shutdownGraceMs, 0);
-    assert.equal(config.workflowCacheSize, 469, 'sized from the default memory target');
-    assert.equal(loadWorkerConfig({ WORKER_MEMORY_MIB: '4096' }).workflowCacheSize, 2517);
-    assert.equal(loadWorkerConfig({ WORKER_MEMORY_MIB: '4096', WORKFLOW_CACHE_SIZE: '0' }).workflowCacheSize, 0);
-    assert.equal(loadWorkerConfig({ WORKER_MEMORY_MIB: '256' }).workflowCacheSize, 0, 'never negative');
+    assert.equal(config.workflowCacheSize, undefined, "the SDK's default");
+    assert.equal(loadWorkerConfig({ WORKFLOW_CACHE_SIZE: '2500' }).workflowCacheSize, 2500);
+    assert.equal(loadWorkerConfig({ WORKFLOW_CACHE_SIZE: '0' }).workflowCacheSize, 0, 'no cache: every task replays');
     assert.equal(config.workflowBundlePath, BUNDLE, 'resolved against the working directory');
   });
 
@@ -222,7 +219,6 @@ void describe('loadWorkerConfig', () => {
       ['DOCUSIGN_ALLOWED_HOSTS', { DOCUSIGN_ALLOWED_HOSTS: 'a:1,b:99999' }, /entry 'b:99999'/],
       ['DOCUSIGN_ALLOWED_HOSTS', { DOCUSIGN_ALLOWED_HOSTS: 'http://a:1' }, /comma list of host:port/],
       ['WORKER_SHUTDOWN_GRACE_MS', { WORKER_SHUTDOWN_GRACE_MS: '-1' }, /whole number/],
-      ['WORKER_MEMORY_MIB', { WORKER_MEMORY_MIB: '128' }, /256 to 1048576/],
       ['SYNC_CONCURRENCY', { SYNC_CONCURRENCY: '0' }, /1 to 1000/],
       ['WORKFLOW_CACHE_SIZE', { WORKFLOW_CACHE_SIZE: 'lots' }, /whole number from 0 to 1000000/],
       ['WORKFLOW_BUNDLE_PATH', { WORKFLOW_BUNDLE_PATH: MISSING }, /^WORKFLOW_BUNDLE_PATH: cannot read file /],

@@ -61,23 +61,15 @@ export interface WorkerConfig {
   shutdownGraceMs: number;
   /** Syncs, snapshots and proof passes this worker runs at once (its bulk queue's slots). */
   syncConcurrency: number;
-  /** Workflows kept in the sticky cache; an evicted one is replayed from its history when it next wakes. */
-  workflowCacheSize: number;
+  /**
+   * Workflows kept in the sticky cache; an evicted one is replayed from its history when it next wakes. Undefined: the
+   * SDK's default, sized from the V8 heap limit (README "Scale": a cache smaller than the connections active at once
+   * turns every workflow task into a replay).
+   */
+  workflowCacheSize?: number;
   /** A pre-built workflow bundle (`npm run build`), absolute; undefined = bundle workflows/ at start. */
   workflowBundlePath?: string;
   devServer: { dbFilename: string; port: number; uiPort: number };
-}
-
-/** RSS of a worker with an empty workflow cache, and what each cached workflow adds (bench/scale.ts, 1,000 cached). */
-const BASELINE_RSS_MIB = 320;
-const CACHED_WORKFLOW_MIB = 1.5;
-
-/**
- * The workflow cache that keeps the worker within `memoryMiB` of RSS. The SDK's default sizes the cache from the V8
- * heap limit instead, which on this kind of machine holds every workflow (1,000 took 1.78 GiB).
- */
-export function workflowCacheSizeFor(memoryMiB: number): number {
-  return Math.max(0, Math.floor((memoryMiB - BASELINE_RSS_MIB) / CACHED_WORKFLOW_MIB));
 }
 
 /** Thrown by `loadWorkerConfig`: `message` has one `NAME: rule` line per bad variable. */
@@ -153,7 +145,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     }),
     shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
     syncConcurrency: e.SYNC_CONCURRENCY,
-    workflowCacheSize: e.WORKFLOW_CACHE_SIZE ?? workflowCacheSizeFor(e.WORKER_MEMORY_MIB),
+    workflowCacheSize: e.WORKFLOW_CACHE_SIZE,
     workflowBundlePath: e.WORKFLOW_BUNDLE_PATH === undefined ? undefined : path.resolve(e.WORKFLOW_BUNDLE_PATH),
     devServer: { dbFilename: e.DEV_SERVER_DB, port: e.DEV_SERVER_PORT, uiPort: e.DEV_SERVER_UI_PORT },
   };

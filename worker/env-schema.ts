@@ -156,9 +156,8 @@ export const workerEnvSchema = z.object({
     }
   }),
   WORKER_SHUTDOWN_GRACE_MS: intWithDefault(0, 3_600_000, 30_000),
-  WORKER_MEMORY_MIB: intWithDefault(256, 1_048_576, 1024),
   SYNC_CONCURRENCY: intWithDefault(1, 1000, 4),
-  // Unset: sized from WORKER_MEMORY_MIB (worker/config.ts workflowCacheSizeFor).
+  // Unset: the SDK's default, sized from the V8 heap limit.
   WORKFLOW_CACHE_SIZE: z.preprocess(blankIsUnset, wholeNumber(0, 1_000_000).optional()),
   WORKFLOW_BUNDLE_PATH: readableFile,
   DEV_SERVER_DB: stringWithDefault('./data/temporal-dev.sqlite'),

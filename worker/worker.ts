@@ -123,9 +123,8 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
     ...common,
     taskQueue: config.temporal.taskQueue,
     ...(options.workflowCode ?? { workflowsPath: require.resolve('../workflows') }),
-    // Memory is bounded by the cache, not by the number of connections: an evicted workflow replays its (short,
-    // continued-as-new) history when its next timer or signal wakes it (README "Scale").
-    maxCachedWorkflows: config.workflowCacheSize,
+    // Unset: the SDK's default. A bound trades memory for replays (README "Scale").
+    ...(config.workflowCacheSize !== undefined ? { maxCachedWorkflows: config.workflowCacheSize } : {}),
   });
   return {
     worker: pairOf(worker, bulk),
