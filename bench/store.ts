@@ -7,9 +7,10 @@
  * the sync writes it; `writers` connections write at the same time. A re-delivery pass writes the same pages again
  * (all unchanged: the idempotent path a retried sync takes).
  *
- *   npx tsx bench/store.ts      (EVIDENCE_STORE=postgres://… or TEST_POSTGRES_URL; STORE_ENVELOPES default 20000,
- *                                STORE_WRITERS default 1,2,4; STORE_OUT default store.json)
+ *   npx tsx bench/store.ts      (EVIDENCE_STORE=postgres://… or TEST_POSTGRES_URL, else scripts/start-postgres.sh's;
+ *                                STORE_ENVELOPES default 20000, STORE_WRITERS default 1,2,4, STORE_OUT default store.json)
  */
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -25,7 +26,6 @@ const ENVELOPES = Number(process.env.STORE_ENVELOPES ?? 20_000);
 const WRITERS = (process.env.STORE_WRITERS ?? '1,2,4').split(',').map(Number);
 const PAGE_SIZE = DEFAULT_SYNC_OPTIONS.pageSize;
 const GOAL_PER_S = 10_000;
-const URL_ = process.env.EVIDENCE_STORE ?? process.env.TEST_POSTGRES_URL;
 
 type Page = Omit<EnvelopeRecord, 'connectionId'>[];
 
@@ -105,13 +105,17 @@ async function postgresSettings(url: string): Promise<Record<string, string>> {
 }
 
 async function main(): Promise<void> {
-  if (!URL_) throw new Error('set EVIDENCE_STORE=postgres://… or TEST_POSTGRES_URL (scripts/start-postgres.sh)');
+  // Else the tests' throwaway cluster (started, or reused if it runs).
+  const url =
+    process.env.EVIDENCE_STORE ??
+    process.env.TEST_POSTGRES_URL ??
+    execFileSync('bash', [path.join(__dirname, '..', 'scripts', 'start-postgres.sh')], { encoding: 'utf8' }).trim();
   const { pages, bytes } = pagesOfWireJson();
   const count = pages.reduce((s, p) => s + p.length, 0);
   console.log(`${count} envelopes in ${pages.length} pages, ${Math.round(bytes / count)} bytes of JSON each`);
-  const store = new PostgresStore(URL_, { maxConnections: Math.max(...WRITERS) + 2 });
+  const store = new PostgresStore(url, { maxConnections: Math.max(...WRITERS) + 2 });
   await store.init();
-  const settings = await postgresSettings(URL_);
+  const settings = await postgresSettings(url);
   const runId = randomUUID().slice(0, 8);
   const scenarios = [];
   try {
