@@ -332,7 +332,15 @@ async function main(): Promise<void> {
     // ---- the run ----
     const t0 = Date.now();
     const deadline = t0 + MINUTES * 60_000;
-    const sampler = setInterval(() => rssSamples.push({ t: Date.now() - t0, rss: memoryOf(pid).rss }), 5000);
+    const sampler = setInterval(() => {
+      if (worker.exitCode === null) rssSamples.push({ t: Date.now() - t0, rss: memoryOf(pid).rss });
+    }, 5000);
+    /** A worker that died mid-run ends the bench with its last words, not with an unreadable /proc entry. */
+    const assertWorkerAlive = () => {
+      if (worker.exitCode !== null || worker.signalCode !== null) {
+        throw new Error(`worker exited (${worker.exitCode ?? worker.signalCode}): ${workerLog.slice(-5).join('')}`);
+      }
+    };
     cleanups.push(async () => clearInterval(sampler));
     const ids = Array.from({ length: N }, (_, i) => i);
     const spacingMs = (CONSENT_SPREAD_S * 1000) / N;
@@ -364,6 +372,7 @@ async function main(): Promise<void> {
       ).count;
     let rampMs = NaN;
     for (;;) {
+      assertWorkerAlive();
       const idle = await idleCount();
       if (idle >= N) {
         rampMs = Date.now() - t0;
@@ -393,6 +402,7 @@ async function main(): Promise<void> {
     }
     while (deadline - Date.now() > 1000) {
       await sleep(Math.min(30_000, deadline - Date.now()));
+      assertWorkerAlive();
       console.log(
         `t=${round((Date.now() - t0) / 1000)} s  RSS ${memoryOf(pid).rss} MiB  tokens ${emu.stats.tokensIssued.length}`,
       );
