@@ -38,7 +38,6 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
-import { isPostgresSpec } from '../activities/store';
 import { PostgresStore } from '../activities/store/postgres';
 import type { EnvelopeRecord } from '../activities/store/types';
 import { ensureTemporalTools } from '../scripts/tools';
@@ -53,7 +52,7 @@ import {
   workflowIdOf,
   searchAttributes,
 } from '../workflows/messages';
-import { machine, printTable } from './sync';
+import { machine, POSTGRES_STORE, printTable } from './sync';
 
 const N = Number(process.env.SCALE_CONNECTIONS ?? 1000);
 const MINUTES = Number(process.env.SCALE_MINUTES ?? 9);
@@ -63,8 +62,6 @@ const SYNC_SPREAD_S = Number(process.env.SCALE_SYNC_SPREAD_S ?? 60);
 const OUT = process.env.SCALE_OUT ?? 'scale.json';
 const ENVELOPES_PER_ACCOUNT = Number(process.env.SCALE_ENVELOPES ?? 10);
 const CONSENT_SPREAD_S = Number(process.env.SCALE_CONSENT_SPREAD_S ?? 0);
-const POSTGRES_STORE =
-  process.env.EVIDENCE_STORE && isPostgresSpec(process.env.EVIDENCE_STORE) ? process.env.EVIDENCE_STORE : undefined;
 const SYNC_CONCURRENCY = Number(process.env.SYNC_CONCURRENCY ?? 4);
 const CONCURRENCY = 25;
 const PROJECT = path.resolve(__dirname, '..');

@@ -58,6 +58,9 @@ const WINDOW_MS = DEFAULT_SYNC_OPTIONS.backfillWindowDays * 86_400_000;
 const GOAL_CALLS_PER_1000 = 11;
 /** The emulator's names of the calls a sync makes (its stats count every endpoint). */
 const SYNC_ENDPOINTS = new Set(['POST /oauth/token', 'GET /oauth/userinfo', 'GET envelopes']);
+/** The sync's own calls among the emulator's counts (the first snapshot runs beside the first sync). */
+const syncCallsOf = (calls: Record<string, number>) =>
+  Object.fromEntries(Object.entries(calls).filter(([k]) => SYNC_ENDPOINTS.has(k)));
 const GOAL_RATIO = 0.8;
 const LATENCIES_MS = (process.env.BENCH_LATENCIES_MS ?? '10,50,200')
   .split(',')
@@ -67,7 +70,7 @@ const QUOTA = process.env.BENCH_QUOTA === '1';
 const QUOTA_LATENCY_MS = Number(process.env.BENCH_QUOTA_LATENCY_MS ?? 300);
 /** DocuSign's default API limits (docusign-api.md §7) and the reserve the connector keeps by default. */
 const DEFAULT_LIMITS = { hourly: 3000, burst: 500, burstWindowMs: 30_000, reservePercent: 10 };
-const POSTGRES_STORE =
+export const POSTGRES_STORE =
   process.env.EVIDENCE_STORE && isPostgresSpec(process.env.EVIDENCE_STORE) ? process.env.EVIDENCE_STORE : undefined;
 
 const INTEGRATION_KEY = '00000000-0000-4000-8000-0000000be001';
@@ -389,7 +392,7 @@ async function main(): Promise<void> {
     const first = full[0]!;
     if (first.envelopes !== truth) throw new Error(`stored ${first.envelopes} envelopes, DocuSign has ${truth}`);
     // The first access-review snapshot runs beside the first sync; its calls are not the sync's (bench/snapshots.ts).
-    const syncCalls = Object.fromEntries(Object.entries(first.calls).filter(([k]) => SYNC_ENDPOINTS.has(k)));
+    const syncCalls = syncCallsOf(first.calls);
     const snapshotCalls = sum(first.calls) - sum(syncCalls);
     const restCalls = sum(syncCalls);
     const callsPer1000 = (restCalls / first.envelopes) * 1000;
@@ -515,7 +518,7 @@ async function quotaRun(
   const stats = await emu.admin<EmulatorStats & { callsWhileLimited: number }>('stats');
   const bareRun = await bare();
   if (run.envelopes !== truth) throw new Error(`stored ${run.envelopes} envelopes, DocuSign has ${truth}`);
-  const syncCalls = sum(Object.fromEntries(Object.entries(run.calls).filter(([k]) => SYNC_ENDPOINTS.has(k))));
+  const syncCalls = sum(syncCallsOf(run.calls));
   const allCalls = sum(run.calls);
   const usable = Math.floor((DEFAULT_LIMITS.hourly * (100 - DEFAULT_LIMITS.reservePercent)) / 100);
   const extraHours = Math.max(0, Math.ceil(allCalls / usable) - 1);

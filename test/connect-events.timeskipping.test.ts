@@ -17,7 +17,7 @@ import {
   workflowIdOf,
   type ConnectionStatus,
 } from '../workflows/messages';
-import { timeSkippingEnv, uniqueTaskQueue, withConnectionWorkers, workflowCode } from './helpers/temporal';
+import { timeSkippingEnv, uniqueTaskQueue, withConnectionWorkers } from './helpers/temporal';
 
 const HOUR = 3_600_000;
 
@@ -94,7 +94,6 @@ describe('connectEvents in the lifecycle (time-skipping server)', () => {
     const options = {
       connection: env.nativeConnection,
       taskQueue,
-      ...(await workflowCode()),
       activities: fake.activities,
     };
     const config: ConnectionConfig = {

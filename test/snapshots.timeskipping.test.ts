@@ -19,7 +19,7 @@ import {
   WORKFLOW_TYPE,
   workflowIdOf,
 } from '../workflows/messages';
-import { timeSkippingEnv, uniqueTaskQueue, withConnectionWorkers, workflowCode } from './helpers/temporal';
+import { timeSkippingEnv, uniqueTaskQueue, withConnectionWorkers } from './helpers/temporal';
 
 const HOUR = 3_600_000;
 
@@ -103,7 +103,6 @@ describe('snapshots in the lifecycle (time-skipping server)', () => {
     const options = {
       connection: env.nativeConnection,
       taskQueue,
-      ...(await workflowCode()),
       activities: fake.activities(),
     };
     await withConnectionWorkers(options, async () => {

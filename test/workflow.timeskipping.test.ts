@@ -25,7 +25,7 @@ import {
   workflowIdOf,
   type ConnectionStatus,
 } from '../workflows/messages';
-import { timeSkippingEnv, uniqueTaskQueue, withConnectionWorkers, workflowCode } from './helpers/temporal';
+import { timeSkippingEnv, uniqueTaskQueue, withConnectionWorkers } from './helpers/temporal';
 
 const HOUR = 3_600_000;
 /** Every test body ends well within this (days pass in seconds); one that does not has hung. */
@@ -181,7 +181,6 @@ describe('docusignConnection on the time-skipping server', () => {
     const options = {
       connection: env.nativeConnection,
       taskQueue,
-      ...(await workflowCode()),
       activities: fake.activities(),
       shutdownForceTime: '10s',
     };

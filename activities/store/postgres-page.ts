@@ -42,7 +42,7 @@ export function pageRows(page: readonly PreparedRecord[]): PageRows {
 const ROW_PARAMS = 7;
 
 /** The page's statement for `rows` rows (with the checkpoint or without), prepared under its name once per pooled connection. */
-function pageStatement(rows: number, withCheckpoint: boolean): Pick<QueryConfig, 'name' | 'text'> {
+function buildPageStatement(rows: number, withCheckpoint: boolean): Pick<QueryConfig, 'name' | 'text'> {
   const values = Array.from({ length: rows }, (_, i) => {
     const p = (k: number) => `$${2 + i * ROW_PARAMS + k}`;
     return `(${p(0)}::text, ${p(1)}::text, ${p(2)}::text, ${p(3)}::text, ${p(4)}::timestamptz, ${p(5)}::text, ${p(6)}::boolean, ${i})`;
@@ -83,6 +83,15 @@ function pageStatement(rows: number, withCheckpoint: boolean): Pick<QueryConfig,
     }
     SELECT envelope_id FROM created`;
   return { name: `evidence-write-page-${rows}${withCheckpoint ? '-checkpoint' : ''}`, text };
+}
+
+/** Built once per shape: the text is the same for every page of that size, and a page is the hot path. */
+const statements = new Map<string, Pick<QueryConfig, 'name' | 'text'>>();
+function pageStatement(rows: number, withCheckpoint: boolean): Pick<QueryConfig, 'name' | 'text'> {
+  const key = `${rows}:${withCheckpoint}`;
+  let statement = statements.get(key);
+  if (!statement) statements.set(key, (statement = buildPageStatement(rows, withCheckpoint)));
+  return statement;
 }
 
 const CHECKPOINT_ONLY = `

@@ -82,11 +82,11 @@ export const quietBundlerLogger = {
 export const uniqueTaskQueue = (prefix: string): string => `${prefix}-${randomUUID()}`;
 
 /**
- * Runs `body` with a connection worker on `options.taskQueue` and, as worker/worker.ts does, a second one with the same
+ * Runs `body` with a connection worker (the run's workflow code) on `options.taskQueue` and, as worker/worker.ts does, a second one with the same
  * activities on its bulk queue (syncs, snapshots, proof); both are shut down when `body` settles.
  */
 export async function withConnectionWorkers<T>(
-  options: WorkerOptions & { activities: object },
+  options: Omit<WorkerOptions, 'workflowBundle' | 'workflowsPath'> & { activities: object },
   body: () => Promise<T>,
 ): Promise<T> {
   const bulk = await Worker.create({
@@ -97,6 +97,6 @@ export async function withConnectionWorkers<T>(
     shutdownForceTime: '10s',
     taskQueue: bulkTaskQueueOf(options.taskQueue),
   });
-  const worker = await Worker.create(options);
+  const worker = await Worker.create({ ...options, ...(await workflowCode()) });
   return bulk.runUntil(worker.runUntil(body));
 }
