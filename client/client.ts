@@ -33,10 +33,8 @@ import { codecFromKeys, dataConverterFor } from '../common/codec';
 import { connectionOptionsOf, loadWorkerConfig, type WorkerConfig } from '../worker/config';
 import { docusignConnection } from '../workflows';
 import {
-  credentialsUpdateSchema,
-  describeIssues,
-  InvalidConfigError,
   parseConnectionConfig,
+  parseCredentialsUpdate,
   type ConnectionConfig,
   type CredentialsUpdate,
 } from '../workflows/config';
@@ -313,9 +311,8 @@ export class ConnectorClient {
 
   /** Sends new credential references (validated first): the connection re-authorizes with them at once. */
   async updateCredentials(connectionId: string, update: CredentialsUpdate): Promise<void> {
-    const parsed = credentialsUpdateSchema.safeParse(update);
-    if (!parsed.success) throw new InvalidConfigError(describeIssues(parsed.error));
-    await this.signal(connectionId, (h) => h.signal(credentialsUpdatedSignal, parsed.data));
+    const parsed = parseCredentialsUpdate(update);
+    await this.signal(connectionId, (h) => h.signal(credentialsUpdatedSignal, parsed));
   }
 
   /**

@@ -8,8 +8,8 @@ import type { Payload } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import { isDeepStrictEqual } from 'node:util';
 import {
-  connectionConfigSchema,
-  credentialsUpdateSchema,
+  CONFIG_FIELDS,
+  checkCredentialsUpdate,
   parseConnectionConfig,
   type ConnectionConfig,
 } from '../workflows/config';
@@ -33,19 +33,17 @@ export async function configFromHistory(
     if (signaled?.signalName !== credentialsUpdatedSignal.name || !signaled.input?.payloads?.length) continue;
     const [update] = await decode(signaled.input.payloads);
     // The workflow ignores an update that does not validate; so does this.
-    const parsed = credentialsUpdateSchema.safeParse(update);
-    if (parsed.success) config = { ...config, ...parsed.data };
+    const parsed = checkCredentialsUpdate(update);
+    if (parsed.ok) config = { ...config, ...parsed.value };
   }
   return config;
 }
 
-/** Every config field but the ID, from the schema itself, so a field added there is compared too. */
-const CONFIG_FIELDS = (Object.keys(connectionConfigSchema.shape) as (keyof ConnectionConfig)[]).filter(
-  (field) => field !== 'connectionId',
-);
+/** Every config field but the ID, from the checks themselves, so a field added there is compared too. */
+const COMPARED_FIELDS = CONFIG_FIELDS.filter((field) => field !== 'connectionId');
 
 /** The fields whose value in `wanted` differs from the running config (`connect` reports them as not applied). */
 export function differences(running: ConnectionConfig, wanted: ConnectionConfig): (keyof ConnectionConfig)[] {
   // signedProof may be an object: compared by value.
-  return CONFIG_FIELDS.filter((field) => !isDeepStrictEqual(running[field], wanted[field]));
+  return COMPARED_FIELDS.filter((field) => !isDeepStrictEqual(running[field], wanted[field]));
 }

@@ -33,7 +33,7 @@ import type { Activities, ConsentLink } from '../activities';
 import type { FailureDetails } from '../activities/errors';
 import type { SyncResult } from '../activities/sync';
 import {
-  credentialsUpdateSchema,
+  checkCredentialsUpdate,
   describeIssues,
   parseConnectionConfig,
   type ConnectionConfig,
@@ -231,13 +231,13 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
   setHandler(
     credentialsUpdatedSignal,
     (update: CredentialsUpdate) => {
-      const parsed = credentialsUpdateSchema.safeParse(update);
-      if (!parsed.success) {
-        log.warn('credentialsUpdated ignored', { reason: describeIssues(parsed.error) });
+      const parsed = checkCredentialsUpdate(update);
+      if (!parsed.ok) {
+        log.warn('credentialsUpdated ignored', { reason: describeIssues(parsed.issues) });
         return;
       }
-      const { signedProof, ...credentials } = parsed.data;
-      config = validated({ ...config, ...parsed.data });
+      const { signedProof, ...credentials } = parsed.value;
+      config = validated({ ...config, ...parsed.value });
       // New credentials re-authorize; a new signed-proof policy only needs a pass to apply it to stored envelopes.
       if (signedProof !== undefined && !Object.keys(credentials).length) requestSync({ kinds: ['envelopes'] });
       else credentialsChanged = true;

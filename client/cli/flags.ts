@@ -2,7 +2,7 @@
  * Input checks shared by the commands, all made before anything is started: a bad flag is a UsageError (exit 2, one
  * line naming the flag and the rule).
  */
-import { CONNECTION_ID, CONNECTION_RULE, connectionConfigSchema, type ConnectionConfig } from '../../workflows/config';
+import { CONNECTION_ID, CONNECTION_RULE, checkConnectionConfig, type ConnectionConfig } from '../../workflows/config';
 import { EVIDENCE_KINDS, isEvidenceKind, type EvidenceKind } from '../../workflows/evidence';
 
 /** Bad input: exit 2, nothing started. */
@@ -63,15 +63,15 @@ export function configFromFlags(flags: Record<string, unknown>): ConnectionConfi
   if (typeof interval === 'string') input.syncIntervalMinutes = numberOrText(interval);
   if (typeof flags.snapshotInterval === 'string') input.snapshotIntervalHours = numberOrText(flags.snapshotInterval);
   if (typeof flags.signedProof === 'string') input.signedProof = signedProofOf(flags.signedProof);
-  const parsed = connectionConfigSchema.safeParse(input);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => {
+  const parsed = checkConnectionConfig(input);
+  if (!parsed.ok) {
+    const issues = parsed.issues.map((issue) => {
       const field = issue.path[0] as keyof ConnectionConfig | undefined;
       return `${field && field in FLAG_OF ? FLAG_OF[field] : 'config'}: ${issue.message}`;
     });
     throw new UsageError(issues.join('; '));
   }
-  return parsed.data;
+  return parsed.value;
 }
 
 /** A number flag stays text when it is not a number, so the schema's rule names it. */

@@ -19,7 +19,12 @@ import { ConnectorError } from '../../activities/errors';
 import { loadPrivateKey } from '../../activities/keys';
 import { trustPolicyOf } from '../../activities/trust';
 import { ConfigError, loadWorkerConfig } from '../../worker/config';
-import { InvalidConfigError, parseConnectionConfig, type ConnectionConfig } from '../../workflows/config';
+import {
+  InvalidConfigError,
+  parseConnectionConfig,
+  parseCredentialsUpdate,
+  type ConnectionConfig,
+} from '../../workflows/config';
 import { findLeaks, rsaKeys, startHarness, type Harness } from '../helpers/connector';
 import { historiesText } from '../helpers/evidence';
 
@@ -71,6 +76,31 @@ describe('connection config: each field wrong → one line naming the field and 
     ['syncIntervalMinutes', { syncIntervalMinutes: '60' }, /^syncIntervalMinutes: must be a number of minutes$/],
     ['backfillFrom', { backfillFrom: 'last year' }, /^backfillFrom: must be an ISO date-time$/],
     ['backfillFrom', { backfillFrom: '2024-01-01' }, /^backfillFrom: must be an ISO date-time$/],
+    ['environment', { environment: undefined }, /^environment: is required: must be 'demo' or 'production'$/],
+    ['backfillFrom', { backfillFrom: '2023-02-29T00:00:00Z' }, /^backfillFrom: must be an ISO date-time$/],
+    ['backfillFrom', { backfillFrom: '2024-01-01T00:00Z' }, /^backfillFrom: must be an ISO date-time$/],
+    ['backfillFrom', { backfillFrom: '2024-01-01T00:00:00+0200' }, /^backfillFrom: must be an ISO date-time$/],
+    ['snapshotIntervalHours', { snapshotIntervalHours: 0 }, /^snapshotIntervalHours: must be from 1 to 168 hours$/],
+    [
+      'snapshotIntervalHours',
+      { snapshotIntervalHours: 2.5 },
+      /^snapshotIntervalHours: must be a whole number of hours$/,
+    ],
+    ['signedProof', { signedProof: 'all' }, /^signedProof: must be 'none', 'all-completed' or \{ templateIds/],
+    ['signedProof', { signedProof: {} }, /^signedProof: must name templateIds or subjectContains \(or both\)$/],
+    [
+      'signedProof',
+      { signedProof: { templateIds: [GUID_A, 'bad'] } },
+      /^signedProof\.templateIds\.1: must be a GUID \(a template ID\)$/,
+    ],
+    ['signedProof', { signedProof: { templateIds: [] } }, /^signedProof\.templateIds: must have 1 to 100 items$/],
+    ['signedProof', { signedProof: { subjectContains: 'NDA' } }, /^signedProof\.subjectContains: must be a list$/],
+    ['signedProof', { signedProof: { subjectContains: [''] } }, /^signedProof\.subjectContains\.0: must not be empty$/],
+    [
+      'signedProof',
+      { signedProof: { subjectContains: ['NDA'], regex: '.*' } },
+      /^signedProof: Unrecognized key: "regex"$/,
+    ],
     ['(unknown key)', { extra: true }, /^config: Unrecognized key: "extra"$/],
   ];
   for (const [field, override, rule] of cases) {
@@ -89,11 +119,54 @@ describe('connection config: each field wrong → one line naming the field and 
   }
 
   test('not an object at all', () => {
-    assert.throws(() => parseConnectionConfig(null), { message: /^config: .*expected object/ });
+    assert.throws(() => parseConnectionConfig(null), { message: /^config: expected an object, received null$/ });
+    assert.throws(() => parseConnectionConfig([]), { message: /^config: expected an object, received array$/ });
   });
 
-  test('the valid config passes (the table changes one field at a time)', () => {
+  test('every broken field is named, in one line', () => {
+    assert.throws(() => parseConnectionConfig({ ...VALID, userId: 'x', syncIntervalMinutes: 5, extra: 1 }), {
+      message:
+        'config: Unrecognized key: "extra"; userId: must be a GUID (the impersonated user ID, not an email); ' +
+        'syncIntervalMinutes: must be >= 15 (DocuSign polling rule)',
+    });
+  });
+
+  test('the valid config passes (the table changes one field at a time), and so does every optional field', () => {
     assert.deepEqual(parseConnectionConfig(VALID), VALID);
+    const full: ConnectionConfig = {
+      ...VALID,
+      environment: 'production',
+      accountId: GUID_A,
+      oauthBaseUrl: 'http://127.0.0.1:8080/',
+      redirectUri: 'https://platform.example.com/docusign/consent',
+      syncIntervalMinutes: 15,
+      backfillFrom: '2024-02-29T23:59:59.123+05:30',
+      snapshotIntervalHours: 168,
+      signedProof: { templateIds: [GUID_B], subjectContains: ['NDA'] },
+    };
+    assert.deepEqual(parseConnectionConfig(full), full);
+    for (const signedProof of ['none', 'all-completed', { subjectContains: ['x'.repeat(200)] }] as const)
+      assert.deepEqual(parseConnectionConfig({ ...VALID, signedProof }).signedProof, signedProof);
+  });
+
+  test('credentialsUpdated: only the credential fields and the signed-proof policy, each by its rule', () => {
+    assert.deepEqual(parseCredentialsUpdate({}), {});
+    assert.deepEqual(parseCredentialsUpdate({ accountId: GUID_A, signedProof: 'none' }), {
+      accountId: GUID_A,
+      signedProof: 'none',
+    });
+    assert.throws(() => parseCredentialsUpdate({ connectionId: 'other' }), {
+      message: 'config: Unrecognized key: "connectionId"',
+    });
+    assert.throws(
+      () => parseCredentialsUpdate({ privateKeyRef: keys.privatePem }),
+      (err: unknown) => {
+        assert.ok(err instanceof InvalidConfigError);
+        assert.match(err.message, /^privateKeyRef: must be 'file:<absolute path>'/);
+        assertNoPemBody(err.message, keys.privatePem);
+        return true;
+      },
+    );
   });
 });
 
