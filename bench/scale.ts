@@ -44,6 +44,7 @@ import { ensureTemporalTools } from '../scripts/tools';
 import { startEmulator } from '../emulator';
 import { startDevServer, type DevServer } from '../worker/dev-server';
 import { DEFAULT_SYNC_INTERVAL_MINUTES, type ConnectionConfig } from '../workflows/config';
+import { MAX_HISTORY_EVENTS } from '../workflows/connection';
 import { REMINT_BEFORE_EXPIRY_MS } from '../workflows/schedule';
 import {
   consentGrantedSignal,
@@ -452,7 +453,7 @@ async function main(): Promise<void> {
       const w = wakeUpsPerDay(lifetimeMs, intervalMs);
       // A sync that re-mints first has one more activity and workflow task: 6 events (3 + 3) on top of eSync.
       const events = w.syncs * eSync + w.syncsWithRemint * 6 + w.remints * eRemint;
-      return { ...w, events: Math.round(events), daysPerContinueAsNew: round(1500 / events, 2) };
+      return { ...w, events: Math.round(events), daysPerContinueAsNew: round(MAX_HISTORY_EVENTS / events, 2) };
     };
     const benchDay = model(TOKEN_LIFETIME_S * 1000, DEFAULT_SYNC_INTERVAL_MINUTES * 60_000);
     const prodDay = model(3_600_000, DEFAULT_SYNC_INTERVAL_MINUTES * 60_000);
@@ -603,7 +604,7 @@ async function main(): Promise<void> {
         perSyncCycle: round(eSync, 2),
         observedPerDayBenchSettings: observedPerDayMean,
         modelledPerDay: { benchSettings: benchDay, production: prodDay },
-        continueAsNewAt: 1500,
+        continueAsNewAt: MAX_HISTORY_EVENTS,
       },
     };
     const dir = path.join(__dirname, 'results');
