@@ -284,6 +284,13 @@ describe('docusign-connector CLI (spawned)', () => {
       ['--sync-interval', 'hourly', '--sync-interval', /number of minutes/],
       ['--sync-interval', '20.5', '--sync-interval', /whole number/],
       ['--account-id', 'acme', '--account-id', /GUID/],
+      ['--signed-proof', 'some', '--signed-proof', /'none', 'all-completed' or/],
+      [
+        '--signed-proof',
+        '{"templateIds":["nope"]}',
+        '--signed-proof templateIds.0',
+        /must be a GUID \(a template ID\)/,
+      ],
     ];
     for (const [flag, value, named, rule] of rules) {
       const flags = Object.entries(base('in-process')).flat();

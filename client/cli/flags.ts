@@ -66,8 +66,9 @@ export function configFromFlags(flags: Record<string, unknown>): ConnectionConfi
   const parsed = checkConnectionConfig(input);
   if (!parsed.ok) {
     const issues = parsed.issues.map((issue) => {
-      const field = issue.path[0] as keyof ConnectionConfig | undefined;
-      return `${field && field in FLAG_OF ? FLAG_OF[field] : 'config'}: ${issue.message}`;
+      const [field, ...within] = issue.path as [keyof ConnectionConfig | undefined, ...(string | number)[]];
+      const where = within.length ? ` ${within.join('.')}` : ''; // inside a JSON flag, e.g. `templateIds.0`
+      return `${field && field in FLAG_OF ? FLAG_OF[field] : 'config'}${where}: ${issue.message}`;
     });
     throw new UsageError(issues.join('; '));
   }
