@@ -109,18 +109,12 @@ function checkFields(value: unknown, fields: Readonly<Record<string, Field>>): C
     : [];
   for (const [key, { check, required }] of Object.entries(fields)) {
     const field = value[key];
-    if (field === undefined) {
-      if (required)
-        issues.push(
-          ...nested(
-            key,
-            check(field).map((issue) => ({ ...issue, message: `is required: ${issue.message}` })),
-          ),
-        );
-    } else issues.push(...nested(key, check(field)));
+    if (field !== undefined) issues.push(...nested(key, check(field)));
+    else if (required) issues.push(...nested(key, check(field).map(asRequired)));
   }
   return issues;
 }
+const asRequired = (issue: ConfigIssue): ConfigIssue => ({ ...issue, message: `is required: ${issue.message}` });
 
 /** An optional list of 1 to 100 items, each checked. */
 const listOf =
