@@ -19,7 +19,8 @@
  *   npx tsx bench/scale.ts
  *   SCALE_CONNECTIONS=1000 SCALE_MINUTES=9 SCALE_TOKEN_LIFETIME=900 TEMPORAL_ADDRESS=host:port (else a dev server)
  *   SCALE_SYNC_SPREAD_S=60 (the mid-run syncNow spread; 0 = all at once)  SCALE_OUT=scale.json (result file name)
- *   WORKFLOW_CACHE_SIZE, SYNC_CONCURRENCY, METRICS_PORT, WORKER_NODE_OPTIONS (its NODE_OPTIONS): passed to the worker
+ *   WORKFLOW_CACHE_SIZE, SYNC_CONCURRENCY, METRICS_PORT, WORKER_NODE_OPTIONS (its NODE_OPTIONS), MALLOC_ARENA_MAX: passed
+ *   to the worker
  *
  * Mass onboarding (issue 15, goal 2): SCALE_ENVELOPES=1000 (per account, default 10) SCALE_CONSENT_SPREAD_S=60 (the
  * starts with consent are paced over this long; default 0 = as fast as 25 in flight allow) and
@@ -300,6 +301,8 @@ async function main(): Promise<void> {
         ...(process.env.METRICS_PORT ? { METRICS_PORT: process.env.METRICS_PORT } : {}),
         // E.g. --max-old-space-size=N: the V8 heap limit of the worker's isolates (main and workflow thread).
         ...(process.env.WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.WORKER_NODE_OPTIONS } : {}),
+        // glibc's malloc arenas (default 8 per core): fewer trade native-memory fragmentation for lock contention.
+        ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -569,6 +572,8 @@ async function main(): Promise<void> {
       workflowCacheSize: process.env.WORKFLOW_CACHE_SIZE
         ? Number(process.env.WORKFLOW_CACHE_SIZE)
         : "the SDK's default",
+      workerNodeOptions: process.env.WORKER_NODE_OPTIONS,
+      mallocArenaMax: process.env.MALLOC_ARENA_MAX,
       runMinutes: round(endMs / 60_000, 2),
       tokenLifetimeSeconds: TOKEN_LIFETIME_S,
       syncNowAtSeconds: round(syncNowAt / 1000),
