@@ -9,7 +9,7 @@
  *
  * Prints a table and writes bench/results/replay.json.
  */
-import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { MAX_HISTORY_EVENTS } from '../workflows/connection';
@@ -17,7 +17,6 @@ import { machine, printTable } from './sync';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 const FIXTURES = path.join(__dirname, '..', 'test', 'fixtures', 'histories');
-const quiet = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined };
 
 interface Measured {
   file: string;
@@ -31,7 +30,7 @@ async function main(): Promise<void> {
     .sort();
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../workflows'),
-    logger: { ...quiet, warn: console.warn, error: console.error },
+    logger: new DefaultLogger('WARN'),
   });
   const measured: Measured[] = [];
   for (const file of files) {

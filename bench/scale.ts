@@ -296,13 +296,16 @@ async function main(): Promise<void> {
         DOCUSIGN_ALLOWED_HOSTS: emu.host,
         WORKFLOW_BUNDLE_PATH: bundlePath,
         LOG_LEVEL: 'warn',
-        // The worker's own default unless the bench run sets one.
-        ...(process.env.WORKFLOW_CACHE_SIZE ? { WORKFLOW_CACHE_SIZE: process.env.WORKFLOW_CACHE_SIZE } : {}),
-        ...(process.env.METRICS_PORT ? { METRICS_PORT: process.env.METRICS_PORT } : {}),
-        // E.g. --max-old-space-size=N: the V8 heap limit of the worker's isolates (main and workflow thread).
-        ...(process.env.WORKER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.WORKER_NODE_OPTIONS } : {}),
-        // glibc's malloc arenas (default 8 per core): fewer trade native-memory fragmentation for lock contention.
-        ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}),
+        // The worker's own defaults unless the bench run sets them. MALLOC_ARENA_MAX: glibc's malloc arenas (default 8
+        // per core). WORKER_NODE_OPTIONS, e.g. --max-old-space-size=N: the heap limit of the worker's isolates.
+        ...Object.fromEntries(
+          Object.entries({
+            WORKFLOW_CACHE_SIZE: process.env.WORKFLOW_CACHE_SIZE,
+            METRICS_PORT: process.env.METRICS_PORT,
+            MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX,
+            NODE_OPTIONS: process.env.WORKER_NODE_OPTIONS,
+          }).filter(([, value]) => value),
+        ),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -131,13 +131,14 @@ const subjectText: Check = (value) => {
 };
 const PROOF_POLICY_RULE =
   "must be 'none', 'all-completed' or { templateIds?: [GUID, …], subjectContains?: [text, …] } with at least one list";
+const PROOF_POLICY_FIELDS = {
+  templateIds: { check: listOf(guid('a template ID')) },
+  subjectContains: { check: listOf(subjectText) },
+};
 const signedProof: Check = (value) => {
   if (value === 'none' || value === 'all-completed') return [];
   if (!isRecord(value)) return broken(PROOF_POLICY_RULE);
-  const issues = checkFields(value, {
-    templateIds: { check: listOf(guid('a template ID')) },
-    subjectContains: { check: listOf(subjectText) },
-  });
+  const issues = checkFields(value, PROOF_POLICY_FIELDS);
   if (value.templateIds === undefined && value.subjectContains === undefined)
     issues.push(...broken('must name templateIds or subjectContains (or both)'));
   return issues;
@@ -194,17 +195,12 @@ export function describeIssues(issues: ConfigIssue[]): string {
   return issues.map((issue) => `${issue.path.length ? issue.path.join('.') : 'config'}: ${issue.message}`).join('; ');
 }
 
-export function parseConnectionConfig(input: unknown): ConnectionConfig {
-  const result = checkConnectionConfig(input);
+function valueOrThrow<T>(result: Checked<T>): T {
   if (!result.ok) throw new InvalidConfigError(describeIssues(result.issues));
   return result.value;
 }
-
-export function parseCredentialsUpdate(input: unknown): CredentialsUpdate {
-  const result = checkCredentialsUpdate(input);
-  if (!result.ok) throw new InvalidConfigError(describeIssues(result.issues));
-  return result.value;
-}
+export const parseConnectionConfig = (input: unknown) => valueOrThrow(checkConnectionConfig(input));
+export const parseCredentialsUpdate = (input: unknown) => valueOrThrow(checkCredentialsUpdate(input));
 
 export class InvalidConfigError extends Error {
   override name = 'InvalidConfigError';

@@ -82,8 +82,9 @@ export const quietBundlerLogger = {
 export const uniqueTaskQueue = (prefix: string): string => `${prefix}-${randomUUID()}`;
 
 /**
- * Runs `body` with a connection worker (the run's workflow code) on `options.taskQueue` and, as worker/worker.ts does, a second one with the same
- * activities on its bulk queue (syncs, snapshots, proof); both are shut down when `body` settles.
+ * Runs `body` with a connection worker (the run's workflow code) on `options.taskQueue` and, as worker/worker.ts does,
+ * a second one with the same activities on its bulk queue (syncs, snapshots, proof); both are shut down when `body`
+ * settles.
  */
 export async function withConnectionWorkers<T>(
   options: Omit<WorkerOptions, 'workflowBundle' | 'workflowsPath'> & { activities: object },
