@@ -4,6 +4,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { ERROR_HINTS, NON_RETRYABLE_CODES, type ErrorCode } from '../workflows/errors';
+import type { SnapshotOutcome } from '../workflows/evidence';
 import { EvidenceStoreError } from './store';
 
 export class ConnectorError extends Error {
@@ -31,6 +32,8 @@ export interface FailureDetails {
   httpStatus?: number;
   /** For a sync that stored some pages before failing: the cursor those pages justify. */
   progressCursor?: string;
+  /** For a snapshot pass: the kinds done before (or besides) the one that failed it. */
+  snapshots?: SnapshotOutcome[];
 }
 
 export function toApplicationFailure(err: unknown, extraDetails: Partial<FailureDetails> = {}): ApplicationFailure {
@@ -62,6 +65,19 @@ export function toApplicationFailure(err: unknown, extraDetails: Partial<Failure
     message: err instanceof Error ? err.message : String(err),
     details: [extraDetails],
   });
+}
+
+/** The same failure (type, retry rule and delay) with more details for the workflow. */
+export function withDetails(failure: ApplicationFailure, extra: Partial<FailureDetails>): ApplicationFailure {
+  const [details] = failure.details ?? [];
+  return new ApplicationFailure(
+    failure.message,
+    failure.type,
+    failure.nonRetryable,
+    [{ ...(details as Partial<FailureDetails> | undefined), ...extra }],
+    undefined,
+    failure.nextRetryDelay,
+  );
 }
 
 /** Runs an activity body and converts whatever it throws into a typed ApplicationFailure. */

@@ -9,7 +9,8 @@ import { ConnectorError, typed } from './errors';
 import type { EvidenceStore } from './store/types';
 import { restUrlViolation } from './trust';
 import { collectProof, DEFAULT_PROOF_OPTIONS, type ProofInput, type ProofOptions, type ProofResult } from './proof';
-import { takeSnapshot, type SnapshotInput, type SnapshotResult } from './snapshot';
+import type { SnapshotOutcome, SnapshotResult } from '../workflows/evidence';
+import { takeSnapshot, takeSnapshotPass, type SnapshotInput, type SnapshotPassInput } from './snapshot';
 import {
   DEFAULT_SYNC_OPTIONS,
   storeEventEnvelopes,
@@ -59,6 +60,12 @@ export function createActivities(deps: ActivityDeps) {
   const now = deps.now ?? Date.now;
   const syncOptions: SyncOptions = { ...DEFAULT_SYNC_OPTIONS, now, ...deps.sync };
   const proofOptions: ProofOptions = { ...DEFAULT_PROOF_OPTIONS, ...deps.proof };
+  const snapshotDeps = {
+    docusign: deps.docusign,
+    tokens: deps.tokens,
+    store: deps.store.snapshots,
+    options: syncOptions,
+  };
 
   return {
     /** The consent URL the platform shows the customer (signed `state` when a secret is configured). */
@@ -125,13 +132,17 @@ export function createActivities(deps: ActivityDeps) {
       );
     },
 
-    /** One snapshot of one kind (users, groups, …), staged page by page and published with its diff. */
+    /** The snapshots of a pass (users, groups, …), each staged page by page and published with its diff. */
+    async takeSnapshots(input: SnapshotPassInput): Promise<SnapshotOutcome[]> {
+      const config = await typed(async () => checked(input.config));
+      const { kinds, ...rest } = input;
+      return takeSnapshotPass(kinds, (kind) => takeSnapshot(snapshotDeps, { ...rest, config, kind }));
+    },
+
+    /** One kind's snapshot: what runs recorded before takeSnapshots still schedule until their pass ends. */
     async takeSnapshot(input: SnapshotInput): Promise<SnapshotResult> {
       const config = await typed(async () => checked(input.config));
-      return takeSnapshot(
-        { docusign: deps.docusign, tokens: deps.tokens, store: deps.store.snapshots, options: syncOptions },
-        { ...input, config },
-      );
+      return takeSnapshot(snapshotDeps, { ...input, config });
     },
 
     /** Signed proof for the completed envelopes the connection's policy selects, within the budget left. */

@@ -12,9 +12,10 @@
  *   account-settings      /settings, then /settings/password_rules
  * Lists page by their counts (nextUri may be missing while more remain); every response is validated.
  */
-import { CancelledFailure, Context } from '@temporalio/activity';
+import { CancelledFailure, Context, type ApplicationFailure } from '@temporalio/activity';
 import type { ConnectionConfig } from '../workflows/config';
-import type { ChangeCounts, SnapshotKind } from '../workflows/evidence';
+import { BULK_NON_RETRYABLE_CODES, CONNECTION_FAILURES, isErrorCode } from '../workflows/errors';
+import type { SnapshotKind, SnapshotOutcome, SnapshotResult } from '../workflows/evidence';
 import type { AccountInfo } from '../workflows/messages';
 import {
   nextPageUrl,
@@ -23,7 +24,7 @@ import {
   type RestListEndpoint,
   type RestObjectEndpoint,
 } from './docusign';
-import { toApplicationFailure } from './errors';
+import { toApplicationFailure, withDetails } from './errors';
 import { changeCounts, type SnapshotEntry, type SnapshotPart, type SnapshotStore } from './store/snapshots';
 import { respectRateLimit, type SyncOptions } from './sync';
 import type { TokenService } from './tokens';
@@ -36,14 +37,47 @@ export interface SnapshotInput {
   takenAt: string;
 }
 
-export interface SnapshotResult {
-  kind: SnapshotKind;
+/** A snapshot pass: the kinds due, one after another, all named by the same time. */
+export interface SnapshotPassInput {
+  config: ConnectionConfig;
+  account: AccountInfo;
+  kinds: SnapshotKind[];
+  /** Decided by the workflow, so retries agree: names each kind's snapshot. */
   takenAt: string;
-  count: number;
-  /** Against the previous complete snapshot; absent for the first. */
-  changes?: ChangeCounts;
-  /** Identical to the snapshot taken then (stored once). */
-  sameAs?: string;
+}
+
+/**
+ * Takes every kind of a pass in one activity (one task for the workflow instead of one per kind), with each kind's
+ * own failure returned as data so it holds up neither the other kinds nor the connection:
+ *   - a failure of the connection itself, or the account's rate limit, ends the pass at once (the rest would fail
+ *     the same way), carrying the kinds done so far;
+ *   - a failure worth retrying (DocuSign or the store unavailable) fails the pass after the other kinds, so Temporal
+ *     retries it; the retry finds the kinds already published and re-reads only the rest;
+ *   - a permanent one (a refused request or response) is that kind's outcome.
+ * Failures carry the outcomes in their details, so the workflow still learns them when the retries run out.
+ */
+export async function takeSnapshotPass(
+  kinds: readonly SnapshotKind[],
+  takeOne: (kind: SnapshotKind) => Promise<SnapshotResult>,
+): Promise<SnapshotOutcome[]> {
+  const outcomes: SnapshotOutcome[] = [];
+  let retryable: ApplicationFailure | undefined;
+  for (const kind of kinds) {
+    try {
+      outcomes.push(await takeOne(kind));
+    } catch (err) {
+      if (err instanceof CancelledFailure) throw err;
+      const failure = toApplicationFailure(err);
+      const code = isErrorCode(failure.type) ? failure.type : 'internal_error';
+      if (CONNECTION_FAILURES.includes(code) || code === 'rate_limited') {
+        throw withDetails(failure, { snapshots: outcomes });
+      }
+      outcomes.push({ kind, failed: { code, message: failure.message } });
+      if (!failure.nonRetryable && !BULK_NON_RETRYABLE_CODES.includes(code)) retryable ??= failure;
+    }
+  }
+  if (retryable) throw withDetails(retryable, { snapshots: outcomes });
+  return outcomes;
 }
 
 /** One list (or object) still to read; `url` is its next page. Saved with every staged page. */

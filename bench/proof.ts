@@ -221,7 +221,7 @@ async function scenario(env: BenchEnv, spec: ScenarioSpec, n: number): Promise<S
     const spans = await activitySpans(client, id);
     const proofSpan = spans.find((s) => s.type === 'collectProof');
     const span = (s: ActivitySpan | undefined) => (s?.closedAt ?? NaN) - (s?.scheduledAt ?? NaN);
-    const snapshotSpans = spans.filter((s) => s.type === 'takeSnapshot');
+    const snapshotSpans = spans.filter((s) => s.type === 'takeSnapshots');
     if (kill && proofSpan?.startedAt !== undefined && killedAt !== undefined) {
       kill.resumedAfterMs = proofSpan.startedAt - killedAt;
     }

@@ -61,9 +61,10 @@ describe('connectEvents in the lifecycle (time-skipping server)', () => {
         const iso = new Date(at).toISOString();
         return { cursor: iso, envelopes: 1, pages: 1, totalStored: 1, quarantined: 0, finishedAt: iso };
       },
-      takeSnapshot: async (input) => {
-        calls.snapshots++;
-        return { kind: input.kind, takenAt: input.takenAt, count: 1 };
+      takeSnapshot: () => Promise.reject(new Error('runs started now take their snapshots in one pass')),
+      takeSnapshots: async (input) => {
+        calls.snapshots += input.kinds.length;
+        return input.kinds.map((kind) => ({ kind, takenAt: input.takenAt, count: 1 }));
       },
       collectProof: async () => {
         calls.proofPasses++;

@@ -11,7 +11,7 @@ import type { DirectoryTruth } from '../emulator';
 import { SNAPSHOT_KINDS, type SnapshotKind } from '../workflows/evidence';
 import { consentGrantedSignal, syncAndWaitUpdate, type ConnectionStatus } from '../workflows/messages';
 import { BACKFILL_ALL, findLeaks, startHarness, type Harness } from './helpers/connector';
-import { historiesText } from './helpers/evidence';
+import { activityAttempts, historiesText } from './helpers/evidence';
 
 async function collect(records: AsyncIterable<SnapshotRecord>): Promise<SnapshotRecord[]> {
   const out: SnapshotRecord[] = [];
@@ -185,6 +185,41 @@ describe('snapshots against the emulator', () => {
     assert.deepEqual(
       (await records('snap-401', 'users')).map((r) => r.object),
       h.emu.directory(accountId).users,
+    );
+  });
+
+  test('DocuSign down for one kind mid-pass: the other kinds go on; the retried pass re-reads only what is missing', async () => {
+    const { handle, accountId } = await account('snap-503', { users: 250, groups: 3, profiles: 3 });
+    const callsBefore = { ...h.emu.stats.calls };
+    const calls = (name: string) => (h.emu.stats.calls[name] ?? 0) - (callsBefore[name] ?? 0);
+    h.emu.faults.latencyMs(100);
+    try {
+      const update = handle.executeUpdate(syncAndWaitUpdate, { args: [{ kinds: ['users', 'groups'] }] });
+      while (calls('GET users') < 1) await new Promise((r) => setTimeout(r, 10));
+      h.emu.faults.failNext(1, 503); // the second users page: docusign_unavailable, worth a retry
+      const status = await update;
+      assert.equal(status.phase, 'idle');
+      assert.equal(status.evidence?.users?.lastError, undefined);
+      assert.equal(status.evidence?.groups?.lastError, undefined);
+    } finally {
+      h.emu.faults.clear();
+    }
+    const truth = h.emu.directory(accountId);
+    assert.equal(calls('GET users'), 3 + 1, 'three pages and the refused one: the retry resumed after page 1');
+    assert.equal(calls('GET groups'), 1, 'groups, published before the retry, were not read again');
+    assert.ok(
+      (await activityAttempts(handle)).some(
+        (a) => a.activity === 'takeSnapshots' && a.attempt === 2 && a.lastFailure === 'docusign_unavailable',
+      ),
+      'one activity for the pass, retried once',
+    );
+    assert.deepEqual(
+      (await records('snap-503', 'users')).map((r) => r.object),
+      truth.users,
+    );
+    assert.deepEqual(
+      (await records('snap-503', 'groups')).map((r) => r.object),
+      truth.groups,
     );
   });
 

@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Activities } from '../activities';
 import type { ConnectionConfig } from '../workflows/config';
-import { SNAPSHOT_KINDS, type SnapshotKind } from '../workflows/evidence';
+import { takeSnapshotPass } from '../activities/snapshot';
+import { SNAPSHOT_KINDS, type SnapshotKind, type SnapshotResult } from '../workflows/evidence';
 import { ERROR_HINTS } from '../workflows/errors';
 import {
   consentGrantedSignal,
@@ -50,25 +51,23 @@ class Fake {
         const iso = new Date(at).toISOString();
         return { cursor: iso, envelopes: 1, pages: 1, totalStored: 1, quarantined: 0, finishedAt: iso };
       },
-      takeSnapshot: async (input) => {
-        const code = this.failing.get(input.kind);
-        if (code)
-          throw ApplicationFailure.create({ type: code, message: `${input.kind}: ${code}`, nonRetryable: true });
-        const at = await this.env.currentTimeMs();
-        this.snapshots.push({ kind: input.kind, at });
-        const first = this.snapshots.filter((s) => s.kind === input.kind).length === 1;
-        return {
-          kind: input.kind,
-          takenAt: input.takenAt,
-          count: 10,
-          ...(first ? {} : { changes: { added: 1, removed: 0, changed: 2 } }),
-        };
-      },
+      takeSnapshot: () => Promise.reject(new Error('runs started now take their snapshots in one pass')),
+      // The product's pass (per-kind failures as data) over a fake kind.
+      takeSnapshots: (input) => takeSnapshotPass(input.kinds, (kind) => this.takeOne(kind, input.takenAt)),
       collectProof: async () => ({ collected: 0, pending: 0, failed: 0, downloaded: 0 }),
       searchAttributeRegistered: async () => true,
       storedEnvelopeCount: async () => 1,
       storeEventEnvelopes: () => Promise.reject(new Error('no Connect events in these tests')),
     };
+  }
+
+  private async takeOne(kind: SnapshotKind, takenAt: string): Promise<SnapshotResult> {
+    const code = this.failing.get(kind);
+    if (code) throw ApplicationFailure.create({ type: code, message: `${kind}: ${code}`, nonRetryable: true });
+    const at = await this.env.currentTimeMs();
+    this.snapshots.push({ kind, at });
+    const first = this.snapshotsOf(kind) === 1;
+    return { kind, takenAt, count: 10, ...(first ? {} : { changes: { added: 1, removed: 0, changed: 2 } }) };
   }
 
   snapshotsOf(kind: SnapshotKind): number {

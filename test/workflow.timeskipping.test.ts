@@ -133,7 +133,8 @@ class FakeDocuSign {
         };
       },
       collectProof: async () => ({ collected: 0, pending: 0, failed: 0, downloaded: 0 }),
-      takeSnapshot: async (input) => ({ kind: input.kind, takenAt: input.takenAt, count: 0 }),
+      takeSnapshot: () => Promise.reject(new Error('runs started now take their snapshots in one pass')),
+      takeSnapshots: async (input) => input.kinds.map((kind) => ({ kind, takenAt: input.takenAt, count: 0 })),
       searchAttributeRegistered: async () => true,
       storeEventEnvelopes: () => Promise.reject(new Error('no Connect events in these tests')),
       storedEnvelopeCount: async () => {

@@ -39,7 +39,7 @@ import {
   type ConnectionConfig,
   type CredentialsUpdate,
 } from './config';
-import { ERROR_HINTS, isErrorCode, type ErrorCode } from './errors';
+import { BULK_NON_RETRYABLE_CODES, CONNECTION_FAILURES, ERROR_HINTS, isErrorCode, type ErrorCode } from './errors';
 import {
   DEFAULT_SNAPSHOT_INTERVAL_HOURS,
   EVIDENCE_KINDS,
@@ -47,6 +47,7 @@ import {
   isEvidenceKind,
   type EvidenceKind,
   type SnapshotKind,
+  type SnapshotOutcome,
 } from './evidence';
 import {
   bulkTaskQueueOf,
@@ -60,6 +61,7 @@ import {
   statusQuery,
   syncAndWaitUpdate,
   syncNowSignal,
+  type AccountInfo,
   type ConnectEvents,
   type ConnectionStatus,
   type Phase,
@@ -91,17 +93,8 @@ const LAST_ERROR_PATCH = 'last-error-search-attribute';
 /** Snapshots run from here on; histories recorded before they existed replay without them. */
 const SNAPSHOTS_PATCH = 'evidence-snapshots';
 const SHORT_HISTORY_PATCH = 'short-histories';
-/** Snapshot failures that are the connection's (a pass fails, as an envelope sync would), not the kind's alone. */
-const CONNECTION_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'consent_required',
-  'invalid_grant',
-  'private_key_unavailable',
-  'untrusted_oauth_host',
-  'untrusted_base_uri',
-  'account_not_found',
-  'wrong_base_uri',
-  'invalid_config',
-]);
+/** A snapshot pass is one activity from here on (one task per pass, not one per kind). */
+const SNAPSHOT_PASS_PATCH = 'one-snapshot-activity';
 
 // Token and account calls are quick; invalid_grant gets a few retries because key or clock fixes propagate.
 const auth = proxyActivities<Activities>({
@@ -120,13 +113,7 @@ const BULK_ACTIVITY_OPTIONS = {
     backoffCoefficient: 2,
     maximumInterval: '5 minutes',
     maximumAttempts: 12,
-    nonRetryableErrorTypes: [
-      'wrong_base_uri',
-      'invalid_response',
-      'request_rejected',
-      'consent_required',
-      'invalid_grant',
-    ],
+    nonRetryableErrorTypes: [...BULK_NON_RETRYABLE_CODES],
   },
 } satisfies ActivityOptions;
 
@@ -398,23 +385,45 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
   };
   /**
    * A snapshot or proof activity failed: a failure of the connection itself (consent, keys, account, region) is the
-   * pass's — routed like an envelope sync's, and undefined returned; any other is that evidence's own error to show.
+   * pass's — routed like an envelope sync's, and undefined returned; any other is that evidence's own.
    */
-  const evidenceFailure = (err: unknown, what: string) => {
-    const { code, message } = failureOf(err);
-    if (CONNECTION_FAILURES.has(code)) {
-      routeFailure(err);
-      return undefined;
-    }
+  const evidenceFailure = (err: unknown): { code: ErrorCode; message: string } | undefined => {
+    const failure = failureOf(err);
+    if (!CONNECTION_FAILURES.includes(failure.code)) return failure;
+    routeFailure(err);
+    return undefined;
+  };
+  /** An evidence kind's own error, as status shows it (and the log, for operators). */
+  const evidenceError = (what: string, { code, message }: { code: ErrorCode; message: string }) => {
     log.warn('evidence collection failed', { what, code, message });
     return { code, message, hint: ERROR_HINTS[code], at: new Date().toISOString() };
   };
   const snapshotIsDue = (kind: SnapshotKind) => (snapshotDueAt[kind] ?? 0) <= Date.now();
   const nextSnapshotDue = () => Math.min(...SNAPSHOT_KINDS.map((kind) => snapshotDueAt[kind] ?? 0));
+  /** A kind's snapshot taken (next due after the interval) or failed on its own (kept, retried within the hour). */
+  const recordSnapshot = (outcome: SnapshotOutcome, intervalMs: number) => {
+    const { kind } = outcome;
+    if ('failed' in outcome) {
+      const lastError = evidenceError(kind, outcome.failed);
+      status.evidence = { ...status.evidence, [kind]: { count: 0, ...status.evidence?.[kind], lastError } };
+      snapshotDueAt[kind] = Date.now() + Math.min(intervalMs, SNAPSHOT_RETRY_MS);
+      return;
+    }
+    status.evidence = {
+      ...status.evidence,
+      [kind]: {
+        lastSnapshotAt: outcome.takenAt,
+        count: outcome.count,
+        ...(outcome.changes ? { lastChanges: outcome.changes } : {}),
+      },
+    };
+    snapshotDueAt[kind] = Date.now() + intervalMs;
+  };
   /**
-   * The snapshots of a pass: the kinds asked for and the kinds due. A kind that fails for its own reasons (a rate
-   * limit, DocuSign unavailable, a refused request) keeps its last snapshot, shows the error and is retried later
-   * without holding up the rest; a failure of the connection itself (consent, keys, account) is the pass's failure.
+   * The snapshots of a pass: the kinds asked for and the kinds due, in one activity. A kind that fails for its own
+   * reasons (a rate limit, DocuSign unavailable, a refused request) keeps its last snapshot, shows the error and is
+   * retried later without holding up the rest; a failure of the connection itself (consent, keys, account) is the
+   * pass's failure.
    */
   const takeSnapshots = async (kinds: ReadonlySet<EvidenceKind>): Promise<boolean> => {
     const due = SNAPSHOT_KINDS.filter((kind) => kinds.has(kind) || snapshotIsDue(kind));
@@ -431,24 +440,30 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
       setPhase('authorizing');
       return false;
     }
+    if (!patched(SNAPSHOT_PASS_PATCH)) return takeSnapshotsOneByOne(due, account, interval);
+    try {
+      const outcomes = await sync.takeSnapshots({ config, account, kinds: due, takenAt: new Date().toISOString() });
+      for (const outcome of outcomes) recordSnapshot(outcome, interval);
+    } catch (err) {
+      // The kinds done before the pass failed come with the failure; the pass's error is the rest's.
+      const done = detailsOf(err)?.snapshots ?? [];
+      for (const outcome of done) recordSnapshot(outcome, interval);
+      const failed = evidenceFailure(err);
+      if (!failed) return false;
+      for (const kind of due) if (!done.some((o) => o.kind === kind)) recordSnapshot({ kind, failed }, interval);
+    }
+    describeForOperators();
+    return true;
+  };
+  /** A snapshot pass as runs recorded before SNAPSHOT_PASS_PATCH took it: one activity per kind. */
+  const takeSnapshotsOneByOne = async (due: SnapshotKind[], account: AccountInfo, interval: number) => {
     for (const kind of due) {
-      const previous = status.evidence?.[kind];
       try {
-        const result = await sync.takeSnapshot({ config, account, kind, takenAt: new Date().toISOString() });
-        status.evidence = {
-          ...status.evidence,
-          [kind]: {
-            lastSnapshotAt: result.takenAt,
-            count: result.count,
-            ...(result.changes ? { lastChanges: result.changes } : {}),
-          },
-        };
-        snapshotDueAt[kind] = Date.now() + interval;
+        recordSnapshot(await sync.takeSnapshot({ config, account, kind, takenAt: new Date().toISOString() }), interval);
       } catch (err) {
-        const lastError = evidenceFailure(err, kind);
-        if (!lastError) return false;
-        status.evidence = { ...status.evidence, [kind]: { count: 0, ...previous, lastError } };
-        snapshotDueAt[kind] = Date.now() + Math.min(interval, SNAPSHOT_RETRY_MS);
+        const failed = evidenceFailure(err);
+        if (!failed) return false;
+        recordSnapshot({ kind, failed }, interval);
       }
       describeForOperators();
     }
@@ -466,8 +481,9 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
       const { collected, pending, failed } = await sync.collectProof({ config, account });
       status.evidence = { ...status.evidence, signedProof: { collected, pending, failed } };
     } catch (err) {
-      const lastError = evidenceFailure(err, 'signedProof');
-      if (!lastError) return false;
+      const failed = evidenceFailure(err);
+      if (!failed) return false;
+      const lastError = evidenceError('signedProof', failed);
       const previous = status.evidence?.signedProof ?? { collected: 0, pending: 0, failed: 0 };
       status.evidence = { ...status.evidence, signedProof: { ...previous, lastError } };
     }

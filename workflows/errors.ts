@@ -43,3 +43,30 @@ export const NON_RETRYABLE_CODES: ErrorCode[] = [
   'untrusted_oauth_host',
   'untrusted_base_uri',
 ];
+
+/**
+ * Failures of the connection itself (consent, keys, account, region), whatever evidence was being collected: the
+ * sync pass fails with them. Any other failure while taking a snapshot or collecting proof is that evidence's own.
+ */
+export const CONNECTION_FAILURES: readonly ErrorCode[] = [
+  'consent_required',
+  'invalid_grant',
+  'private_key_unavailable',
+  'untrusted_oauth_host',
+  'untrusted_base_uri',
+  'account_not_found',
+  'wrong_base_uri',
+  'invalid_config',
+];
+
+/**
+ * Codes the bulk activities (sync, snapshots, proof) do not retry besides NON_RETRYABLE_CODES: a region move and a
+ * revoked grant need the workflow; a response or request DocuSign refused would be refused again.
+ */
+export const BULK_NON_RETRYABLE_CODES: readonly ErrorCode[] = [
+  'wrong_base_uri',
+  'invalid_response',
+  'request_rejected',
+  'consent_required',
+  'invalid_grant',
+];

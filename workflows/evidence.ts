@@ -26,6 +26,26 @@ export interface ChangeCounts {
   changed: number;
 }
 
+/** A snapshot taken: what the workflow shows of it. */
+export interface SnapshotResult {
+  kind: SnapshotKind;
+  takenAt: string;
+  count: number;
+  /** Against the previous complete snapshot; absent for the first. */
+  changes?: ChangeCounts;
+  /** Identical to the snapshot taken then (stored once). */
+  sameAs?: string;
+}
+
+/** A kind whose snapshot failed for its own reasons (the connection is fine): it keeps its last snapshot. */
+export interface SnapshotFailure {
+  kind: SnapshotKind;
+  failed: { code: ErrorCode; message: string };
+}
+
+/** Each kind of a snapshot pass, in order: taken or failed. */
+export type SnapshotOutcome = SnapshotResult | SnapshotFailure;
+
 /** `status.evidence[kind]` (design.md §7), plus the last failure of this kind, if its last attempt failed. */
 export interface KindStatus {
   lastSnapshotAt?: string;

@@ -10,8 +10,7 @@ import type { EnvelopeChart, Report } from './model';
  * Backslash-escapes the punctuation that can start Markdown or HTML syntax inside a line (emphasis, code, links,
  * tags, entities, table cells); what only matters at a line's start cannot occur, since no value starts a line.
  */
-const escapeMarkdown = (value: string): string =>
-  value.replace(/[\r\n]+/g, ' ').replace(/[\\`*_[\]<>|~&]/g, '\\$&');
+const escapeMarkdown = (value: string): string => value.replace(/[\r\n]+/g, ' ').replace(/[\\`*_[\]<>|~&]/g, '\\$&');
 
 function text(t: Text): string {
   if (typeof t === 'string') return escapeMarkdown(t);
