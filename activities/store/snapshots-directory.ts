@@ -19,13 +19,11 @@ import { fsyncDirectory, serialised, writeFileAtomic } from './files';
 import { readLineAt, readLines } from './lines';
 import {
   SNAPSHOT_ID,
-  SnapshotDiffer,
-  SnapshotHasher,
-  assembleRecords,
-  hasMembers,
   parseRecordLine,
-  recordLine,
   sha256,
+  snapshotEntry,
+  writeSnapshot,
+  type WrittenSnapshot,
   type PreviousRecordRef,
   type SnapshotEntry,
   type SnapshotPart,
@@ -93,44 +91,37 @@ export class DirectorySnapshotStore implements SnapshotStore {
       if (!staged) throw new Error(`no staged ${kind} snapshot ${snapshotId} to publish`);
 
       const previous = entries.at(-1);
-      const differ = previous ? new SnapshotDiffer(await previousIndex(dir, previous)) : undefined;
-      const hasher = new SnapshotHasher();
       const name = `${takenAt}.jsonl`;
       const temp = path.join(dir, `.${name}.tmp`);
       const handle = await fs.open(temp, 'w', 0o644);
-      let count = 0;
+      let written: WrittenSnapshot;
       try {
         let buffer = '';
-        for await (const record of assembleRecords(stagedParts(staging, staged.pages), hasMembers(kind))) {
-          const line = recordLine(record);
-          hasher.add(line);
-          await differ?.add(record, line);
-          buffer += `${line}\n`;
-          count += 1;
-          if (buffer.length > 1 << 20) {
-            await handle.write(buffer);
-            buffer = '';
-          }
-        }
+        const parts = stagedParts(staging, staged.pages);
+        written = await writeSnapshot(
+          parts,
+          kind,
+          previous && (await previousIndex(dir, previous)),
+          async (_, line) => {
+            buffer += `${line}\n`;
+            if (buffer.length > 1 << 20) {
+              await handle.write(buffer);
+              buffer = '';
+            }
+          },
+        );
         await handle.write(buffer);
         await handle.sync();
       } finally {
         await handle.close();
       }
-      const sha256 = hasher.digest();
-      const identical = previous?.sha256 === sha256;
-      if (identical) await fs.rm(temp, { force: true });
+      const entry = snapshotEntry(
+        { snapshotId, kind, takenAt, completedAt: new Date(this.now()).toISOString() },
+        written,
+        previous,
+      );
+      if (entry.sameAs) await fs.rm(temp, { force: true });
       else await fs.rename(temp, path.join(dir, name));
-      const entry: SnapshotEntry = {
-        snapshotId,
-        kind,
-        takenAt,
-        completedAt: new Date(this.now()).toISOString(),
-        count,
-        sha256,
-        ...(identical ? { sameAs: previous.sameAs ?? previous.takenAt } : {}),
-        ...(differ ? { diff: differ.finish() } : {}),
-      };
       const index = await fs.open(path.join(dir, INDEX_FILE), 'a', 0o644);
       try {
         await index.appendFile(`${JSON.stringify(entry)}\n`);

@@ -17,13 +17,10 @@ import { assertConnectionId } from './checks';
 import { EvidenceStoreError } from './errors';
 import {
   SNAPSHOT_ID,
-  SnapshotDiffer,
-  SnapshotHasher,
-  assembleRecords,
-  hasMembers,
   parseRecordLine,
-  recordLine,
   sha256,
+  snapshotEntry,
+  writeSnapshot,
   type PreviousRecordRef,
   type SnapshotEntry,
   type SnapshotPart,
@@ -139,10 +136,6 @@ export class PostgresSnapshotStore implements SnapshotStore {
         if (!pageCount) throw new Error(`no staged ${kind} snapshot ${snapshotId} to publish`);
 
         const previous = await lastEntry(client, connectionId, kind);
-        const differ = previous
-          ? new SnapshotDiffer(await previousIndex(client, connectionId, kind, previous.sha256))
-          : undefined;
-        const hasher = new SnapshotHasher();
         const provisional = `staging:${snapshotId}`;
         let batch: { id: string; line: string }[] = [];
         let count = 0;
@@ -165,20 +158,17 @@ export class PostgresSnapshotStore implements SnapshotStore {
           batch = [];
         };
         const parts = stagedParts(client, connectionId, kind, snapshotId, pageCount);
-        for await (const record of assembleRecords(parts, hasMembers(kind))) {
-          const line = recordLine(record);
-          hasher.add(line);
-          await differ?.add(record, line);
+        const index = previous && (await previousIndex(client, connectionId, kind, previous.sha256));
+        const written = await writeSnapshot(parts, kind, index, async (record, line) => {
           batch.push({ id: record.id, line });
           count += 1;
           if (batch.length >= BATCH) await flush();
-        }
+        });
         await flush();
 
-        const snapshotSha = hasher.digest();
         const stored = await client.query(
           'SELECT 1 FROM evidence_snapshot_records WHERE connection_id = $1 AND kind = $2 AND snapshot_sha = $3 LIMIT 1',
-          [...key, snapshotSha],
+          [...key, written.sha256],
         );
         // Records with this content are stored already (the previous snapshot, or an earlier one): keep one copy.
         if (stored.rowCount) {
@@ -190,20 +180,14 @@ export class PostgresSnapshotStore implements SnapshotStore {
           await client.query(
             `UPDATE evidence_snapshot_records SET snapshot_sha = $4
               WHERE connection_id = $1 AND kind = $2 AND snapshot_sha = $3`,
-            [...key, provisional, snapshotSha],
+            [...key, provisional, written.sha256],
           );
         }
-        const identical = previous?.sha256 === snapshotSha;
-        const entry: SnapshotEntry = {
-          snapshotId,
-          kind,
-          takenAt,
-          completedAt: new Date(this.now()).toISOString(),
-          count,
-          sha256: snapshotSha,
-          ...(identical ? { sameAs: previous.sameAs ?? previous.takenAt } : {}),
-          ...(differ ? { diff: differ.finish() } : {}),
-        };
+        const entry = snapshotEntry(
+          { snapshotId, kind, takenAt, completedAt: new Date(this.now()).toISOString() },
+          written,
+          previous,
+        );
         await client.query(
           'INSERT INTO evidence_snapshots (connection_id, kind, snapshot_id, entry_text) VALUES ($1, $2, $3, $4)',
           [...key, snapshotId, JSON.stringify(entry)],

@@ -211,6 +211,52 @@ export class SnapshotDiffer {
   }
 }
 
+/** What publishing made of the staged parts: the records, the snapshot's hash and its diff (absent for the first). */
+export interface WrittenSnapshot {
+  count: number;
+  sha256: string;
+  diff?: SnapshotDiff;
+}
+
+/**
+ * Publishing, as both stores do it: the staged parts assembled into records, each hashed, diffed against the previous
+ * snapshot's index (when there is one) and handed to `write` with its line, in order.
+ */
+export async function writeSnapshot(
+  parts: AsyncIterable<SnapshotPart>,
+  kind: SnapshotKind,
+  previous: Map<string, PreviousRecordRef> | undefined,
+  write: (record: SnapshotRecord, line: string) => Promise<void>,
+): Promise<WrittenSnapshot> {
+  const differ = previous && new SnapshotDiffer(previous);
+  const hasher = new SnapshotHasher();
+  let count = 0;
+  for await (const record of assembleRecords(parts, hasMembers(kind))) {
+    const line = recordLine(record);
+    hasher.add(line);
+    await differ?.add(record, line);
+    await write(record, line);
+    count += 1;
+  }
+  return { count, sha256: hasher.digest(), ...(differ ? { diff: differ.finish() } : {}) };
+}
+
+/** The index entry of a published snapshot; one identical to the previous shares its records (`sameAs`). */
+export function snapshotEntry(
+  name: Pick<SnapshotEntry, 'snapshotId' | 'kind' | 'takenAt' | 'completedAt'>,
+  written: WrittenSnapshot,
+  previous: SnapshotEntry | undefined,
+): SnapshotEntry {
+  const identical = previous?.sha256 === written.sha256;
+  return {
+    ...name,
+    count: written.count,
+    sha256: written.sha256,
+    ...(identical ? { sameAs: previous.sameAs ?? previous.takenAt } : {}),
+    ...(written.diff ? { diff: written.diff } : {}),
+  };
+}
+
 export const changeCounts = (diff: SnapshotDiff) => ({
   added: diff.added.length,
   removed: diff.removed.length,
