@@ -473,13 +473,19 @@ async function main(): Promise<void> {
     const latency = {
       p50: percentile(totals, 50),
       p99: percentile(totals, 99),
-      max: Math.max(...totals),
+      max: totals.reduce((a, b) => Math.max(a, b), -Infinity),
       afterRamp: { count: steady.length, p50: percentile(steadyTotals, 50), p99: percentile(steadyTotals, 99) },
       scheduleToStart: { p50: percentile(toStarts, 50), p99: percentile(toStarts, 99) },
     };
-    const leadMinutes = { min: round(Math.min(...leads) / 60_000, 2), p50: round(percentile(leads, 50) / 60_000, 2) };
+    const leadMinutes = {
+      min: round(leads.reduce((a, b) => Math.min(a, b), Infinity) / 60_000, 2),
+      p50: round(percentile(leads, 50) / 60_000, 2),
+    };
     const eventCounts = analyses.map((a) => a.events);
-    const eventsAtEnd = { mean: round(mean(eventCounts)), max: Math.max(...eventCounts) };
+    const eventsAtEnd = {
+      mean: round(mean(eventCounts)),
+      max: eventCounts.reduce((a, b) => Math.max(a, b), -Infinity),
+    };
     const observedPerDayMean = Math.round(mean(observedPerDay));
     const host = machine();
 

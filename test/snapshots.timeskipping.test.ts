@@ -9,9 +9,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Activities } from '../activities';
 import type { ConnectionConfig } from '../workflows/config';
+import { ConnectorError } from '../activities/errors';
 import { takeSnapshotPass } from '../activities/snapshot';
 import { SNAPSHOT_KINDS, type SnapshotKind, type SnapshotResult } from '../workflows/evidence';
-import { ERROR_HINTS } from '../workflows/errors';
+import { ERROR_HINTS, type ErrorCode } from '../workflows/errors';
 import {
   consentGrantedSignal,
   statusQuery,
@@ -29,7 +30,9 @@ class Fake {
   envelopeSyncs: number[] = [];
   snapshots: { kind: SnapshotKind; at: number }[] = [];
   /** Kinds whose snapshot fails with this code until cleared. */
-  failing = new Map<SnapshotKind, string>();
+  failing = new Map<SnapshotKind, ErrorCode>();
+  /** Every attempt at a kind, failed or not. */
+  reads: SnapshotKind[] = [];
   constructor(private readonly env: TestWorkflowEnvironment) {}
 
   private async token() {
@@ -62,8 +65,10 @@ class Fake {
   }
 
   private async takeOne(kind: SnapshotKind, takenAt: string): Promise<SnapshotResult> {
+    this.reads.push(kind);
     const code = this.failing.get(kind);
-    if (code) throw ApplicationFailure.create({ type: code, message: `${kind}: ${code}`, nonRetryable: true });
+    // Typed as the product types its failures, so the pass applies its own retry rules to them.
+    if (code) throw new ConnectorError(code, `${kind}: ${code}`);
     const at = await this.env.currentTimeMs();
     this.snapshots.push({ kind, at });
     const first = this.snapshotsOf(kind) === 1;
@@ -192,6 +197,25 @@ describe('snapshots in the lifecycle (time-skipping server)', () => {
       assert.equal(fake.snapshotsOf('signing-groups'), 1, 'retried within the hour');
       assert.equal(status.evidence?.['signing-groups']?.lastError, undefined);
       assert.equal(status.evidence?.['signing-groups']?.count, 10);
+    });
+  });
+
+  test('a kind DocuSign keeps failing for: the pass is retried, then that kind shows the error and the rest are taken', async () => {
+    const fake = new Fake(env);
+    fake.failing.set('groups', 'docusign_unavailable');
+    await run(fake, config('snap-kind-retried'), async (handle) => {
+      await handle.signal(consentGrantedSignal);
+      await env.sleep('45m'); // the bulk retry policy gives up after ~30 minutes
+      const status = await handle.query(statusQuery);
+      assert.equal(status.phase, 'idle');
+      assert.equal(status.lastError, undefined, 'not an error of the connection');
+      assert.equal(status.evidence?.groups?.lastError?.code, 'docusign_unavailable');
+      for (const kind of SNAPSHOT_KINDS.filter((k) => k !== 'groups')) {
+        assert.equal(status.evidence?.[kind]?.count, 10, `${kind} taken`);
+        assert.equal(status.evidence?.[kind]?.lastError, undefined, `${kind} without an error`);
+      }
+      const groupReads = fake.reads.filter((k) => k === 'groups').length;
+      assert.ok(groupReads > 1, `the pass was retried (${groupReads} reads of groups)`);
     });
   });
 
