@@ -3,13 +3,13 @@
  * Workflows import the *type* of what this returns, never the code.
  */
 import { parseConnectionConfig, consentUrlOf, oauthBaseUrlOf, type ConnectionConfig } from '../workflows/config';
+import type { SnapshotOutcome, SnapshotResult } from '../workflows/evidence';
 import type { AccountInfo } from '../workflows/messages';
 import { accountOf, type DocuSignClient } from './docusign';
 import { ConnectorError, typed } from './errors';
 import type { EvidenceStore } from './store/types';
 import { restUrlViolation } from './trust';
 import { collectProof, DEFAULT_PROOF_OPTIONS, type ProofInput, type ProofOptions, type ProofResult } from './proof';
-import type { SnapshotOutcome, SnapshotResult } from '../workflows/evidence';
 import { takeSnapshot, takeSnapshotPass, type SnapshotInput, type SnapshotPassInput } from './snapshot';
 import {
   DEFAULT_SYNC_OPTIONS,

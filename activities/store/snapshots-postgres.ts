@@ -137,10 +137,10 @@ export class PostgresSnapshotStore implements SnapshotStore {
 
         const previous = await lastEntry(client, connectionId, kind);
         const provisional = `staging:${snapshotId}`;
-        let batch: { id: string; line: string }[] = [];
-        let count = 0;
+        let batch: { id: string; line: string; ord: number }[] = [];
         const flush = async () => {
-          if (!batch.length) return;
+          const [first] = batch;
+          if (!first) return;
           await client.query(
             `INSERT INTO evidence_snapshot_records
                (connection_id, kind, snapshot_sha, ord, record_id, record_sha, record_text)
@@ -149,7 +149,7 @@ export class PostgresSnapshotStore implements SnapshotStore {
             [
               ...key,
               provisional,
-              count - batch.length,
+              first.ord,
               batch.map((b) => b.id),
               batch.map((b) => sha256(b.line)),
               batch.map((b) => b.line),
@@ -159,9 +159,8 @@ export class PostgresSnapshotStore implements SnapshotStore {
         };
         const parts = stagedParts(client, connectionId, kind, snapshotId, pageCount);
         const index = previous && (await previousIndex(client, connectionId, kind, previous.sha256));
-        const written = await writeSnapshot(parts, kind, index, async (record, line) => {
-          batch.push({ id: record.id, line });
-          count += 1;
+        const written = await writeSnapshot(parts, kind, index, async (record, line, ord) => {
+          batch.push({ id: record.id, line, ord });
           if (batch.length >= BATCH) await flush();
         });
         await flush();

@@ -220,13 +220,13 @@ export interface WrittenSnapshot {
 
 /**
  * Publishing, as both stores do it: the staged parts assembled into records, each hashed, diffed against the previous
- * snapshot's index (when there is one) and handed to `write` with its line, in order.
+ * snapshot's index (when there is one) and handed to `write` with its line and position (from 0), in order.
  */
 export async function writeSnapshot(
   parts: AsyncIterable<SnapshotPart>,
   kind: SnapshotKind,
   previous: Map<string, PreviousRecordRef> | undefined,
-  write: (record: SnapshotRecord, line: string) => Promise<void>,
+  write: (record: SnapshotRecord, line: string, ord: number) => Promise<void>,
 ): Promise<WrittenSnapshot> {
   const differ = previous && new SnapshotDiffer(previous);
   const hasher = new SnapshotHasher();
@@ -235,7 +235,7 @@ export async function writeSnapshot(
     const line = recordLine(record);
     hasher.add(line);
     await differ?.add(record, line);
-    await write(record, line);
+    await write(record, line, count);
     count += 1;
   }
   return { count, sha256: hasher.digest(), ...(differ ? { diff: differ.finish() } : {}) };
