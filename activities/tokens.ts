@@ -36,8 +36,20 @@ export interface TokenServiceOptions {
   onMint?: (outcome: string) => void;
 }
 
+/**
+ * One connection's cached token: the mint in flight (shared by concurrent callers), then the token itself. Only the
+ * plain token is kept once minted: a settled promise would keep the async context it was created in alive, and in an
+ * activity that is the activity's whole Context (its input, logger, heartbeat state), ~30 KB per connection for as
+ * long as the token is cached.
+ */
+interface CacheEntry {
+  fingerprint: string;
+  minting?: Promise<AccessToken>;
+  token?: AccessToken;
+}
+
 export class TokenService {
-  private readonly cache = new Map<string, { fingerprint: string; token: Promise<AccessToken> }>();
+  private readonly cache = new Map<string, CacheEntry>();
   private readonly now: () => number;
 
   constructor(
@@ -52,18 +64,25 @@ export class TokenService {
     const fingerprint = fingerprintOf(creds);
     const entry = this.cache.get(creds.connectionId);
     if (entry && entry.fingerprint === fingerprint && !opts.fresh) {
-      const token = await entry.token.catch(() => undefined);
+      const token = entry.token ?? (await entry.minting?.catch(() => undefined));
       if (token && isFresh(token, this.now())) return token;
       // A concurrent caller may already have replaced the entry with a fresh mint: share it.
       const current = this.cache.get(creds.connectionId);
-      if (current && current !== entry && current.fingerprint === fingerprint) return current.token;
+      if (current && current !== entry && current.fingerprint === fingerprint) return tokenOf(current);
     }
-    const token = this.mint(creds);
-    this.cache.set(creds.connectionId, { fingerprint, token });
-    token.catch(() => {
-      if (this.cache.get(creds.connectionId)?.token === token) this.cache.delete(creds.connectionId);
-    });
-    return token;
+    const minting = this.mint(creds);
+    const created: CacheEntry = { fingerprint, minting };
+    this.cache.set(creds.connectionId, created);
+    minting.then(
+      (token) => {
+        created.token = token;
+        delete created.minting;
+      },
+      () => {
+        if (this.cache.get(creds.connectionId) === created) this.cache.delete(creds.connectionId);
+      },
+    );
+    return minting;
   }
 
   /** Runs `call` with a token; on a 401 re-mints once (unless another caller already did) and retries. */
@@ -76,7 +95,7 @@ export class TokenService {
       if (!(err instanceof AccessTokenRejectedError)) throw err;
       // Decided synchronously, so concurrent callers that all got the 401 share one re-mint.
       const current = this.cache.get(creds.connectionId);
-      const retry = current && current !== used ? current.token : this.get(creds, { fresh: true });
+      const retry = current && current !== used ? tokenOf(current) : this.get(creds, { fresh: true });
       return await call((await retry).accessToken);
     }
   }
@@ -105,6 +124,10 @@ export class TokenService {
     }
   }
 }
+
+/** The entry's token, or the mint in flight for it. */
+const tokenOf = (entry: CacheEntry): Promise<AccessToken> =>
+  entry.token ? Promise.resolve(entry.token) : (entry.minting as Promise<AccessToken>);
 
 /** The connection's OAuth base URL, or an `untrusted_oauth_host` error when the trust policy refuses it. */
 export function trustedOAuthBaseUrl(

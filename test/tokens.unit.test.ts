@@ -5,7 +5,10 @@
  */
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import assert from 'node:assert/strict';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { describe, test } from 'node:test';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { AccessTokenRejectedError, type DocuSignClient } from '../activities/docusign';
 import { ConnectorError } from '../activities/errors';
 import { TokenService, trustedOAuthBaseUrl, type TokenCredentials } from '../activities/tokens';
@@ -180,6 +183,25 @@ describe('TokenService on an injected clock', () => {
     const b = await tokens.get({ ...creds, connectionId: 'tok-unit-2' });
     assert.notEqual(a.accessToken, b.accessToken);
     assert.equal((await tokens.get(creds)).accessToken, a.accessToken);
+  });
+
+  test("a cached token does not keep the minting call's async context alive (in an activity: its whole Context)", async () => {
+    // Temporal's activity Context lives in an AsyncLocalStorage; a cached settled promise kept it (~30 KB) per connection.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const { tokens, endpoint } = service();
+    const activityContexts = new AsyncLocalStorage<object>();
+    const mintInside = async (): Promise<WeakRef<object>> => {
+      const context = { input: 'x'.repeat(10_000) };
+      await activityContexts.run(context, () => tokens.get(creds));
+      return new WeakRef(context);
+    };
+    const context = await mintInside();
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    assert.equal(context.deref(), undefined, 'the cache holds on to the context the token was minted in');
+    assert.equal((await tokens.get(creds)).accessToken, 't1', 'still cached');
+    assert.equal(endpoint.requests.length, 1);
   });
 
   test('concurrent callers share one mint, also when the cached token went stale', async () => {
