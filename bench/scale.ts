@@ -20,7 +20,7 @@
  *   SCALE_CONNECTIONS=1000 SCALE_MINUTES=9 SCALE_TOKEN_LIFETIME=900 TEMPORAL_ADDRESS=host:port (else a dev server)
  *   SCALE_SYNC_SPREAD_S=60 (the mid-run syncNow spread; 0 = all at once)  SCALE_OUT=scale.json (result file name)
  *   WORKFLOW_CACHE_SIZE, SYNC_CONCURRENCY, METRICS_PORT, WORKER_NODE_OPTIONS (its NODE_OPTIONS), MALLOC_ARENA_MAX: passed
- *   to the worker
+ *   to the worker; SCALE_WORKER_LOG=path: the worker's whole output goes there too
  *
  * Mass onboarding (issue 15, goal 2): SCALE_ENVELOPES=1000 (per account, default 10) SCALE_CONSENT_SPREAD_S=60 (the
  * starts with consent are paced over this long; default 0 = as fast as 25 in flight allow) and
@@ -36,7 +36,7 @@ import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { PostgresStore } from '../activities/store/postgres';
@@ -309,9 +309,16 @@ async function main(): Promise<void> {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    // The last words are kept for the error if it dies; SCALE_WORKER_LOG keeps all of it (e.g. with --trace-gc).
     const workerLog: string[] = [];
-    worker.stdout.on('data', (c: Buffer) => workerLog.push(c.toString()));
-    worker.stderr.on('data', (c: Buffer) => workerLog.push(c.toString()));
+    const logFile = process.env.SCALE_WORKER_LOG ? createWriteStream(process.env.SCALE_WORKER_LOG) : undefined;
+    for (const stream of [worker.stdout, worker.stderr]) {
+      stream.on('data', (c: Buffer) => {
+        logFile?.write(c);
+        workerLog.push(c.toString());
+        if (workerLog.length > 50) workerLog.shift();
+      });
+    }
     cleanups.push(async () => {
       if (worker.exitCode !== null) return;
       const exited = new Promise((r) => worker.once('exit', r));
