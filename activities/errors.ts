@@ -37,7 +37,8 @@ export interface FailureDetails {
 }
 
 export function toApplicationFailure(err: unknown, extraDetails: Partial<FailureDetails> = {}): ApplicationFailure {
-  if (err instanceof ApplicationFailure) return err;
+  // Already typed further down: keep its type and retry rule, and still carry the caller's details (a sync's cursor).
+  if (err instanceof ApplicationFailure) return Object.keys(extraDetails).length ? withDetails(err, extraDetails) : err;
   if (err instanceof EvidenceStoreError) {
     // A record the store refuses came from DocuSign's data; an unwritable store is the operator's to fix.
     const code = err.code === 'evidence_store_unavailable' ? 'evidence_store_unavailable' : 'invalid_response';

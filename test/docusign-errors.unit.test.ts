@@ -9,7 +9,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { AccessTokenRejectedError, DocuSignClient, requestFailure } from '../activities/docusign';
-import { ConnectorError } from '../activities/errors';
+import { ApplicationFailure } from '@temporalio/common';
+import { ConnectorError, toApplicationFailure } from '../activities/errors';
 import { trustPolicyOf } from '../activities/trust';
 import { scriptedServer, type Answer, type ScriptedServer } from './helpers/scripted-http';
 
@@ -339,5 +340,24 @@ describe('calls that get no HTTP answer, or are never sent', () => {
         return true;
       },
     );
+  });
+});
+
+describe('the activity boundary', () => {
+  test('a failure already typed keeps its type, retry rule and delay, and still carries the caller details', () => {
+    const typed = toApplicationFailure(
+      new ConnectorError('rate_limited', 'DocuSign: hourly limit reached', { retryAfterMs: 60_000 }),
+    );
+    const withCursor = toApplicationFailure(typed, { progressCursor: '2026-06-24T11:00:00.000Z' });
+    assert.ok(withCursor instanceof ApplicationFailure);
+    assert.equal(withCursor.type, 'rate_limited');
+    assert.equal(withCursor.message, typed.message);
+    assert.equal(withCursor.nonRetryable, typed.nonRetryable);
+    assert.equal(withCursor.nextRetryDelay, 60_000);
+    assert.deepEqual(withCursor.details, [
+      { ...(typed.details?.[0] as object), progressCursor: '2026-06-24T11:00:00.000Z' },
+    ]);
+    // Without details to add, the same failure comes back.
+    assert.equal(toApplicationFailure(typed), typed);
   });
 });
