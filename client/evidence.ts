@@ -35,6 +35,13 @@ export const readSnapshot = (spec: string, connectionId: string, kind: SnapshotK
 export const readSnapshotHistory = (spec: string, connectionId: string, kind: SnapshotKind): Promise<SnapshotEntry[]> =>
   withStore(spec, connectionId, (store) => store.snapshots.snapshots(connectionId, kind));
 
+/** How the store `spec` is named in messages: its kind and place, never a password. */
+export async function describeEvidenceStore(spec: string): Promise<string> {
+  const store = createEvidenceStore(spec);
+  await store.close();
+  return store.description;
+}
+
 /** The auditor's report of a connection, built from the evidence store `spec` (Temporal adds the live parts). */
 export function readReport(
   spec: string,

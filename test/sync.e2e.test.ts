@@ -307,7 +307,14 @@ describe('envelope sync against the emulator', () => {
       const none = await evidence('--connection', id, '--quarantined');
       assert.equal(none.code, 0, none.stderr);
       assert.deepEqual(none.stdout, []);
-      assert.match(none.stderr, /no quarantined envelopes for connection sync-quarantine/);
+      assert.match(
+        none.stderr,
+        /^no quarantined envelopes for connection sync-quarantine in \S+ \S+ \(EVIDENCE_STORE\)$/m,
+      );
+      // With --json too: stdout stays empty, and stderr names the store that was read (it may be the wrong one).
+      const noneJson = await evidence('--connection', id, '--quarantined', '--json');
+      assert.deepEqual(noneJson.stdout, []);
+      assert.match(noneJson.stderr, /no quarantined envelopes for connection sync-quarantine in /);
     } finally {
       await client.close();
     }

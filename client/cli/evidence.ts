@@ -36,8 +36,19 @@ export const evidenceCommand: RegisterCommand = (program, ctx) => {
           );
         }
         const spec = (await ctx.config()).evidenceStore;
-        const { readEvidence, readQuarantined, readSnapshot, readSnapshotHistory, readUnreadableLines } =
-          await import('../evidence.js');
+        const {
+          describeEvidenceStore,
+          readEvidence,
+          readQuarantined,
+          readSnapshot,
+          readSnapshotHistory,
+          readUnreadableLines,
+        } = await import('../evidence.js');
+        // Nothing found: said on stderr (--json output stays clean), naming the store read, in case it is the wrong one.
+        const nothing = async (what: string) => {
+          await (await ctx.client()).describe(id); // throws ConnectionNotFoundError for an unknown connection
+          io.err(`${what} for connection ${id} in ${await describeEvidenceStore(spec)} (EVIDENCE_STORE)`);
+        };
         let count = 0;
         if (kind !== 'envelopes') {
           if (flags.changes) {
@@ -52,8 +63,7 @@ export const evidenceCommand: RegisterCommand = (program, ctx) => {
             }
           }
           if (count === 0) {
-            await (await ctx.client()).describe(id);
-            if (!flags.json) io.err(`no complete ${kind} snapshot stored yet for connection ${id}`);
+            await nothing(`no complete ${kind} snapshot stored yet`);
           } else if (!flags.json) {
             io.err(
               flags.changes
@@ -81,14 +91,7 @@ export const evidenceCommand: RegisterCommand = (program, ctx) => {
           }
         }
         if (count === 0) {
-          await (await ctx.client()).describe(id); // throws ConnectionNotFoundError for an unknown connection
-          if (!flags.json) {
-            io.err(
-              flags.quarantined
-                ? `no quarantined envelopes for connection ${id}`
-                : `no evidence stored yet for connection ${id}`,
-            );
-          }
+          await nothing(flags.quarantined ? 'no quarantined envelopes' : 'no evidence stored yet');
         } else if (!flags.json) {
           const what = flags.quarantined ? 'quarantined envelope' : 'envelope record';
           io.err(`${count} ${what}${count === 1 ? '' : 's'}`);
