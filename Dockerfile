@@ -11,7 +11,9 @@ ENV NPM_CONFIG_UPDATE_NOTIFIER=false \
     NPM_CONFIG_FUND=false \
     NPM_CONFIG_AUDIT=false
 WORKDIR /app
+# patches/: our fix to @temporalio/worker, applied by the postinstall script (patch-package).
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci
 COPY tsconfig.json tsconfig.build.json ./
 COPY workflows ./workflows
@@ -32,6 +34,7 @@ WORKDIR /app
 
 # Dependencies first (cached while package*.json are unchanged).
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --omit=dev && npm cache clean --force
 
 # Code stays root-owned (read-only for the service user); only ./data is writable (directory evidence store,

@@ -64,6 +64,7 @@ const DOCUMENTED_VARIABLES: Record<string, string> = {
   WORKER_SHUTDOWN_GRACE_MS: 'grace period for in-flight activities on shutdown',
   SYNC_CONCURRENCY: 'syncs, snapshots and proof passes one worker runs at once',
   WORKFLOW_CACHE_SIZE: "workflows kept in the sticky cache (default: the SDK's, from the heap limit)",
+  WORKFLOW_STACK_TRACES: "the SDK's stack trace of every workflow promise (on/off)",
   WORKFLOW_BUNDLE_PATH: 'pre-built workflow bundle (npm run build); the image sets it',
   DEV_SERVER_DB: 'embedded dev server SQLite file',
   DEV_SERVER_PORT: 'embedded dev server gRPC port',
@@ -317,7 +318,20 @@ void describe('Dockerfile and .dockerignore', () => {
     assert.match(build, /^RUN npm run build$/m);
     assert.match(runtime, /^RUN npm ci --omit=dev\b/m);
     const copies = [...runtime.matchAll(/^COPY\s+(.+)$/gm)].map((m) => m[1]!.trim());
-    assert.deepEqual(copies, ['package.json package-lock.json ./', '--from=build /app/dist ./dist', 'bin ./bin']);
+    assert.deepEqual(copies, [
+      'package.json package-lock.json ./',
+      'patches ./patches',
+      '--from=build /app/dist ./dist',
+      'bin ./bin',
+    ]);
+    // npm ci runs the postinstall (patch-package), which needs patches/ in both stages and itself in production.
+    const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      scripts: Record<string, string>;
+    };
+    assert.match(build, /^COPY patches \.\/patches\nRUN npm ci$/m);
+    assert.equal(pkg.scripts.postinstall, 'patch-package');
+    assert.ok(pkg.dependencies['patch-package'], 'patch-package is a production dependency (npm ci --omit=dev)');
     // What the build copies in: the product folders the compile covers, and the bundle script; never test/ or bench/.
     const built = [...build.matchAll(/^COPY\s+(\S+)/gm)].map((m) => m[1]!);
     const tsconfig = JSON.parse(readFileSync(path.join(root, 'tsconfig.build.json'), 'utf8')) as { include: string[] };

@@ -78,6 +78,7 @@ void describe('loadWorkerConfig', () => {
       trust: { keysDir: path.resolve('keys'), keyEnvPrefix: 'DOCUSIGN_KEY_', allowedHosts: [] },
       shutdownGraceMs: 30000,
       workflowCacheSize: undefined,
+      workflowStackTraces: false,
       syncConcurrency: 4,
       workflowBundlePath: undefined,
       devServer: { dbFilename: './data/temporal-dev.sqlite', port: 7233, uiPort: 8233 },
@@ -115,6 +116,7 @@ void describe('loadWorkerConfig', () => {
         'WORKER_SHUTDOWN_GRACE_MS',
         'SYNC_CONCURRENCY',
         'WORKFLOW_CACHE_SIZE',
+        'WORKFLOW_STACK_TRACES',
         'WORKFLOW_BUNDLE_PATH',
         'DEV_SERVER_DB',
         'DEV_SERVER_PORT',
@@ -171,6 +173,8 @@ void describe('loadWorkerConfig', () => {
     assert.equal(config.workflowCacheSize, undefined, "the SDK's default");
     assert.equal(loadWorkerConfig({ WORKFLOW_CACHE_SIZE: '2500' }).workflowCacheSize, 2500);
     assert.equal(loadWorkerConfig({ WORKFLOW_CACHE_SIZE: '0' }).workflowCacheSize, 0, 'no cache: every task replays');
+    assert.equal(loadWorkerConfig({ WORKFLOW_STACK_TRACES: 'ON' }).workflowStackTraces, true);
+    assert.equal(loadWorkerConfig({ WORKFLOW_STACK_TRACES: 'off' }).workflowStackTraces, false);
     assert.equal(config.workflowBundlePath, BUNDLE, 'resolved against the working directory');
   });
 
@@ -221,6 +225,7 @@ void describe('loadWorkerConfig', () => {
       ['WORKER_SHUTDOWN_GRACE_MS', { WORKER_SHUTDOWN_GRACE_MS: '-1' }, /whole number/],
       ['SYNC_CONCURRENCY', { SYNC_CONCURRENCY: '0' }, /1 to 1000/],
       ['WORKFLOW_CACHE_SIZE', { WORKFLOW_CACHE_SIZE: 'lots' }, /whole number from 0 to 1000000/],
+      ['WORKFLOW_STACK_TRACES', { WORKFLOW_STACK_TRACES: 'yes' }, /^WORKFLOW_STACK_TRACES: must be on or off$/],
       ['WORKFLOW_BUNDLE_PATH', { WORKFLOW_BUNDLE_PATH: MISSING }, /^WORKFLOW_BUNDLE_PATH: cannot read file /],
       ['DEV_SERVER_PORT', { DEV_SERVER_PORT: '0' }, /1 to 65535/],
       ['DEV_SERVER_UI_PORT', { DEV_SERVER_UI_PORT: '7233' }, /must differ from DEV_SERVER_PORT/],

@@ -67,6 +67,11 @@ export interface WorkerConfig {
    * turns every workflow task into a replay).
    */
   workflowCacheSize?: number;
+  /**
+   * The SDK's stack trace of every promise a workflow creates (the `__stack_trace` query, the UI's "Stack Trace"
+   * tab). Off by default: recording them is 20–40 % of a replay's CPU (README "Scale").
+   */
+  workflowStackTraces: boolean;
   /** A pre-built workflow bundle (`npm run build`), absolute; undefined = bundle workflows/ at start. */
   workflowBundlePath?: string;
   devServer: { dbFilename: string; port: number; uiPort: number };
@@ -146,6 +151,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
     syncConcurrency: e.SYNC_CONCURRENCY,
     workflowCacheSize: e.WORKFLOW_CACHE_SIZE,
+    workflowStackTraces: e.WORKFLOW_STACK_TRACES === 'on',
     workflowBundlePath: e.WORKFLOW_BUNDLE_PATH === undefined ? undefined : path.resolve(e.WORKFLOW_BUNDLE_PATH),
     devServer: { dbFilename: e.DEV_SERVER_DB, port: e.DEV_SERVER_PORT, uiPort: e.DEV_SERVER_UI_PORT },
   };

@@ -159,6 +159,12 @@ export const workerEnvSchema = z.object({
   SYNC_CONCURRENCY: intWithDefault(1, 1000, 4),
   // Unset: the SDK's default, sized from the V8 heap limit.
   WORKFLOW_CACHE_SIZE: z.preprocess(blankIsUnset, wholeNumber(0, 1_000_000).optional()),
+  WORKFLOW_STACK_TRACES: z
+    .preprocess(
+      (v) => (typeof v === 'string' ? blankIsUnset(v.toLowerCase()) : v),
+      z.enum(['on', 'off'], { error: 'must be on or off' }).optional(),
+    )
+    .transform((v) => v ?? 'off'),
   WORKFLOW_BUNDLE_PATH: readableFile,
   DEV_SERVER_DB: stringWithDefault('./data/temporal-dev.sqlite'),
   DEV_SERVER_PORT: intWithDefault(1, 65535, 7233),

@@ -119,6 +119,9 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
     taskQueue: bulkTaskQueueOf(config.temporal.taskQueue),
     maxConcurrentActivityTaskExecutions: config.syncConcurrency,
   });
+  // Read by our patch of the SDK (patches/@temporalio+worker+1.24.0.patch) in the workflow threads, which copy
+  // process.env when Worker.create starts them; off, no promise records its stack (sdk-typescript#1587).
+  process.env.WORKFLOW_STACK_TRACES = config.workflowStackTraces ? 'on' : 'off';
   const worker = await Worker.create({
     ...common,
     taskQueue: config.temporal.taskQueue,

@@ -118,6 +118,8 @@ export async function startHarness(
     keyEnv?: NodeJS.ProcessEnv;
     /** A namespace other than `default` (it must exist). */
     namespace?: string;
+    /** More worker variables (loadWorkerConfig), e.g. WORKFLOW_STACK_TRACES. */
+    workerEnv?: NodeJS.ProcessEnv;
   } = {},
 ): Promise<Harness> {
   const env = opts.env ?? (await devServerEnv());
@@ -143,6 +145,7 @@ export async function startHarness(
     DOCUSIGN_HTTP_TIMEOUT_MS: '5000',
     DOCUSIGN_KEYS_DIR: workDir,
     DOCUSIGN_ALLOWED_HOSTS: emulatorAllowedHosts(emu),
+    ...opts.workerEnv,
   });
   const connector = await createConnectorWorker({
     config,
