@@ -6,6 +6,8 @@
  * at other history lengths.
  *
  *   npx tsx bench/replay.ts            BENCH_ROUNDS=20 (replays of each history)
+ *   WORKFLOW_STACK_TRACES=on|off       the worker's setting (default off, as the worker's); on = the SDK's stack trace
+ *                                      of every promise too
  *
  * Prints a table and writes bench/results/replay.json.
  */
@@ -16,6 +18,8 @@ import { MAX_HISTORY_EVENTS } from '../workflows/connection';
 import { machine, printTable } from './sync';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
+// Read by our SDK patch when the replay worker installs its hooks (worker/worker.ts sets it the same way).
+const STACK_TRACES = (process.env.WORKFLOW_STACK_TRACES ??= 'off');
 const FIXTURES = path.join(__dirname, '..', 'test', 'fixtures', 'histories');
 
 interface Measured {
@@ -61,7 +65,7 @@ async function main(): Promise<void> {
     measured.map((m) => [m.file, String(m.events), String(round(m.msPerReplay))]),
   );
   console.log(
-    `\nfit: ${round(fixed)} ms + ${round(perEvent * 100)} ms per 100 events; ` +
+    `\nWORKFLOW_STACK_TRACES=${STACK_TRACES}; fit: ${round(fixed)} ms + ${round(perEvent * 100)} ms per 100 events; ` +
       `125 events (a connection after onboarding): ${at(125)} ms; ` +
       `${MAX_HISTORY_EVENTS} (the continue-as-new cap): ${at(MAX_HISTORY_EVENTS)} ms`,
   );
@@ -74,6 +78,7 @@ async function main(): Promise<void> {
         measuredAt: new Date().toISOString(),
         machine: machine(),
         method: `Worker.runReplayHistories, one replay worker, ${ROUNDS} replays of each recorded history after one warm-up`,
+        workflowStackTraces: STACK_TRACES,
         fit: { fixedMs: round(fixed), msPer100Events: round(perEvent * 100) },
         msAt125Events: at(125),
         msAtContinueAsNewCap: at(MAX_HISTORY_EVENTS),
