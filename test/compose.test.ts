@@ -330,7 +330,11 @@ void describe('Dockerfile and .dockerignore', () => {
       scripts: Record<string, string>;
     };
     assert.match(build, /^COPY patches \.\/patches\nRUN npm ci$/m);
-    assert.equal(pkg.scripts.postinstall, 'patch-package');
+    assert.equal(
+      pkg.scripts.postinstall,
+      'patch-package --error-on-fail',
+      'a patch that no longer applies fails npm ci',
+    );
     assert.ok(pkg.dependencies['patch-package'], 'patch-package is a production dependency (npm ci --omit=dev)');
     // What the build copies in: the product folders the compile covers, and the bundle script; never test/ or bench/.
     const built = [...build.matchAll(/^COPY\s+(\S+)/gm)].map((m) => m[1]!);
