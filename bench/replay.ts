@@ -14,12 +14,14 @@
 import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { workerEnvSchema } from '../worker/env-schema';
 import { MAX_HISTORY_EVENTS } from '../workflows/connection';
 import { machine, printTable } from './sync';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
-// Read by our SDK patch when the replay worker installs its hooks (worker/worker.ts sets it the same way).
-const STACK_TRACES = (process.env.WORKFLOW_STACK_TRACES ??= 'off');
+// Read by our SDK patch when the replay worker installs its hooks; validated and defaulted as the worker does.
+const STACK_TRACES = workerEnvSchema.shape.WORKFLOW_STACK_TRACES.parse(process.env.WORKFLOW_STACK_TRACES);
+process.env.WORKFLOW_STACK_TRACES = STACK_TRACES;
 const FIXTURES = path.join(__dirname, '..', 'test', 'fixtures', 'histories');
 
 interface Measured {

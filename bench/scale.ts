@@ -45,6 +45,7 @@ import type { EnvelopeRecord } from '../activities/store/types';
 import { ensureTemporalTools } from '../scripts/tools';
 import { startEmulator } from '../emulator';
 import { startDevServer, type DevServer } from '../worker/dev-server';
+import { workerEnvSchema } from '../worker/env-schema';
 import { DEFAULT_SYNC_INTERVAL_MINUTES, type ConnectionConfig } from '../workflows/config';
 import { MAX_HISTORY_EVENTS } from '../workflows/connection';
 import { REMINT_BEFORE_EXPIRY_MS } from '../workflows/schedule';
@@ -592,7 +593,7 @@ async function main(): Promise<void> {
       workflowCacheSize: process.env.WORKFLOW_CACHE_SIZE
         ? Number(process.env.WORKFLOW_CACHE_SIZE)
         : "the SDK's default",
-      workflowStackTraces: process.env.WORKFLOW_STACK_TRACES ?? 'off',
+      workflowStackTraces: workerEnvSchema.shape.WORKFLOW_STACK_TRACES.parse(process.env.WORKFLOW_STACK_TRACES),
       workerNodeOptions: process.env.WORKER_NODE_OPTIONS,
       mallocArenaMax: process.env.MALLOC_ARENA_MAX,
       runMinutes: round(endMs / 60_000, 2),

@@ -1,6 +1,6 @@
 /**
  * WORKFLOW_STACK_TRACES: the SDK records a stack trace for every promise a workflow creates (the `__stack_trace`
- * query, the UI's "Stack Trace" tab), which costs 20–40 % of a replay's CPU (sdk-typescript#1587). Our patch
+ * query, the UI's "Call Stack" tab), which costs 20–40 % of a replay's CPU (sdk-typescript#1587). Our patch
  * of @temporalio/worker (patches/) skips that unless the variable is `on`; the SDK then answers the query with its own
  * "not enabled" error. This fails if the patch is not applied (traces on either way) or the variable does not reach
  * the workflow threads.

@@ -68,7 +68,7 @@ export interface WorkerConfig {
    */
   workflowCacheSize?: number;
   /**
-   * The SDK's stack trace of every promise a workflow creates (the `__stack_trace` query, the UI's "Stack Trace"
+   * The SDK's stack trace of every promise a workflow creates (the `__stack_trace` query, the UI's "Call Stack"
    * tab). Off by default: recording them is 20–40 % of a replay's CPU (README "Scale").
    */
   workflowStackTraces: boolean;

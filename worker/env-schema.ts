@@ -48,6 +48,15 @@ const stringWithDefault = (def: string, check?: { test: (s: string) => boolean; 
       if (check && !check.test(v)) ctx.addIssue({ code: 'custom', message: check.rule });
     });
 
+/** One of `values`, any case; unset or blank gives `def`. */
+const enumWithDefault = <const T extends readonly [string, ...string[]]>(values: T, def: T[number], rule: string) =>
+  z
+    .preprocess(
+      (v) => (typeof v === 'string' ? blankIsUnset(v.toLowerCase()) : v),
+      z.enum(values, { error: rule }).optional(),
+    )
+    .transform((v): T[number] => v ?? def);
+
 const readableFile = z.preprocess(
   blankIsUnset,
   z
@@ -128,12 +137,7 @@ export const workerEnvSchema = z.object({
     test: (s) => /^(\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]+|[A-Za-z0-9.-]+)$/.test(s),
     rule: 'must be a host name or IP address to bind, e.g. 127.0.0.1 or 0.0.0.0',
   }),
-  LOG_LEVEL: z
-    .preprocess(
-      (v) => (typeof v === 'string' ? blankIsUnset(v.toLowerCase()) : v),
-      z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).optional(),
-    )
-    .transform((v): LogLevel => v ?? 'info'),
+  LOG_LEVEL: enumWithDefault(LOG_LEVELS, 'info', `must be one of ${LOG_LEVELS.join(', ')}`),
   CONSENT_REDIRECT_URI: optionalString().refine((v) => v === undefined || isHttpUrl(v), 'must be an http(s) URL'),
   CONSENT_STATE_SECRET: optionalString().refine(
     (v) => v === undefined || v.length >= MIN_CONSENT_STATE_SECRET_LENGTH,
@@ -159,12 +163,7 @@ export const workerEnvSchema = z.object({
   SYNC_CONCURRENCY: intWithDefault(1, 1000, 4),
   // Unset: the SDK's default, sized from the V8 heap limit.
   WORKFLOW_CACHE_SIZE: z.preprocess(blankIsUnset, wholeNumber(0, 1_000_000).optional()),
-  WORKFLOW_STACK_TRACES: z
-    .preprocess(
-      (v) => (typeof v === 'string' ? blankIsUnset(v.toLowerCase()) : v),
-      z.enum(['on', 'off'], { error: 'must be on or off' }).optional(),
-    )
-    .transform((v) => v ?? 'off'),
+  WORKFLOW_STACK_TRACES: enumWithDefault(['on', 'off'] as const, 'off', 'must be on or off'),
   WORKFLOW_BUNDLE_PATH: readableFile,
   DEV_SERVER_DB: stringWithDefault('./data/temporal-dev.sqlite'),
   DEV_SERVER_PORT: intWithDefault(1, 65535, 7233),
