@@ -25,7 +25,7 @@ const ZONE_SUFFIX = /(?:Z|[+-]\d{2}:?\d{2})$/;
 export function instantKey(value: string): string | undefined {
   const m = INSTANT_PATTERN.exec(value);
   if (!m) return undefined;
-  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
+  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [
     number,
     number,
     number,
@@ -33,31 +33,28 @@ export function instantKey(value: string): string | undefined {
     number,
     number,
   ];
-  const fraction = m[7] ?? '';
-  const zone = m[8] ?? 'Z';
-  const local = new Date(0);
-  local.setUTCFullYear(year, month - 1, day);
-  local.setUTCHours(hour, minute, second, 0);
   // Reject calendar overflow (2024-02-31, 25:00) instead of letting Date roll it over.
-  if (
-    local.getUTCFullYear() !== year ||
-    local.getUTCMonth() !== month - 1 ||
-    local.getUTCDate() !== day ||
-    local.getUTCHours() !== hour ||
-    local.getUTCMinutes() !== minute ||
-    local.getUTCSeconds() !== second
-  ) {
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) {
     return undefined;
   }
-  let ms = local.getTime();
-  if (zone !== 'Z') {
-    const sign = zone.startsWith('-') ? -1 : 1;
-    const offsetMinutes = Number(zone.slice(1, 3)) * 60 + Number(zone.slice(-2));
-    ms -= sign * offsetMinutes * 60_000;
-  }
-  const utc = new Date(ms).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ (4-digit years, which DocuSign times have)
+  const fraction = (m[7] ?? '').padEnd(9, '0');
+  const zone = m[8] ?? 'Z';
+  // Already UTC: the date and time are the value's own (a sync checks every envelope's time this way, several times).
+  if (zone === 'Z') return `${value.slice(0, 19)}.${fraction}Z`;
+  const sign = zone.startsWith('-') ? -1 : 1;
+  const offsetMinutes = Number(zone.slice(1, 3)) * 60 + Number(zone.slice(-2));
+  const local = new Date(0);
+  local.setUTCFullYear(year, month - 1, day); // not Date.UTC: it reads years 0–99 as 1900–1999
+  local.setUTCHours(hour, minute, second, 0);
+  const utc = new Date(local.getTime() - sign * offsetMinutes * 60_000).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
   if (utc.length !== 24) return undefined;
-  return `${utc.slice(0, 19)}.${fraction.padEnd(9, '0')}Z`;
+  return `${utc.slice(0, 19)}.${fraction}Z`;
+}
+
+/** Days in a month of the proleptic Gregorian calendar, as Date counts them. */
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
 /**
