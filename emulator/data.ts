@@ -105,6 +105,9 @@ export interface Account {
 export class EnvelopeStore {
   private sorted: Envelope[] = [];
   private byId = new Map<string, Envelope>();
+  /** Bumped by every change, so a kept answer of `matching` is known to be stale. */
+  private version = 0;
+  private lastMatch?: { key: string; envelopes: readonly Envelope[] };
 
   all(): readonly Envelope[] {
     return this.sorted;
@@ -117,11 +120,13 @@ export class EnvelopeStore {
   replaceAll(list: Envelope[]): void {
     this.sorted = [...list].sort(compareChanged);
     this.byId = new Map(list.map((e) => [e.envelopeId, e]));
+    this.version++;
   }
 
   add(e: Envelope): void {
     this.sorted.splice(this.lowerIndex(e.statusChanged, e.envelopeId), 0, e);
     this.byId.set(e.envelopeId, e);
+    this.version++;
   }
 
   /** Changes an envelope in place and keeps the order; `change` must not change the ID. */
@@ -132,6 +137,7 @@ export class EnvelopeStore {
     change(e);
     e.cache = {};
     this.sorted.splice(this.lowerIndex(e.statusChanged, e.envelopeId), 0, e);
+    this.version++;
   }
 
   /** Index range [lo, hi) of envelopes with from <= statusChanged <= to. */
@@ -139,6 +145,24 @@ export class EnvelopeStore {
     const lo = this.lowerIndex(from, '');
     const hi = this.lowerIndex(to + 1, '');
     return [lo, Math.max(lo, hi)];
+  }
+
+  /**
+   * The envelopes of window(from, to) with one of `statuses` (any, without), in order. The last answer is kept until the store
+   * changes: a client pages through one query, and scanning a large account's window for every page made the
+   * emulator's own time per call grow with the account (14.5 ms a page at 100,000 envelopes, bench/README.md).
+   */
+  matching(from: number, to: number, statuses: ReadonlySet<string> | undefined): readonly Envelope[] {
+    const key = `${this.version}|${from}|${to}|${statuses ? [...statuses].sort().join(',') : '*'}`;
+    if (this.lastMatch?.key === key) return this.lastMatch.envelopes;
+    const [lo, hi] = this.window(from, to);
+    const envelopes: Envelope[] = [];
+    for (let i = lo; i < hi; i++) {
+      const e = this.sorted[i]!;
+      if (!statuses || statuses.has(e.status)) envelopes.push(e);
+    }
+    this.lastMatch = { key, envelopes };
+    return envelopes;
   }
 
   at(i: number): Envelope {

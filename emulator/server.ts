@@ -1289,9 +1289,8 @@ export class EmulatorServer implements Emulator {
     const desc = order === 'desc';
     let page: Envelope[];
     let total: number;
-    const fast =
-      fromTo === 'changed' && envelopeIds.length === 0 && transactionIds.length === 0 && orderBy === 'status_changed';
-    if (fast && !statusFilter) {
+    const windowed = fromTo === 'changed' && envelopeIds.length === 0 && transactionIds.length === 0;
+    if (windowed && orderBy === 'status_changed' && !statusFilter) {
       // Pre-sorted index: the window is two binary searches and the page a slice.
       const [lo, hi] = store.window(from, to);
       total = hi - lo;
@@ -1299,14 +1298,9 @@ export class EmulatorServer implements Emulator {
       for (let i = p.start; i < Math.min(total, p.start + p.count); i++)
         page.push(store.at(desc ? hi - 1 - i : lo + i));
     } else {
-      let matched: Envelope[];
-      if (fromTo === 'changed' && envelopeIds.length === 0 && transactionIds.length === 0) {
-        const [lo, hi] = store.window(from, to);
-        matched = [];
-        for (let i = lo; i < hi; i++) {
-          const e = store.at(i);
-          if (!statusFilter || statusFilter.has(e.status)) matched.push(e);
-        }
+      let matched: readonly Envelope[];
+      if (windowed) {
+        matched = store.matching(from, to, statusFilter);
       } else {
         let candidates: Envelope[];
         if (transactionIds.length > 0 && envelopeIds.length === 0) candidates = [];
@@ -1321,8 +1315,9 @@ export class EmulatorServer implements Emulator {
           return t !== undefined && t >= from && t <= to;
         });
       }
-      if (orderBy !== 'status_changed') matched.sort(sortKey(orderBy));
-      if (desc) matched.reverse();
+      // Copies: `matching` keeps its answer for the next page.
+      if (orderBy !== 'status_changed') matched = [...matched].sort(sortKey(orderBy));
+      if (desc) matched = [...matched].reverse();
       total = matched.length;
       page = matched.slice(p.start, p.start + p.count);
     }

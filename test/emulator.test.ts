@@ -565,6 +565,20 @@ void describe('GET envelopes (listStatusChanges)', () => {
         assert.equal(typeof p[k], 'string');
   });
 
+  void test('a status-filtered window paged again after a change answers from the changed data, not the last answer', async () => {
+    const token = await mint();
+    const { accountId } = defaultAccount();
+    // A fixed to_date, as a sync sends: the same query before and after the change.
+    const query = `from_date=2000-01-01T00:00:00.000Z&to_date=2100-01-01T00:00:00.000Z&status=any&order_by=status_changed&order=asc&count=40`;
+    const ids = (envelopes: { envelopeId: string }[]) => envelopes.map((e) => e.envelopeId);
+    const truth = () => ids(emu.envelopes(accountId).filter((e) => e.status !== 'created'));
+    assert.deepEqual(ids((await listAll(token, query)).envelopes), truth());
+    const before = truth();
+    emu.mutate(accountId, 6);
+    assert.notDeepEqual(truth(), before, 'the change moves envelopes in the order');
+    assert.deepEqual(ids((await listAll(token, query)).envelopes), truth());
+  });
+
   void test('order asc/desc by statusChangedDateTime; from_date/to_date window; timestamps have 7 fractional digits', async () => {
     const token = await mint();
     const { accountId } = defaultAccount();
