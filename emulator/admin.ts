@@ -271,6 +271,8 @@ function route(emu: EmulatorServer, method: string, url: URL, body: string): unk
       return ok;
     case 'GET /__admin/envelopes':
       return emu.envelopes(requiredQuery(q, 'accountId'));
+    case 'GET /__admin/envelopes/status-counts':
+      return emu.envelopeStatusCounts(requiredQuery(q, 'accountId'));
     case 'POST /__admin/envelopes/seed': {
       const b = parse(schemas.seed, body);
       emu.seedEnvelopes(b.accountId, b.count, { seed: b.seed, days: b.days });

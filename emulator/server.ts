@@ -535,6 +535,16 @@ export class EmulatorServer implements Emulator {
       .map((e) => JSON.parse(envelopeJson(e, true)) as EnvelopeLike);
   }
 
+  /**
+   * How many of the account's envelopes have each status: the ground truth's size without its JSON (which, for a few
+   * hundred thousand envelopes, is longer than a JS string may be).
+   */
+  envelopeStatusCounts(accountId: string): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const e of this.account(accountId).envelopes.all()) counts[e.status] = (counts[e.status] ?? 0) + 1;
+    return counts;
+  }
+
   seedEnvelopes(accountId: string, count: number, opts: { seed?: number; days?: number } = {}): void {
     const account = this.account(accountId);
     const list = generateEnvelopes(account, {

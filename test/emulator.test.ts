@@ -1379,6 +1379,13 @@ void describe('/__admin HTTP control API', () => {
     ).json()) as EnvelopeLike[];
     assert.equal(truth.length, 250);
     assert.deepEqual(truth, emu.envelopes(acct.accountId));
+    const counts = (await (
+      await fetch(`${emu.url}/__admin/envelopes/status-counts?accountId=${acct.accountId}`)
+    ).json()) as Record<string, number>;
+    const expected: Record<string, number> = {};
+    for (const e of truth) expected[e.status] = (expected[e.status] ?? 0) + 1;
+    assert.deepEqual(counts, expected);
+    assert.ok(Object.keys(counts).length > 1, 'several statuses');
 
     assert.equal((await post('faults/failNext', { n: 1, status: 502 })).status, 200);
     assert.equal((await get(`${acct.baseUri}/restapi/v2.1/accounts/${acct.accountId}/settings`, token)).status, 502);
