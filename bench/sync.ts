@@ -10,14 +10,17 @@
  *       show where the time goes: the connector's DocuSignClient alone (got + zod), then with the directory store
  *       (no Temporal). A disk probe gives this disk's rate of small files written + fsynced + renamed.
  *
- *   npx tsx bench/sync.ts            (TEMPORAL_ADDRESS=host:port to use a running server; else a dev server starts)
+ *   npx tsx bench/sync.ts            (TEMPORAL_ADDRESS=host:port to use a running server; BENCH_SERVER=production
+ *                                    starts the production server for the run, `npm run stack`'s Temporal on its own
+ *                                    Postgres, after `npm run tools -- --server`; else a dev server starts)
  *   BENCH_ENVELOPES=5000 BENCH_RUNS=3
  *   EVIDENCE_STORE=postgres://…      the Postgres store instead of a fresh directory (worker and store loop)
  *   BENCH_LATENCIES_MS=10,50,200     (b) again with the emulator answering each call after this delay: the loopback
  *                                    emulator serves a page in ~2 ms, DocuSign does not; the sweep shows from which
  *                                    page latency the store's fixed cost per page stops mattering
  *
- * Prints a table and writes bench/results/sync.json (sync-postgres.json for Postgres).
+ * Prints a table and writes bench/results/sync.json (sync-postgres.json for Postgres; -production before .json on the
+ * production server).
  *
  * BENCH_QUOTA=1 (issue 15, goal 5) runs one initial sync instead, against DocuSign's default limits (3,000 calls an
  * hour, 500 per 30 s) with every call answered after BENCH_QUOTA_LATENCY_MS (default 300): the calls refused for a
@@ -32,7 +35,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
@@ -41,6 +44,9 @@ import { DocuSignClient } from '../activities/docusign';
 import { trustPolicyOf } from '../activities/trust';
 import { createEvidenceStore, isPostgresSpec } from '../activities/store';
 import { DEFAULT_SYNC_OPTIONS } from '../activities/sync';
+import { readCompose } from '../scripts/compose';
+import { locateServerTools } from '../scripts/server-tools';
+import { freePorts, planStack, startStack, type Stack } from '../scripts/stack';
 import { ensureTemporalTools } from '../scripts/tools';
 import { loadWorkerConfig } from '../worker/config';
 import { startDevServer, type DevServer } from '../worker/dev-server';
@@ -71,6 +77,8 @@ const LATENCIES_MS = (process.env.BENCH_LATENCIES_MS ?? '10,50,200')
   .filter((v) => v.trim() !== '')
   .map(Number);
 const QUOTA = process.env.BENCH_QUOTA === '1';
+/** Results on the production server go to their own files. */
+const SERVER_SUFFIX = process.env.BENCH_SERVER === 'production' ? '-production' : '';
 const QUOTA_SCALE = Number(process.env.BENCH_QUOTA_SCALE ?? 1);
 if (!Number.isInteger(30 / QUOTA_SCALE)) throw new Error('BENCH_QUOTA_SCALE must divide 30 (whole-second windows)');
 const QUOTA_LATENCY_MS = Number(process.env.BENCH_QUOTA_LATENCY_MS ?? 300) / QUOTA_SCALE;
@@ -174,7 +182,11 @@ async function main(): Promise<void> {
     const emu = await startEmulatorProcess(publicKeyPath);
     cleanups.push(emu.stop);
     let address = process.env.TEMPORAL_ADDRESS;
-    if (!address) {
+    if (process.env.BENCH_SERVER === 'production') {
+      const stack = await startProductionServer(work);
+      cleanups.push(() => stack.stop());
+      address = stack.plan.address;
+    } else if (!address) {
       devServer = await startDevServer({ cliPath: ensureTemporalTools().cli, port: 0 });
       const server = devServer;
       cleanups.push(() => server.stop());
@@ -213,9 +225,8 @@ async function main(): Promise<void> {
       users: { accounts: { accountId: string; baseUri: string; isDefault: boolean }[] }[];
     }>('info');
     const account = info.users[0]!.accounts.find((a) => a.isDefault)!;
-    const truth = (await emu.admin<{ status: string }[]>(`envelopes?accountId=${account.accountId}`)).filter(
-      (e) => e.status !== 'created',
-    ).length;
+    const statuses = await emu.admin<Record<string, number>>(`envelopes/status-counts?accountId=${account.accountId}`);
+    const truth = sum(statuses) - (statuses.created ?? 0);
     // The data spans 400 days: back-fill from 401 days ago so every envelope is in the initial sync.
     const backfillFrom = new Date(Date.now() - 401 * 86_400_000).toISOString();
 
@@ -462,7 +473,11 @@ async function main(): Promise<void> {
       benchmark: 'sync',
       measuredAt: new Date().toISOString(),
       machine: machine(),
-      temporal: devServer ? 'dev server (started by the bench, in-memory)' : `TEMPORAL_ADDRESS ${address}`,
+      temporal: devServer
+        ? 'dev server (started by the bench, in-memory)'
+        : SERVER_SUFFIX
+          ? 'production server (temporal-server on Postgres, started by the bench)'
+          : `TEMPORAL_ADDRESS ${address}`,
       emulator: 'separate process (emulator/main.ts)',
       store: POSTGRES_STORE ? `postgres (${store.description})` : 'directory',
       envelopesGenerated: ENVELOPES,
@@ -501,7 +516,7 @@ async function main(): Promise<void> {
     };
     const dir = path.join(__dirname, 'results');
     mkdirSync(dir, { recursive: true });
-    const file = POSTGRES_STORE ? 'sync-postgres.json' : 'sync.json';
+    const file = `${POSTGRES_STORE ? 'sync-postgres' : 'sync'}${SERVER_SUFFIX}.json`;
     writeFileSync(path.join(dir, file), `${JSON.stringify(result, null, 2)}\n`);
     console.log(`wrote bench/results/${file}`);
   } finally {
@@ -575,6 +590,7 @@ async function quotaRun(
   mkdirSync(dir, { recursive: true });
   const result = {
     benchmark: 'sync-quota',
+    server: SERVER_SUFFIX ? 'production' : 'dev',
     measuredAt: new Date().toISOString(),
     machine: machine(),
     store: POSTGRES_STORE ? 'postgres' : 'directory',
@@ -590,7 +606,7 @@ async function quotaRun(
     bareLoop: { ms: Math.round(bareRun.ms), pages: bareRun.pages, syncOverBare: round(run.syncMs / bareRun.ms, 3) },
     goal: { refused: 0, ratio: 1.05 },
   };
-  const file = scaled ? 'sync-quota-scaled.json' : 'sync-quota.json';
+  const file = `${scaled ? 'sync-quota-scaled' : 'sync-quota'}${SERVER_SUFFIX}.json`;
   writeFileSync(path.join(dir, file), `${JSON.stringify(result, null, 2)}\n`);
   console.log(`wrote bench/results/${file}`);
 }
@@ -622,6 +638,28 @@ function quotaBound(startMs: number, calls: number, others: number, usable: numb
     t += QUOTA_LATENCY_MS;
   }
   return { ms: t - startMs, resets };
+}
+
+/**
+ * The production server for the run: `npm run stack`'s Temporal (temporal-server on Postgres, SQL visibility) on free
+ * ports, without the connector's own services (this bench runs its worker).
+ */
+async function startProductionServer(work: string): Promise<Stack> {
+  const tools = locateServerTools();
+  if (!tools) throw new Error('BENCH_SERVER=production: run `npm run tools -- --server` first');
+  const dataDir = path.join(work, 'stack');
+  mkdirSync(dataDir, { recursive: true });
+  chmodSync(work, 0o755); // Postgres runs as the postgres user, who must reach its directory
+  const plan = planStack({
+    compose: readCompose(),
+    tools,
+    temporalCli: ensureTemporalTools().cli,
+    ports: await freePorts(),
+    dataDir,
+    env: {},
+    connectorServices: [],
+  });
+  return startStack(plan, dataDir, { log: () => undefined });
 }
 
 async function mintToken(url: string, host: string, key: KeyObject): Promise<string> {
