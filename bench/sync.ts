@@ -34,7 +34,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { spawn } from 'node:child_process';
-import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -656,7 +656,11 @@ async function startProductionServer(work: string): Promise<Stack> {
     temporalCli: ensureTemporalTools().cli,
     ports: await freePorts(),
     dataDir,
-    env: {},
+    // Compose's file requires them even for the services that do not use them; this bench's worker encrypts nothing.
+    env: {
+      PAYLOAD_CODEC_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+      CONSENT_STATE_SECRET: randomBytes(48).toString('base64'),
+    },
     connectorServices: [],
   });
   return startStack(plan, dataDir, { log: () => undefined });
