@@ -886,7 +886,8 @@ void describe('PostgresStore', () => {
         );
         const envelopeTables = [
           'evidence_envelope_versions',
-          'evidence_envelopes',
+          'evidence_envelopes', // a view since migration 007
+          'evidence_envelopes_latest',
           'evidence_quarantine',
           'evidence_sync_checkpoints',
           'schema_migrations',
@@ -935,12 +936,78 @@ void describe('PostgresStore', () => {
       assert.deepEqual(await upgraded.readCheckpoint(c), { syncId: 's', progress: { pages: 1 } });
     });
 
+    /** Back to the layout migration 007 replaced: the latest record's own json copy in a table. */
+    const layoutBefore007 = (fresh: string) =>
+      admin.query(`
+        DROP VIEW ${fresh}.evidence_envelopes;
+        CREATE TABLE ${fresh}.evidence_envelopes (
+          connection_id text NOT NULL, envelope_id text COLLATE "C" NOT NULL, status text NOT NULL,
+          status_changed_at text NOT NULL, status_changed_key text NOT NULL, synced_at timestamptz NOT NULL,
+          record json NOT NULL, PRIMARY KEY (connection_id, envelope_id));
+        INSERT INTO ${fresh}.evidence_envelopes
+          SELECT l.connection_id, l.envelope_id, l.status, l.status_changed_at, l.status_changed_key, l.synced_at,
+                 v.record_text::json
+            FROM ${fresh}.evidence_envelopes_latest l
+            JOIN ${fresh}.evidence_envelope_versions v USING (connection_id, envelope_id, status_changed_at);
+        DROP TABLE ${fresh}.evidence_envelopes_latest;
+        DELETE FROM ${fresh}.schema_migrations WHERE version = 'evidence_store_007_latest_names_version';`);
+
+    void it('a database from before migration 007 (the latest record copied) is migrated; reads, queries, writes go on', async () => {
+      const fresh = `${schema}_upgrade_latest`;
+      await admin.query(`CREATE SCHEMA ${fresh}`);
+      const c = newConnectionId();
+      const [a1, a2, b1] = [rec(c, 'a', V1, T1), rec(c, 'a', V2, T2, 'completed'), rec(c, 'b', V1, T1)];
+      await open(fresh).writePage(c, [a1, a2, b1]);
+      await layoutBefore007(fresh);
+      // A latest record whose version row is missing (never written so): the migration makes it one.
+      const d1 = rec(c, 'd', V1, T1);
+      await admin.query(`INSERT INTO ${fresh}.evidence_envelopes VALUES ($1, 'd', 'sent', $2, $3, $4, $5::json)`, [
+        c,
+        V1,
+        '2024-10-16T12:54:00.027000000Z',
+        T1,
+        JSON.stringify(d1),
+      ]);
+      const upgraded = open(fresh);
+      await upgraded.init();
+      const listed = await collect(upgraded.list(c));
+      assert.deepEqual(
+        listed.map((r) => r.envelopeId),
+        ['a', 'b', 'd'],
+      );
+      assertSameRecord(listed[0], a2);
+      assertSameRecord(listed[1], b1);
+      assertSameRecord(listed[2], d1);
+      assert.deepEqual(await upgraded.versions(c, 'a'), [a1, a2]);
+      assert.deepEqual(await upgraded.versions(c, 'd'), [d1]);
+      assert.equal(await upgraded.count(c), 3);
+      const { rows } = await admin.query<{ envelope_id: string; status: string; subject: string }>(
+        `SELECT envelope_id, status, record->'envelope'->>'emailSubject' AS subject
+           FROM ${fresh}.evidence_envelopes WHERE connection_id = $1 ORDER BY envelope_id`,
+        [c],
+      );
+      assert.deepEqual(
+        rows.map((r) => [r.envelope_id, r.status, r.subject]),
+        [
+          ['a', 'completed', a2.envelope.emailSubject],
+          ['b', 'sent', b1.envelope.emailSubject],
+          ['d', 'sent', d1.envelope.emailSubject],
+        ],
+      );
+      // Writes go on in the new layout: a later version becomes the latest, an earlier one does not.
+      const b2 = rec(c, 'b', V2, T2, 'completed');
+      assert.deepEqual((await upgraded.writePage(c, [b2, rec(c, 'a', V1, T2)])).changed, ['b']);
+      assertSameRecord((await collect(upgraded.list(c)))[1], b2);
+      assertSameRecord((await collect(upgraded.list(c)))[0], a2);
+    });
+
     void it('a database from before migration 006 (jsonb beside the text) is migrated; records read back exactly', async () => {
       const fresh = `${schema}_upgrade_json`;
       await admin.query(`CREATE SCHEMA ${fresh}`);
       const c = newConnectionId();
       const [v1, v2] = [rec(c, 'a', V1, T1), rec(c, 'a', V2, T2, 'completed')];
       await open(fresh).writePage(c, [v1, v2]);
+      await layoutBefore007(fresh);
       // Back to the layout before 006: a jsonb copy (keys reordered) beside the exact text, in both tables.
       await admin.query(`
         ALTER TABLE ${fresh}.evidence_envelope_versions ADD COLUMN record jsonb;
@@ -973,7 +1040,7 @@ void describe('PostgresStore', () => {
           RETURN NEW;
         END $$`);
       await admin.query(
-        `CREATE TRIGGER fail_${c.replace(/-/g, '_')} BEFORE INSERT OR UPDATE ON ${schema}.evidence_envelopes
+        `CREATE TRIGGER fail_${c.replace(/-/g, '_')} BEFORE INSERT OR UPDATE ON ${schema}.evidence_envelopes_latest
          FOR EACH ROW EXECUTE FUNCTION ${fn}()`,
       );
       const saved = { syncId: 's', progress: { pages: 1 } };
@@ -984,7 +1051,7 @@ void describe('PostgresStore', () => {
           (err: unknown) => err instanceof EvidenceStoreError && /injected failure/.test(err.message),
         );
       } finally {
-        await admin.query(`DROP TRIGGER fail_${c.replace(/-/g, '_')} ON ${schema}.evidence_envelopes`);
+        await admin.query(`DROP TRIGGER fail_${c.replace(/-/g, '_')} ON ${schema}.evidence_envelopes_latest`);
         await admin.query(`DROP FUNCTION ${fn}()`);
       }
       assert.equal(await store.count(c), 1);

@@ -10,8 +10,8 @@
  * Why this shape (bench/store.ts, README "where the time went"): one parameter per value, not one text[] per column
  * (node-pg escapes every quote of the JSON into an array literal that Postgres then parses back: 4× the cost of the
  * whole insert); one statement instead of BEGIN, three statements and COMMIT; the statement is prepared once per row
- * count; the record is stored twice as written (version text, latest json: checked, not re-encoded like jsonb) and
- * compressed with lz4 rather than pglz (migration 006).
+ * count; the record is stored once, as written (the version's text, compressed with lz4 rather than pglz: migration
+ * 006), and the latest row only names its version (migration 007: its own json copy was half of the page's cost).
  */
 import type { PoolClient, QueryConfig } from 'pg';
 import { compare } from './identity';
@@ -61,16 +61,15 @@ function buildPageStatement(rows: number, withCheckpoint: boolean): Pick<QueryCo
       RETURNING envelope_id
     ),
     latest AS (
-      INSERT INTO evidence_envelopes AS e
-        (connection_id, envelope_id, status, status_changed_at, status_changed_key, synced_at, record)
-      SELECT $1, envelope_id, status, status_changed_at, status_changed_key, synced_at, record_text::json
+      INSERT INTO evidence_envelopes_latest AS e
+        (connection_id, envelope_id, status, status_changed_at, status_changed_key, synced_at)
+      SELECT $1, envelope_id, status, status_changed_at, status_changed_key, synced_at
         FROM t WHERE is_latest ORDER BY ord
       ON CONFLICT (connection_id, envelope_id) DO UPDATE SET
         status = EXCLUDED.status,
         status_changed_at = EXCLUDED.status_changed_at,
         status_changed_key = EXCLUDED.status_changed_key,
-        synced_at = EXCLUDED.synced_at,
-        record = EXCLUDED.record
+        synced_at = EXCLUDED.synced_at
       WHERE e.status_changed_key < EXCLUDED.status_changed_key
     )${
       withCheckpoint

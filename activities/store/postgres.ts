@@ -148,7 +148,7 @@ export class PostgresStore implements EvidenceStore {
     return this.scalar(
       connectionId,
       'count envelopes',
-      'SELECT count(*)::int AS n FROM evidence_envelopes WHERE connection_id = $1',
+      'SELECT count(*)::int AS n FROM evidence_envelopes_latest WHERE connection_id = $1',
       [connectionId],
     );
   }
@@ -174,9 +174,11 @@ export class PostgresStore implements EvidenceStore {
       try {
         await this.ensureSchema();
         ({ rows } = await this.pool.query<{ envelope_id: string; record_text: string }>(
-          `SELECT envelope_id, record::text AS record_text FROM evidence_envelopes
-            WHERE connection_id = $1 AND envelope_id > $2
-            ORDER BY envelope_id LIMIT $3`,
+          `SELECT l.envelope_id, v.record_text
+             FROM evidence_envelopes_latest l
+             JOIN evidence_envelope_versions v USING (connection_id, envelope_id, status_changed_at)
+            WHERE l.connection_id = $1 AND l.envelope_id > $2
+            ORDER BY l.envelope_id LIMIT $3`,
           [connectionId, after, this.listBatchSize],
         ));
       } catch (err) {
