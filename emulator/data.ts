@@ -148,9 +148,9 @@ export class EnvelopeStore {
   }
 
   /**
-   * The envelopes of window(from, to) with one of `statuses` (any, without), in order. The last answer is kept until the store
-   * changes: a client pages through one query, and scanning a large account's window for every page made the
-   * emulator's own time per call grow with the account (14.5 ms a page at 100,000 envelopes, bench/README.md).
+   * The envelopes of window(from, to) with one of `statuses` (any, without), in order. The last answer is kept until
+   * the store changes: a client pages through one query, and scanning a large account's window for every page made
+   * the emulator's own time per call grow with the account (14.5 ms a page at 100,000 envelopes, bench/README.md).
    */
   matching(from: number, to: number, statuses: ReadonlySet<string> | undefined): readonly Envelope[] {
     const key = `${this.version}|${from}|${to}|${statuses ? [...statuses].sort().join(',') : '*'}`;
