@@ -34,7 +34,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { spawn } from 'node:child_process';
-import { generateKeyPairSync, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -46,7 +46,7 @@ import { createEvidenceStore, isPostgresSpec } from '../activities/store';
 import { DEFAULT_SYNC_OPTIONS } from '../activities/sync';
 import { readCompose } from '../scripts/compose';
 import { locateServerTools } from '../scripts/server-tools';
-import { freePorts, planStack, startStack, type Stack } from '../scripts/stack';
+import { freePorts, planStack, stackSecrets, startStack, type Stack } from '../scripts/stack';
 import { ensureTemporalTools } from '../scripts/tools';
 import { loadWorkerConfig } from '../worker/config';
 import { startDevServer, type DevServer } from '../worker/dev-server';
@@ -77,8 +77,9 @@ const LATENCIES_MS = (process.env.BENCH_LATENCIES_MS ?? '10,50,200')
   .filter((v) => v.trim() !== '')
   .map(Number);
 const QUOTA = process.env.BENCH_QUOTA === '1';
+const PRODUCTION_SERVER = process.env.BENCH_SERVER === 'production';
 /** Results on the production server go to their own files. */
-const SERVER_SUFFIX = process.env.BENCH_SERVER === 'production' ? '-production' : '';
+const SERVER_SUFFIX = PRODUCTION_SERVER ? '-production' : '';
 const QUOTA_SCALE = Number(process.env.BENCH_QUOTA_SCALE ?? 1);
 if (!Number.isInteger(30 / QUOTA_SCALE)) throw new Error('BENCH_QUOTA_SCALE must divide 30 (whole-second windows)');
 const QUOTA_LATENCY_MS = Number(process.env.BENCH_QUOTA_LATENCY_MS ?? 300) / QUOTA_SCALE;
@@ -182,7 +183,7 @@ async function main(): Promise<void> {
     const emu = await startEmulatorProcess(publicKeyPath);
     cleanups.push(emu.stop);
     let address = process.env.TEMPORAL_ADDRESS;
-    if (process.env.BENCH_SERVER === 'production') {
+    if (PRODUCTION_SERVER) {
       const stack = await startProductionServer(work);
       cleanups.push(() => stack.stop());
       address = stack.plan.address;
@@ -475,7 +476,7 @@ async function main(): Promise<void> {
       machine: machine(),
       temporal: devServer
         ? 'dev server (started by the bench, in-memory)'
-        : SERVER_SUFFIX
+        : PRODUCTION_SERVER
           ? 'production server (temporal-server on Postgres, started by the bench)'
           : `TEMPORAL_ADDRESS ${address}`,
       emulator: 'separate process (emulator/main.ts)',
@@ -590,7 +591,7 @@ async function quotaRun(
   mkdirSync(dir, { recursive: true });
   const result = {
     benchmark: 'sync-quota',
-    server: SERVER_SUFFIX ? 'production' : 'dev',
+    server: PRODUCTION_SERVER ? 'production' : 'dev',
     measuredAt: new Date().toISOString(),
     machine: machine(),
     store: POSTGRES_STORE ? 'postgres' : 'directory',
@@ -618,23 +619,26 @@ async function quotaRun(
  */
 function quotaBound(startMs: number, calls: number, others: number, usable: number): { ms: number; resets: number } {
   const { hourMs, burstMs } = QUOTA_WINDOWS;
+  // Calls made in each window, by the window's index since the epoch.
+  const inHour = new Map([[Math.floor(startMs / hourMs), others]]);
+  const inBurst = new Map([[Math.floor(startMs / burstMs), others]]);
   let t = startMs;
   let resets = 0;
-  let hour = Math.floor(t / hourMs);
-  let burst = Math.floor(t / burstMs);
-  let inHour = others;
-  let inBurst = others;
   for (let i = 0; i < calls; i++) {
-    if (Math.floor(t / hourMs) !== hour) [hour, inHour] = [Math.floor(t / hourMs), 0];
-    if (Math.floor(t / burstMs) !== burst) [burst, inBurst] = [Math.floor(t / burstMs), 0];
-    if (inHour >= usable) {
-      [t, hour, inHour, resets] = [(hour + 1) * hourMs, hour + 1, 0, resets + 1];
-      [burst, inBurst] = [Math.floor(t / burstMs), 0];
-    } else if (inBurst >= DEFAULT_LIMITS.burst) {
-      [t, burst, inBurst] = [(burst + 1) * burstMs, burst + 1, 0];
+    for (;;) {
+      const hour = Math.floor(t / hourMs);
+      const burst = Math.floor(t / burstMs);
+      if ((inHour.get(hour) ?? 0) >= usable) {
+        t = (hour + 1) * hourMs;
+        resets++;
+      } else if ((inBurst.get(burst) ?? 0) >= DEFAULT_LIMITS.burst) {
+        t = (burst + 1) * burstMs;
+      } else {
+        inHour.set(hour, (inHour.get(hour) ?? 0) + 1);
+        inBurst.set(burst, (inBurst.get(burst) ?? 0) + 1);
+        break;
+      }
     }
-    inHour++;
-    inBurst++;
     t += QUOTA_LATENCY_MS;
   }
   return { ms: t - startMs, resets };
@@ -657,10 +661,7 @@ async function startProductionServer(work: string): Promise<Stack> {
     ports: await freePorts(),
     dataDir,
     // Compose's file requires them even for the services that do not use them; this bench's worker encrypts nothing.
-    env: {
-      PAYLOAD_CODEC_KEYS: `k1:${randomBytes(32).toString('base64')}`,
-      CONSENT_STATE_SECRET: randomBytes(48).toString('base64'),
-    },
+    env: stackSecrets(dataDir, {}).vars,
     connectorServices: [],
   });
   return startStack(plan, dataDir, { log: () => undefined });

@@ -25,7 +25,7 @@ const ZONE_SUFFIX = /(?:Z|[+-]\d{2}:?\d{2})$/;
 export function instantKey(value: string): string | undefined {
   const m = INSTANT_PATTERN.exec(value);
   if (!m) return undefined;
-  const [year, month, day, hour, minute, second] = [m[1], m[2], m[3], m[4], m[5], m[6]].map(Number) as [
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [
     number,
     number,
     number,

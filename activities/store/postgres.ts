@@ -174,6 +174,7 @@ export class PostgresStore implements EvidenceStore {
       try {
         await this.ensureSchema();
         ({ rows } = await this.pool.query<{ envelope_id: string; record_text: string }>(
+          // The view's join, reading the text itself: through the view it would be checked as json for every row.
           `SELECT l.envelope_id, v.record_text
              FROM evidence_envelopes_latest l
              JOIN evidence_envelope_versions v USING (connection_id, envelope_id, status_changed_at)
