@@ -64,6 +64,7 @@ import { ConnectSender } from './connect';
 import {
   type Account,
   type Envelope,
+  EnvelopeStore,
   FILTER_STATUSES,
   type Template,
   addMember,
@@ -246,6 +247,8 @@ export class EmulatorServer implements Emulator {
   private readonly apps = new Map<string, AppRecord>();
   private readonly users = new Map<string, UserRecord>();
   private readonly accounts = new Map<string, Account>();
+  /** opts.shareEnvelopeSets: generated sets by (count, days, seed), and the set of them to copy on write. */
+  private readonly sharedSets?: Map<string, EnvelopeStore>;
   private readonly consents = new Map<string, Set<string> | typeof SCOPES_ALL>();
   private readonly tokens = new Map<string, TokenRecord>();
   private readonly rate = new RateLimiter();
@@ -269,6 +272,7 @@ export class EmulatorServer implements Emulator {
   constructor(opts: EmulatorOptions = {}) {
     this.seed = opts.seed ?? 1;
     this.envelopesPerAccount = opts.envelopes ?? 200;
+    if (opts.shareEnvelopeSets) this.sharedSets = new Map();
     this.tolerance = opts.clockSkewToleranceSeconds ?? 30;
     this.maxPageSize = opts.maxPageSize ?? 100;
     this.directoryPageSize = Math.min(this.maxPageSize, DIRECTORY_PAGE_CAP);
@@ -547,20 +551,34 @@ export class EmulatorServer implements Emulator {
 
   seedEnvelopes(accountId: string, count: number, opts: { seed?: number; days?: number } = {}): void {
     const account = this.account(accountId);
-    const list = generateEnvelopes(account, {
-      count,
-      days: opts.days ?? 400,
-      now: this.now(),
-      seed: opts.seed ?? this.seed,
-    });
-    account.envelopes.replaceAll(list);
+    const generate = { count, days: opts.days ?? 400, now: this.now(), seed: opts.seed ?? this.seed };
+    const key = `${generate.count}|${generate.days}|${generate.seed}`;
+    const shared = this.sharedSets?.get(key);
+    if (shared) {
+      account.envelopes = shared;
+      return;
+    }
+    account.envelopes = new EnvelopeStore();
+    account.envelopes.replaceAll(generateEnvelopes(account, generate));
+    this.sharedSets?.set(key, account.envelopes);
+  }
+
+  /** The account's envelopes, copied first if it shares a generated set with other accounts (shareEnvelopeSets). */
+  private ownEnvelopes(account: Account): EnvelopeStore {
+    if (this.sharedSets && [...this.sharedSets.values()].includes(account.envelopes)) {
+      const own = new EnvelopeStore();
+      own.replaceAll(account.envelopes.all().map((e) => structuredClone({ ...e, cache: {} })));
+      account.envelopes = own;
+    }
+    return account.envelopes;
   }
 
   mutate(accountId: string, k: number): string[] {
     const account = this.account(accountId);
     const t = this.now();
     const rng = account.mutationRng;
-    const open = account.envelopes
+    const envelopes = this.ownEnvelopes(account);
+    const open = envelopes
       .all()
       .filter((e) => e.status === 'created' || e.status === 'sent' || e.status === 'delivered');
     const ids: string[] = [];
@@ -571,14 +589,14 @@ export class EmulatorServer implements Emulator {
       open[j] = open[i]!;
       open[i] = e;
       const before = e.status;
-      account.envelopes.update(e, (x) => advanceEnvelope(x, t, rng));
+      envelopes.update(e, (x) => advanceEnvelope(x, t, rng));
       if (e.status !== before) this.connect.changed(e);
       ids.push(e.envelopeId);
     }
     // Too few open envelopes: the rest of the changes are new envelopes, sent now.
     for (let i = n; i < k; i++) {
       const e = newSentEnvelope(account, rng, t);
-      account.envelopes.add(e);
+      envelopes.add(e);
       this.connect.changed(e);
       ids.push(e.envelopeId);
     }
@@ -736,7 +754,7 @@ export class EmulatorServer implements Emulator {
       subject: spec.subject,
       template,
     });
-    account.envelopes.add(e);
+    this.ownEnvelopes(account).add(e);
     this.connect.changed(e);
     return JSON.parse(envelopeJson(e, true)) as EnvelopeLike;
   }

@@ -1878,6 +1878,44 @@ void describe('large account', () => {
   });
 });
 
+void describe('shared envelope sets (shareEnvelopeSets, for scale benchmarks)', () => {
+  void test('accounts seeded alike share one set until one changes; then only that account changes', async () => {
+    const userA = '7d0c1e2f-3a4b-4c5d-9e6f-0000000000c1';
+    const userB = '7d0c1e2f-3a4b-4c5d-9e6f-0000000000c2';
+    const defaultOf = (e: Emulator, user: string) => e.accountsOf(user).find((a) => a.isDefault)!.accountId;
+    const ids = (e: Emulator, account: string) => e.envelopes(account).map((x) => x.envelopeId);
+    const separate = await startEmulator({ envelopes: 30 });
+    const shared = await startEmulator({ envelopes: 30, shareEnvelopeSets: true });
+    try {
+      for (const e of [separate, shared]) for (const user of [userA, userB]) e.addUser({ userId: user });
+      assert.notDeepEqual(ids(separate, defaultOf(separate, userA)), ids(separate, defaultOf(separate, userB)));
+      const [a, b] = [defaultOf(shared, userA), defaultOf(shared, userB)];
+      const before = shared.envelopes(b);
+      assert.equal(before.length, 30);
+      assert.deepEqual(shared.envelopes(a), before);
+
+      const changed = shared.mutate(a, 3);
+      const statusOf = (account: string, id: string) => shared.envelopes(account).find((x) => x.envelopeId === id);
+      assert.ok(
+        changed.some((id) => statusOf(a, id)?.statusChangedDateTime !== statusOf(b, id)?.statusChangedDateTime),
+      );
+      assert.deepEqual(shared.envelopes(b), before, 'the other account kept the shared set unchanged');
+      shared.addEnvelope(a, { status: 'completed' });
+      assert.equal(
+        shared.envelopes(a).length,
+        31 + changed.filter((id) => !before.some((x) => x.envelopeId === id)).length,
+      );
+      assert.deepEqual(shared.envelopes(b), before);
+
+      shared.seedEnvelopes(b, 5);
+      assert.equal(shared.envelopes(b).length, 5);
+      assert.ok(shared.envelopes(a).length >= 31);
+    } finally {
+      await Promise.all([separate.stop(), shared.stop()]);
+    }
+  });
+});
+
 void describe('signed proof', () => {
   let acct: { accountId: string; base: string; token: string };
   before(async () => {
