@@ -37,7 +37,7 @@ import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { PostgresStore } from '../activities/store/postgres';
@@ -66,6 +66,10 @@ const SYNC_SPREAD_S = Number(process.env.SCALE_SYNC_SPREAD_S ?? 60);
 const OUT = process.env.SCALE_OUT ?? 'scale.json';
 const ENVELOPES_PER_ACCOUNT = Number(process.env.SCALE_ENVELOPES ?? 10);
 const CONSENT_SPREAD_S = Number(process.env.SCALE_CONSENT_SPREAD_S ?? 0);
+/** SCALE_UNTIL_IDLE=1: the run ends once every connection is idle after its first sync (the onboarding alone). */
+const UNTIL_IDLE = process.env.SCALE_UNTIL_IDLE === '1';
+/** Connections whose records the store-alone pass reads into memory at a time (not timed) before writing them. */
+const STORE_ALONE_BATCH = 100;
 const SYNC_CONCURRENCY = Number(process.env.SYNC_CONCURRENCY ?? 4);
 const CONCURRENCY = 25;
 const PROJECT = path.resolve(__dirname, '..');
@@ -108,6 +112,45 @@ function memoryOf(pid: number): { rss: number; peak: number } {
   return { rss: round(kb('VmRSS') / 1024), peak: round(kb('VmHWM') / 1024) };
 }
 
+/** CPU seconds (user + system) of the processes that share this machine's cores, from /proc: where the time goes. */
+type CpuSeconds = Record<'worker' | 'benchAndEmulator' | 'temporal' | 'postgres', number>;
+const NO_CPU: CpuSeconds = { worker: 0, benchAndEmulator: 0, temporal: 0, postgres: 0 };
+const cpuText = (c: CpuSeconds | undefined) =>
+  c ? `${c.worker} / ${c.benchAndEmulator} / ${c.temporal} / ${c.postgres} s` : 'n/a';
+function cpuSeconds(workerPid: number): CpuSeconds {
+  const ticks = (pid: string) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime and stime are fields 14 and 15 of stat(5); the slice starts at field 3.
+      return {
+        comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+        ticks: Number(fields[11]) + Number(fields[12]),
+      };
+    } catch {
+      return undefined; // exited while scanned
+    }
+  };
+  const cpu: CpuSeconds = { ...NO_CPU };
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    const p = ticks(pid);
+    if (!p) continue;
+    if (Number(pid) === workerPid) cpu.worker += p.ticks;
+    else if (Number(pid) === process.pid) cpu.benchAndEmulator += p.ticks;
+    else if (p.comm === 'temporal') cpu.temporal += p.ticks;
+    else if (p.comm === 'postgres') cpu.postgres += p.ticks;
+  }
+  // USER_HZ is 100 on Linux.
+  for (const k of Object.keys(cpu) as (keyof CpuSeconds)[]) cpu[k] = round(cpu[k] / 100, 1);
+  return cpu;
+}
+/** a + sign × b, per process kind. */
+const cpuAdd = (a: CpuSeconds, b: CpuSeconds, sign = 1): CpuSeconds => ({
+  worker: round(a.worker + sign * b.worker, 1),
+  benchAndEmulator: round(a.benchAndEmulator + sign * b.benchAndEmulator, 1),
+  temporal: round(a.temporal + sign * b.temporal, 1),
+  postgres: round(a.postgres + sign * b.postgres, 1),
+});
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 const T = (e: HistoryEvent) => tsToMs(e.eventTime);
 const payloadJson = (p: temporal.api.common.v1.IPayloads | null | undefined): unknown => {
@@ -259,6 +302,9 @@ async function main(): Promise<void> {
     // ---- DocuSign: one app, N users (one per customer), each with a small default account ----
     const emu = await startEmulator({
       envelopes: ENVELOPES_PER_ACCOUNT,
+      // Every account lists the same generated envelopes (stored per connection all the same): 1,000 accounts of
+      // 1,000 distinct envelopes took the emulator 8.8 GiB and more CPU than the worker.
+      shareEnvelopeSets: true,
       tokenLifetimeSeconds: TOKEN_LIFETIME_S,
       rateLimit: { hourlyLimit: 1_000_000, burstLimit: 1_000_000 },
     });
@@ -348,6 +394,7 @@ async function main(): Promise<void> {
 
     // ---- the run ----
     const t0 = Date.now();
+    const cpuAtStart = cpuSeconds(pid);
     const deadline = t0 + MINUTES * 60_000;
     const sampler = setInterval(() => {
       if (worker.exitCode === null) rssSamples.push({ t: Date.now() - t0, rss: memoryOf(pid).rss });
@@ -388,11 +435,13 @@ async function main(): Promise<void> {
         )
       ).count;
     let rampMs = NaN;
+    let cpuInRamp: CpuSeconds | undefined;
     for (;;) {
       assertWorkerAlive();
       const idle = await idleCount();
       if (idle >= N) {
         rampMs = Date.now() - t0;
+        cpuInRamp = cpuAdd(cpuSeconds(pid), cpuAtStart, -1);
         break;
       }
       if (Date.now() > deadline) break;
@@ -417,7 +466,7 @@ async function main(): Promise<void> {
       );
       console.log(`syncNow sent to all at ${round((Date.now() - t0) / 1000)} s`);
     }
-    while (deadline - Date.now() > 1000) {
+    while (!UNTIL_IDLE && deadline - Date.now() > 1000) {
       await sleep(Math.min(30_000, deadline - Date.now()));
       assertWorkerAlive();
       console.log(
@@ -426,7 +475,7 @@ async function main(): Promise<void> {
     }
     clearInterval(sampler);
     const endMs = Date.now() - t0;
-    const storeAlone = POSTGRES_STORE ? await writeStoreAlone(POSTGRES_STORE, N) : undefined;
+    const storeAlone = POSTGRES_STORE ? await writeStoreAlone(POSTGRES_STORE, N, () => cpuSeconds(pid)) : undefined;
     const rssEnd = memoryOf(pid);
     const tokensIssued = emu.stats.tokensIssued.length;
     // Workflows keep minting while the histories are read; only mints completed by now match this count.
@@ -442,21 +491,26 @@ async function main(): Promise<void> {
     )
       .map(([type, n]) => `${n} ${type}`)
       .join(', ');
-    const byMinute = Array.from({ length: Math.ceil(endMs / 60_000) }, (_, m) => {
-      const inMinute = wft.filter((w) => Math.floor((w.scheduledAt - t0) / 60_000) === m);
-      const minuteTotals = inMinute.map((w) => w.total);
-      return {
-        minute: m,
-        workflowTasks: inMinute.length,
-        p50: percentile(minuteTotals, 50),
-        p99: percentile(minuteTotals, 99),
-        scheduleToStartP99: percentile(
-          inMinute.map((w) => w.toStart),
-          99,
-        ),
-        timeouts: timeouts.filter((t) => Math.floor((t.at - t0) / 60_000) === m).length,
-      };
-    });
+    /** Workflow-task latency per slice of the run, by the time each task was scheduled. */
+    const latencyBy = (sliceMs: number, untilMs: number) =>
+      Array.from({ length: Math.ceil(untilMs / sliceMs) }, (_, k) => {
+        const inSlice = wft.filter((w) => Math.floor((w.scheduledAt - t0) / sliceMs) === k);
+        const totals = inSlice.map((w) => w.total);
+        return {
+          fromSecond: (k * sliceMs) / 1000,
+          workflowTasks: inSlice.length,
+          p50: percentile(totals, 50),
+          p99: percentile(totals, 99),
+          scheduleToStartP99: percentile(
+            inSlice.map((w) => w.toStart),
+            99,
+          ),
+          timeouts: timeouts.filter((t) => Math.floor((t.at - t0) / sliceMs) === k).length,
+        };
+      });
+    const byMinute = latencyBy(60_000, endMs).map(({ fromSecond, ...b }) => ({ minute: fromSecond / 60, ...b }));
+    // The ramp in 10-second slices: where within a minute the queue builds up.
+    const rampBy10s = Number.isFinite(rampMs) ? latencyBy(10_000, rampMs) : [];
     const steady = wft.filter((w) => w.scheduledAt - t0 > rampMs);
     const leads = analyses.flatMap((a) => a.leads);
     const remints = analyses.reduce((s, a) => s + a.mints.filter((m) => m.activity === 'refreshToken').length, 0);
@@ -519,6 +573,8 @@ async function main(): Promise<void> {
               ],
             ]
           : []),
+        ['CPU in the ramp: worker / bench + emulator / Temporal / Postgres', cpuText(cpuInRamp)],
+        ...(storeAlone ? [['CPU of the store alone: same processes', cpuText(storeAlone.cpuSeconds)]] : []),
         [
           'worker RSS: idle before / after ramp / end / peak',
           `${rssIdle.rss} / ${rssAfterRamp.rss} / ${rssEnd.rss} / ${rssEnd.peak} MiB`,
@@ -601,6 +657,7 @@ async function main(): Promise<void> {
       syncNowAtSeconds: SYNC_SPREAD_S < 0 ? null : round(syncNowAt / 1000),
       syncNowSpreadSeconds: SYNC_SPREAD_S,
       rampSeconds: round(rampMs / 1000),
+      cpuSecondsInRamp: cpuInRamp,
       rssMiB: {
         idleBefore: rssIdle.rss,
         afterRamp: rssAfterRamp.rss,
@@ -614,6 +671,7 @@ async function main(): Promise<void> {
         ...latency,
         timeouts: timeoutSummary || '0',
         byMinute,
+        rampBy10s,
       },
       remints: {
         count: remints,
@@ -650,28 +708,41 @@ async function main(): Promise<void> {
 
 /**
  * The store alone: every record the run stored, written again under new connection IDs, page by page (100), with
- * SYNC_CONCURRENCY connections at a time, as the worker's bulk queue runs them; nothing else runs by then.
+ * SYNC_CONCURRENCY connections at a time, as the worker's bulk queue runs them; nothing else runs by then. Records are
+ * read STORE_ALONE_BATCH connections at a time (a million parsed records would not fit the heap) and only the writes
+ * are timed; each batch ends with fewer writers busy for its last round, which makes the store alone a few per cent
+ * slower than one unbroken pass.
  */
-async function writeStoreAlone(url: string, n: number): Promise<{ envelopes: number; ms: number }> {
+async function writeStoreAlone(
+  url: string,
+  n: number,
+  cpuNow: () => CpuSeconds,
+): Promise<{ envelopes: number; ms: number; cpuSeconds: CpuSeconds }> {
   const store = new PostgresStore(url, { maxConnections: SYNC_CONCURRENCY + 2 });
   try {
-    const pages: { connectionId: string; records: EnvelopeRecord[] }[][] = [];
-    for (let i = 0; i < n; i++) {
-      const connectionId = `${connectionIdOf(i)}-alone`;
-      const records: EnvelopeRecord[] = [];
-      for await (const r of store.list(connectionIdOf(i))) records.push({ ...r, connectionId });
-      const mine = [];
-      for (let k = 0; k < records.length; k += 100) mine.push({ connectionId, records: records.slice(k, k + 100) });
-      pages.push(mine);
+    let envelopes = 0;
+    let ms = 0;
+    let cpu = NO_CPU;
+    for (let first = 0; first < n; first += STORE_ALONE_BATCH) {
+      const pages: { connectionId: string; records: EnvelopeRecord[] }[][] = [];
+      for (let i = first; i < Math.min(n, first + STORE_ALONE_BATCH); i++) {
+        const connectionId = `${connectionIdOf(i)}-alone`;
+        const records: EnvelopeRecord[] = [];
+        for await (const r of store.list(connectionIdOf(i))) records.push({ ...r, connectionId });
+        const mine = [];
+        for (let k = 0; k < records.length; k += 100) mine.push({ connectionId, records: records.slice(k, k + 100) });
+        pages.push(mine);
+        envelopes += records.length;
+      }
+      const t0 = performance.now();
+      const cpuBefore = cpuNow();
+      await mapLimit(pages, SYNC_CONCURRENCY, async (mine) => {
+        for (const page of mine) await store.writePage(page.connectionId, page.records);
+      });
+      ms += performance.now() - t0;
+      cpu = cpuAdd(cpu, cpuAdd(cpuNow(), cpuBefore, -1));
     }
-    const t0 = performance.now();
-    await mapLimit(pages, SYNC_CONCURRENCY, async (mine) => {
-      for (const page of mine) await store.writePage(page.connectionId, page.records);
-    });
-    return {
-      envelopes: pages.flat().reduce((s, p) => s + p.records.length, 0),
-      ms: Math.round(performance.now() - t0),
-    };
+    return { envelopes, ms: Math.round(ms), cpuSeconds: cpu };
   } finally {
     await store.close();
   }
