@@ -122,11 +122,12 @@ function cpuSeconds(workerPid: number): CpuSeconds {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // utime and stime are fields 14 and 15 of stat(5); the slice starts at field 3.
-      return {
-        comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
-        ticks: Number(fields[11]) + Number(fields[12]),
-      };
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      // utime, stime, cutime, cstime are fields 14–17 of stat(5) (the slice starts at field 3). Postgres forks a
+      // backend per client connection and reaps it when it closes, so its ended backends count in the postmaster's
+      // cutime/cstime.
+      const children = comm === 'postgres' ? Number(fields[13]) + Number(fields[14]) : 0;
+      return { comm, ticks: Number(fields[11]) + Number(fields[12]) + children };
     } catch {
       return undefined; // exited while scanned
     }
@@ -160,7 +161,7 @@ const payloadJson = (p: temporal.api.common.v1.IPayloads | null | undefined): un
 
 interface Analysis {
   events: number;
-  wft: { scheduledAt: number; total: number; toStart: number }[];
+  wft: { scheduledAt: number; total: number; toStart: number; first: boolean }[];
   wftTimeouts: { at: number; type: string }[];
   mints: { activity: string; completedAt: number; expiresAt: number }[];
   leads: number[];
@@ -189,7 +190,13 @@ function analyse(events: HistoryEvent[]): Analysis {
       const scheduled = byId.get(String(done.scheduledEventId));
       const started = byId.get(String(done.startedEventId));
       if (scheduled && started) {
-        wft.push({ scheduledAt: T(scheduled), total: T(e) - T(scheduled), toStart: T(started) - T(scheduled) });
+        wft.push({
+          scheduledAt: T(scheduled),
+          total: T(e) - T(scheduled),
+          toStart: T(started) - T(scheduled),
+          // The run's first task goes to the task queue itself; later ones to the worker's sticky queue.
+          first: wft.length === 0,
+        });
       }
       if (syncCompleted && firstIdleAt === undefined) {
         firstIdleAt = T(e);
@@ -542,12 +549,22 @@ async function main(): Promise<void> {
     const totals = wft.map((w) => w.total);
     const steadyTotals = steady.map((w) => w.total);
     const toStarts = wft.map((w) => w.toStart);
+    const firstToStarts = wft.filter((w) => w.first).map((w) => w.toStart);
     const latency = {
       p50: percentile(totals, 50),
       p99: percentile(totals, 99),
       max: maxOf(totals),
       afterRamp: { count: steady.length, p50: percentile(steadyTotals, 50), p99: percentile(steadyTotals, 99) },
       scheduleToStart: { p50: percentile(toStarts, 50), p99: percentile(toStarts, 99) },
+      firstTaskScheduleToStart: {
+        p50: percentile(firstToStarts, 50),
+        p99: percentile(firstToStarts, 99),
+        max: maxOf(firstToStarts),
+      },
+      laterTasksScheduleToStartP99: percentile(
+        wft.filter((w) => !w.first).map((w) => w.toStart),
+        99,
+      ),
     };
     const leadMinutes = { min: round(minOf(leads) / 60_000, 2), p50: round(percentile(leads, 50) / 60_000, 2) };
     const eventCounts = analyses.map((a) => a.events);
@@ -587,6 +604,10 @@ async function main(): Promise<void> {
         [
           '  of which schedule-to-start p50 / p99 (all)',
           `${ms(latency.scheduleToStart.p50)} / ${ms(latency.scheduleToStart.p99)}`,
+        ],
+        [
+          '  first task of a run (the task queue) p50 / p99 / max; later tasks (sticky queue) p99',
+          `${ms(latency.firstTaskScheduleToStart.p50)} / ${ms(latency.firstTaskScheduleToStart.p99)} / ${ms(latency.firstTaskScheduleToStart.max)}; ${ms(latency.laterTasksScheduleToStartP99)}`,
         ],
         ['workflow task timeouts', timeoutSummary || '0'],
         ['re-mints (refreshToken) / connections that re-minted', `${remints} / ${withRemint}`],
