@@ -145,6 +145,26 @@ function cpuSeconds(workerPid: number): CpuSeconds {
   for (const k of Object.keys(cpu) as (keyof CpuSeconds)[]) cpu[k] = round(cpu[k] / 100, 1);
   return cpu;
 }
+/** The worker's CPU seconds by thread name (main thread, workflow thread, Core's runtime, GC, ...), since it started. */
+function workerThreadsCpu(pid: number): Record<string, number> {
+  const byName: Record<string, number> = {};
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      byName[name] = (byName[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // the thread ended while scanned
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(byName)
+      .map(([name, seconds]) => [name, round(seconds, 1)] as const)
+      .sort((a, b) => b[1] - a[1]),
+  );
+}
+
 /** a + sign × b, per process kind. */
 const cpuAdd = (a: CpuSeconds, b: CpuSeconds, sign = 1): CpuSeconds => ({
   worker: round(a.worker + sign * b.worker, 1),
@@ -443,12 +463,14 @@ async function main(): Promise<void> {
       ).count;
     let rampMs = NaN;
     let cpuInRamp: CpuSeconds | undefined;
+    let workerThreadsAtRamp: Record<string, number> | undefined;
     for (;;) {
       assertWorkerAlive();
       const idle = await idleCount();
       if (idle >= N) {
         rampMs = Date.now() - t0;
         cpuInRamp = cpuAdd(cpuSeconds(pid), cpuAtStart, -1);
+        workerThreadsAtRamp = workerThreadsCpu(pid);
         break;
       }
       if (Date.now() > deadline) break;
@@ -593,6 +615,13 @@ async function main(): Promise<void> {
         ['CPU in the ramp: worker / bench + emulator / Temporal / Postgres', cpuText(cpuInRamp)],
         ...(storeAlone ? [['CPU of the store alone: same processes', cpuText(storeAlone.cpuSeconds)]] : []),
         [
+          "worker CPU by thread since it started, at the ramp's end",
+          Object.entries(workerThreadsAtRamp ?? {})
+            .slice(0, 6)
+            .map(([name, seconds]) => `${name} ${seconds} s`)
+            .join(', '),
+        ],
+        [
           'worker RSS: idle before / after ramp / end / peak',
           `${rssIdle.rss} / ${rssAfterRamp.rss} / ${rssEnd.rss} / ${rssEnd.peak} MiB`,
         ],
@@ -679,6 +708,7 @@ async function main(): Promise<void> {
       syncNowSpreadSeconds: SYNC_SPREAD_S,
       rampSeconds: round(rampMs / 1000),
       cpuSecondsInRamp: cpuInRamp,
+      workerCpuSecondsByThreadAtRamp: workerThreadsAtRamp,
       rssMiB: {
         idleBefore: rssIdle.rss,
         afterRamp: rssAfterRamp.rss,
