@@ -19,7 +19,9 @@
  *   npx tsx bench/scale.ts
  *   SCALE_CONNECTIONS=1000 SCALE_MINUTES=9 SCALE_TOKEN_LIFETIME=900 TEMPORAL_ADDRESS=host:port (else a dev server)
  *   SCALE_SYNC_SPREAD_S=60 (the mid-run syncNow spread; 0 = all at once; -1 = none: only the schedule's syncs)
- *   SCALE_OUT=scale.json (result file name)
+ *   SCALE_OUT=scale.json (result file name; scale-production.json with BENCH_SERVER=production)
+ *   BENCH_SERVER=production: on `npm run stack`'s Temporal (temporal-server on its own Postgres; `npm run tools --
+ *   --server` first), started for the run
  *   WORKFLOW_CACHE_SIZE, WORKFLOW_STACK_TRACES, SYNC_CONCURRENCY, METRICS_PORT, WORKER_NODE_OPTIONS (its NODE_OPTIONS),
  *   MALLOC_ARENA_MAX: passed to the worker; SCALE_WORKER_LOG=path: the worker's whole output goes there too
  *
@@ -56,14 +58,15 @@ import {
   workflowIdOf,
   searchAttributes,
 } from '../workflows/messages';
-import { machine, POSTGRES_STORE, printTable } from './sync';
+import type { Stack } from '../scripts/stack';
+import { machine, POSTGRES_STORE, PRODUCTION_SERVER, printTable, SERVER_SUFFIX, startProductionServer } from './sync';
 
 const N = Number(process.env.SCALE_CONNECTIONS ?? 1000);
 const MINUTES = Number(process.env.SCALE_MINUTES ?? 9);
 const TOKEN_LIFETIME_S = Number(process.env.SCALE_TOKEN_LIFETIME ?? 900);
 /** The mid-run syncNow to every connection is spread over this many seconds (0 = one burst). */
 const SYNC_SPREAD_S = Number(process.env.SCALE_SYNC_SPREAD_S ?? 60);
-const OUT = process.env.SCALE_OUT ?? 'scale.json';
+const OUT = process.env.SCALE_OUT ?? `scale${SERVER_SUFFIX}.json`;
 const ENVELOPES_PER_ACCOUNT = Number(process.env.SCALE_ENVELOPES ?? 10);
 const CONSENT_SPREAD_S = Number(process.env.SCALE_CONSENT_SPREAD_S ?? 0);
 /** SCALE_UNTIL_IDLE=1: the run ends once every connection is idle after its first sync (the onboarding alone). */
@@ -117,28 +120,49 @@ type CpuSeconds = Record<'worker' | 'benchAndEmulator' | 'temporal' | 'postgres'
 const NO_CPU: CpuSeconds = { worker: 0, benchAndEmulator: 0, temporal: 0, postgres: 0 };
 const cpuText = (c: CpuSeconds | undefined) =>
   c ? `${c.worker} / ${c.benchAndEmulator} / ${c.temporal} / ${c.postgres} s` : 'n/a';
-function cpuSeconds(workerPid: number): CpuSeconds {
-  const ticks = (pid: string) => {
+/**
+ * `temporalDir`: where the production server keeps its data; a Postgres cluster whose data lies under it is
+ * Temporal's own persistence and counts as Temporal.
+ */
+function cpuSeconds(workerPid: number, temporalDir?: string): CpuSeconds {
+  const stats = new Map<number, { comm: string; ppid: number; ticks: number }>();
+  for (const name of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      // utime, stime, cutime, cstime are fields 14–17 of stat(5) (the slice starts at field 3). Postgres forks a
-      // backend per client connection and reaps it when it closes, so its ended backends count in the postmaster's
-      // cutime/cstime.
+      // ppid is field 4 and utime, stime, cutime, cstime are fields 14–17 of stat(5) (the slice starts at field 3).
+      // Postgres forks a backend per client connection and reaps it when it closes, so its ended backends count in
+      // the postmaster's cutime/cstime.
       const children = comm === 'postgres' ? Number(fields[13]) + Number(fields[14]) : 0;
-      return { comm, ticks: Number(fields[11]) + Number(fields[12]) + children };
+      stats.set(Number(name), {
+        comm,
+        ppid: Number(fields[1]),
+        ticks: Number(fields[11]) + Number(fields[12]) + children,
+      });
     } catch {
-      return undefined; // exited while scanned
+      // exited while scanned
+    }
+  }
+  /** The postmaster of a Postgres process: its oldest ancestor still named postgres. */
+  const postmasterOf = (pid: number): number => {
+    const parent = stats.get(pid)?.ppid ?? 0;
+    return stats.get(parent)?.comm === 'postgres' ? postmasterOf(parent) : pid;
+  };
+  const isTemporalsPostgres = (pid: number) => {
+    if (!temporalDir) return false;
+    try {
+      return readFileSync(`/proc/${postmasterOf(pid)}/cmdline`, 'utf8').includes(temporalDir);
+    } catch {
+      return false;
     }
   };
   const cpu: CpuSeconds = { ...NO_CPU };
-  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-    const p = ticks(pid);
-    if (!p) continue;
-    if (Number(pid) === workerPid) cpu.worker += p.ticks;
-    else if (Number(pid) === process.pid) cpu.benchAndEmulator += p.ticks;
-    else if (p.comm === 'temporal') cpu.temporal += p.ticks;
+  for (const [pid, p] of stats) {
+    if (pid === workerPid) cpu.worker += p.ticks;
+    else if (pid === process.pid) cpu.benchAndEmulator += p.ticks;
+    else if (p.comm.startsWith('temporal') || (p.comm === 'postgres' && isTemporalsPostgres(pid)))
+      cpu.temporal += p.ticks;
     else if (p.comm === 'postgres') cpu.postgres += p.ticks;
   }
   // USER_HZ is 100 on Linux.
@@ -344,13 +368,21 @@ async function main(): Promise<void> {
 
     // ---- Temporal and the worker process ----
     let devServer: DevServer | undefined;
+    let stack: Stack | undefined;
     let address = process.env.TEMPORAL_ADDRESS;
-    if (!address) {
+    if (PRODUCTION_SERVER) {
+      stack = await startProductionServer(work);
+      const started = stack;
+      cleanups.push(() => started.stop());
+      address = stack.plan.address;
+    } else if (!address) {
       devServer = await startDevServer({ cliPath: ensureTemporalTools().cli, port: 0 });
       const server = devServer;
       cleanups.push(() => server.stop());
       address = devServer.address;
     }
+    // The production server's Postgres lies under this run's directory: its CPU is Temporal's.
+    const temporalDir = stack ? work : undefined;
     const connection = await Connection.connect({ address });
     cleanups.push(() => connection.close());
     const client = new Client({ connection });
@@ -421,7 +453,7 @@ async function main(): Promise<void> {
 
     // ---- the run ----
     const t0 = Date.now();
-    const cpuAtStart = cpuSeconds(pid);
+    const cpuAtStart = cpuSeconds(pid, temporalDir);
     const deadline = t0 + MINUTES * 60_000;
     const sampler = setInterval(() => {
       if (worker.exitCode === null) rssSamples.push({ t: Date.now() - t0, rss: memoryOf(pid).rss });
@@ -469,7 +501,7 @@ async function main(): Promise<void> {
       const idle = await idleCount();
       if (idle >= N) {
         rampMs = Date.now() - t0;
-        cpuInRamp = cpuAdd(cpuSeconds(pid), cpuAtStart, -1);
+        cpuInRamp = cpuAdd(cpuSeconds(pid, temporalDir), cpuAtStart, -1);
         workerThreadsAtRamp = workerThreadsCpu(pid);
         break;
       }
@@ -504,7 +536,9 @@ async function main(): Promise<void> {
     }
     clearInterval(sampler);
     const endMs = Date.now() - t0;
-    const storeAlone = POSTGRES_STORE ? await writeStoreAlone(POSTGRES_STORE, N, () => cpuSeconds(pid)) : undefined;
+    const storeAlone = POSTGRES_STORE
+      ? await writeStoreAlone(POSTGRES_STORE, N, () => cpuSeconds(pid, temporalDir))
+      : undefined;
     const rssEnd = memoryOf(pid);
     const tokensIssued = emu.stats.tokensIssued.length;
     // Workflows keep minting while the histories are read; only mints completed by now match this count.
@@ -680,7 +714,11 @@ async function main(): Promise<void> {
       benchmark: 'scale',
       measuredAt: new Date().toISOString(),
       machine: host,
-      temporal: devServer ? 'dev server (started by the bench, in-memory SQLite)' : `TEMPORAL_ADDRESS ${address}`,
+      temporal: stack
+        ? 'production server (npm run stack: temporal-server on its own Postgres)'
+        : devServer
+          ? 'dev server (started by the bench, in-memory SQLite)'
+          : `TEMPORAL_ADDRESS ${address}`,
       worker: `one process: node --import tsx worker/main.ts (prebuilt bundle), ${POSTGRES_STORE ? 'Postgres' : 'directory'} store`,
       envelopesPerAccount: ENVELOPES_PER_ACCOUNT,
       consentSpreadSeconds: CONSENT_SPREAD_S,
@@ -750,7 +788,8 @@ async function main(): Promise<void> {
     if (workerLog.length)
       console.log(`worker output (${workerLog.length} chunks), last: ${workerLog.at(-1)?.slice(0, 300)}`);
 
-    if (!devServer) await mapLimit(handles, CONCURRENCY, (h) => h.terminate('benchmark done').catch(() => undefined));
+    if (!devServer && !stack)
+      await mapLimit(handles, CONCURRENCY, (h) => h.terminate('benchmark done').catch(() => undefined));
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     rmSync(work, { recursive: true, force: true });

@@ -77,9 +77,9 @@ const LATENCIES_MS = (process.env.BENCH_LATENCIES_MS ?? '10,50,200')
   .filter((v) => v.trim() !== '')
   .map(Number);
 const QUOTA = process.env.BENCH_QUOTA === '1';
-const PRODUCTION_SERVER = process.env.BENCH_SERVER === 'production';
+export const PRODUCTION_SERVER = process.env.BENCH_SERVER === 'production';
 /** Results on the production server go to their own files. */
-const SERVER_SUFFIX = PRODUCTION_SERVER ? '-production' : '';
+export const SERVER_SUFFIX = PRODUCTION_SERVER ? '-production' : '';
 const QUOTA_SCALE = Number(process.env.BENCH_QUOTA_SCALE ?? 1);
 if (!Number.isInteger(30 / QUOTA_SCALE)) throw new Error('BENCH_QUOTA_SCALE must divide 30 (whole-second windows)');
 const QUOTA_LATENCY_MS = Number(process.env.BENCH_QUOTA_LATENCY_MS ?? 300) / QUOTA_SCALE;
@@ -648,7 +648,7 @@ function quotaBound(startMs: number, calls: number, others: number, usable: numb
  * The production server for the run: `npm run stack`'s Temporal (temporal-server on Postgres, SQL visibility) on free
  * ports, without the connector's own services (this bench runs its worker).
  */
-async function startProductionServer(work: string): Promise<Stack> {
+export async function startProductionServer(work: string): Promise<Stack> {
   const tools = locateServerTools();
   if (!tools) throw new Error('BENCH_SERVER=production: run `npm run tools -- --server` first');
   const dataDir = path.join(work, 'stack');
