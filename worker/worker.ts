@@ -112,7 +112,7 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
     // Each stored page is heartbeated, but the position a retry resumes from is the store's checkpoint (saved with
     // the page), so heartbeats only need to show progress and liveness: at most one a second per activity. Every
     // heartbeat is a write on the Temporal server; one per page (the earlier 20 ms throttle) cost the dev server ~14 %
-    // of its CPU while onboarding 1,000 connections (bench/README.md).
+    // of its CPU while onboarding 1,000 connections with 10 envelopes each (bench/README.md).
     maxHeartbeatThrottleInterval: '1s',
   } satisfies Partial<WorkerOptions>;
   // Syncs, snapshots and proof passes, at most syncConcurrency at once here; the rest wait in Temporal's queue.
