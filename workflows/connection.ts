@@ -24,6 +24,7 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -95,11 +96,20 @@ const SNAPSHOTS_PATCH = 'evidence-snapshots';
 const SHORT_HISTORY_PATCH = 'short-histories';
 /** A snapshot pass is one activity from here on (one task per pass, not one per kind). */
 const SNAPSHOT_PASS_PATCH = 'one-snapshot-activity';
+/** The run start's search-attribute check is a local activity from here on (runs before it replay a regular one). */
+const LOCAL_ATTRIBUTE_CHECK_PATCH = 'local-attribute-check';
 
 // Token and account calls are quick; invalid_grant gets a few retries because key or clock fixes propagate.
 const auth = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 4 },
+});
+// The search-attribute check answers from the worker's cache after its first call: run in the workflow task (a marker
+// in history) it costs every run start no activity task and no workflow task of its own, which counts when a thousand
+// connections start at once. A failed check answers false, so retries are for a lost worker only.
+const local = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
 });
 // The sync and the snapshots heartbeat after every page and every 5 s while waiting, so a dead worker is noticed within 10 s and the
 // retry resumes from the last stored page. They run on the bulk queue (bulkTaskQueueOf; the proxy is made per run).
@@ -517,7 +527,8 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
   setPhase(status.phase);
   // Runs recorded before DocuSignLastError existed replay without the check.
   if (patched(LAST_ERROR_PATCH)) {
-    lastErrorIndexed = await auth.searchAttributeRegistered(searchAttributes.lastError.name);
+    const check = patched(LOCAL_ATTRIBUTE_CHECK_PATCH) ? local : auth;
+    lastErrorIndexed = await check.searchAttributeRegistered(searchAttributes.lastError.name);
     indexLastError();
   }
 
