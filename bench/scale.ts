@@ -116,10 +116,31 @@ function memoryOf(pid: number): { rss: number; peak: number } {
 }
 
 /** CPU seconds (user + system) of the processes that share this machine's cores, from /proc: where the time goes. */
-type CpuSeconds = Record<'worker' | 'benchAndEmulator' | 'temporal' | 'postgres', number>;
-const NO_CPU: CpuSeconds = { worker: 0, benchAndEmulator: 0, temporal: 0, postgres: 0 };
-const cpuText = (c: CpuSeconds | undefined) =>
-  c ? `${c.worker} / ${c.benchAndEmulator} / ${c.temporal} / ${c.postgres} s` : 'n/a';
+const CPU_KINDS = ['worker', 'benchAndEmulator', 'temporal', 'postgres'] as const;
+type CpuSeconds = Record<(typeof CPU_KINDS)[number], number>;
+const cpuOf = (seconds: (kind: (typeof CPU_KINDS)[number]) => number): CpuSeconds =>
+  Object.fromEntries(CPU_KINDS.map((kind) => [kind, round(seconds(kind), 1)])) as CpuSeconds;
+const NO_CPU = cpuOf(() => 0);
+/** a + sign × b, per process kind. */
+const cpuAdd = (a: CpuSeconds, b: CpuSeconds, sign = 1) => cpuOf((kind) => a[kind] + sign * b[kind]);
+const cpuText = (c: CpuSeconds | undefined) => (c ? `${CPU_KINDS.map((kind) => c[kind]).join(' / ')} s` : 'n/a');
+
+/**
+ * A /proc stat file (stat(5)): the name, and the fields from the third on, so `fields[k]` is field k + 3 (ppid is
+ * fields[1]; utime, stime, cutime, cstime are fields[11] to fields[14], in ticks of 1/100 s). Undefined if it ended.
+ */
+function procStat(file: string): { comm: string; fields: string[] } | undefined {
+  try {
+    const stat = readFileSync(file, 'utf8');
+    return {
+      comm: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+      fields: stat.slice(stat.lastIndexOf(')') + 2).split(' '),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * `temporalDir`: where the production server keeps its data; a Postgres cluster whose data lies under it is
  * Temporal's own persistence and counts as Temporal.
@@ -127,60 +148,56 @@ const cpuText = (c: CpuSeconds | undefined) =>
 function cpuSeconds(workerPid: number, temporalDir?: string): CpuSeconds {
   const stats = new Map<number, { comm: string; ppid: number; ticks: number }>();
   for (const name of readdirSync('/proc').filter((entry) => /^\d+$/.test(entry))) {
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      // ppid is field 4 and utime, stime, cutime, cstime are fields 14–17 of stat(5) (the slice starts at field 3).
-      // Postgres forks a backend per client connection and reaps it when it closes, so its ended backends count in
-      // the postmaster's cutime/cstime.
-      const children = comm === 'postgres' ? Number(fields[13]) + Number(fields[14]) : 0;
-      stats.set(Number(name), {
-        comm,
-        ppid: Number(fields[1]),
-        ticks: Number(fields[11]) + Number(fields[12]) + children,
-      });
-    } catch {
-      // exited while scanned
-    }
+    const stat = procStat(`/proc/${name}/stat`);
+    if (!stat) continue;
+    const { comm, fields } = stat;
+    // Postgres forks a backend per client connection and reaps it when it closes, so its ended backends count in the
+    // postmaster's cutime/cstime.
+    const children = comm === 'postgres' ? Number(fields[13]) + Number(fields[14]) : 0;
+    stats.set(Number(name), {
+      comm,
+      ppid: Number(fields[1]),
+      ticks: Number(fields[11]) + Number(fields[12]) + children,
+    });
   }
   /** The postmaster of a Postgres process: its oldest ancestor still named postgres. */
   const postmasterOf = (pid: number): number => {
     const parent = stats.get(pid)?.ppid ?? 0;
     return stats.get(parent)?.comm === 'postgres' ? postmasterOf(parent) : pid;
   };
+  // Each postmaster's command line is read once per scan, not once per backend.
+  const temporalPostmasters = new Map<number, boolean>();
   const isTemporalsPostgres = (pid: number) => {
     if (!temporalDir) return false;
-    try {
-      return readFileSync(`/proc/${postmasterOf(pid)}/cmdline`, 'utf8').includes(temporalDir);
-    } catch {
-      return false;
+    const postmaster = postmasterOf(pid);
+    let temporals = temporalPostmasters.get(postmaster);
+    if (temporals === undefined) {
+      try {
+        temporals = readFileSync(`/proc/${postmaster}/cmdline`, 'utf8').includes(temporalDir);
+      } catch {
+        temporals = false;
+      }
+      temporalPostmasters.set(postmaster, temporals);
     }
+    return temporals;
   };
-  const cpu: CpuSeconds = { ...NO_CPU };
+  const ticks: CpuSeconds = { ...NO_CPU };
   for (const [pid, p] of stats) {
-    if (pid === workerPid) cpu.worker += p.ticks;
-    else if (pid === process.pid) cpu.benchAndEmulator += p.ticks;
+    if (pid === workerPid) ticks.worker += p.ticks;
+    else if (pid === process.pid) ticks.benchAndEmulator += p.ticks;
     else if (p.comm.startsWith('temporal') || (p.comm === 'postgres' && isTemporalsPostgres(pid)))
-      cpu.temporal += p.ticks;
-    else if (p.comm === 'postgres') cpu.postgres += p.ticks;
+      ticks.temporal += p.ticks;
+    else if (p.comm === 'postgres') ticks.postgres += p.ticks;
   }
-  // USER_HZ is 100 on Linux.
-  for (const k of Object.keys(cpu) as (keyof CpuSeconds)[]) cpu[k] = round(cpu[k] / 100, 1);
-  return cpu;
+  return cpuOf((kind) => ticks[kind] / 100);
 }
+
 /** The worker's CPU seconds by thread name (main thread, workflow thread, Core's runtime, GC, ...), since it started. */
 function workerThreadsCpu(pid: number): Record<string, number> {
   const byName: Record<string, number> = {};
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      byName[name] = (byName[name] ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch {
-      // the thread ended while scanned
-    }
+    const stat = procStat(`/proc/${pid}/task/${tid}/stat`);
+    if (stat) byName[stat.comm] = (byName[stat.comm] ?? 0) + (Number(stat.fields[11]) + Number(stat.fields[12])) / 100;
   }
   return Object.fromEntries(
     Object.entries(byName)
@@ -189,13 +206,6 @@ function workerThreadsCpu(pid: number): Record<string, number> {
   );
 }
 
-/** a + sign × b, per process kind. */
-const cpuAdd = (a: CpuSeconds, b: CpuSeconds, sign = 1): CpuSeconds => ({
-  worker: round(a.worker + sign * b.worker, 1),
-  benchAndEmulator: round(a.benchAndEmulator + sign * b.benchAndEmulator, 1),
-  temporal: round(a.temporal + sign * b.temporal, 1),
-  postgres: round(a.postgres + sign * b.postgres, 1),
-});
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 const T = (e: HistoryEvent) => tsToMs(e.eventTime);
 const payloadJson = (p: temporal.api.common.v1.IPayloads | null | undefined): unknown => {

@@ -17,8 +17,9 @@ export interface EmulatorOptions {
   envelopes?: number;
   /**
    * Accounts seeded with the same count, days and seed share one generated set (the first account's envelopes: same
-   * IDs, senders and template IDs) until one of them changes; that account then gets its own copy. Default false. For scale
-   * benchmarks: a million distinct envelopes would measure the emulator's memory, not the connector. Addition.
+   * IDs, senders and template IDs) until one of them changes; that account then gets its own copy. Default false.
+   * For scale benchmarks: a million distinct envelopes would measure the emulator's memory, not the connector.
+   * Addition.
    */
   shareEnvelopeSets?: boolean;
   /** `expires_in` of issued tokens, default 3600. */

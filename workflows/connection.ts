@@ -104,9 +104,10 @@ const auth = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 4 },
 });
-// The search-attribute check answers from the worker's cache after its first call: run in the workflow task (a marker
-// in history) it costs every run start no activity task and no workflow task of its own, which counts when a thousand
-// connections start at once. A failed check answers false, so retries are for a lost worker only.
+// The search-attribute check answers from the worker's cache after its first call: as a local activity (a marker in
+// history) it costs a run start no activity task of its own, which counts when a thousand connections start at once
+// (onboarding took 5 workflow tasks instead of 6, bench/README.md). A failed check answers false, so retries are for a
+// lost worker only.
 const local = proxyLocalActivities<Activities>({
   startToCloseTimeout: '10 seconds',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumAttempts: 3 },
