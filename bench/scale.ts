@@ -57,6 +57,7 @@ import {
   WORKFLOW_TYPE,
   workflowIdOf,
   searchAttributes,
+  startAttributesOf,
 } from '../workflows/messages';
 import type { Stack } from '../scripts/stack';
 import { machine, POSTGRES_STORE, PRODUCTION_SERVER, printTable, SERVER_SUFFIX, startProductionServer } from './sync';
@@ -491,6 +492,7 @@ async function main(): Promise<void> {
         taskQueue,
         workflowId: workflowIdOf(config.connectionId),
         args: [config],
+        typedSearchAttributes: startAttributesOf(config),
         signal: consentGrantedSignal,
       });
     });

@@ -46,7 +46,7 @@ import {
   credentialsUpdatedSignal,
   DEFAULT_TASK_QUEUE,
   disconnectSignal,
-  searchAttributes,
+  startAttributesOf,
   statusQuery,
   syncAndWaitUpdate,
   syncNowSignal,
@@ -214,26 +214,30 @@ export class ConnectorClient {
   /**
    * Validates `input` (throws InvalidConfigError naming the field and the rule) and starts the connection's workflow.
    * Idempotent: a running connection with the same ID is kept as it is (`created: false`).
+   *
+   * `consentGranted: true` when the service user's consent is already done (e.g. an administrator consented before
+   * the connection was made): the start carries `consentGranted`, so no consent link is built and authorization
+   * begins at once. A running connection gets the signal, which it ignores unless it awaits consent.
    */
-  async connect(input: unknown): Promise<ConnectResult> {
+  async connect(input: unknown, options: { consentGranted?: boolean } = {}): Promise<ConnectResult> {
     const config = parseConnectionConfig(input);
     const workflowId = workflowIdOf(config.connectionId);
     const before = await this.describe(config.connectionId).catch((err: unknown) => {
       if (err instanceof ConnectionNotFoundError) return undefined;
       throw err;
     });
-    const handle = await this.temporal.workflow.start(docusignConnection, {
+    const start = {
       taskQueue: this.taskQueue,
       workflowId,
-      args: [config],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      typedSearchAttributes: [
-        { key: searchAttributes.connectionId, value: config.connectionId },
-        { key: searchAttributes.environment, value: config.environment },
-        { key: searchAttributes.phase, value: 'awaiting_consent' },
-      ],
+      args: [config] as [ConnectionConfig],
+      typedSearchAttributes: startAttributesOf(config),
       staticSummary: `DocuSign connection ${config.connectionId} (${config.environment})`,
-    });
+    };
+    const runId = options.consentGranted
+      ? (await this.temporal.workflow.signalWithStart(docusignConnection, { ...start, signal: consentGrantedSignal }))
+          .signaledRunId
+      : (await this.temporal.workflow.start(docusignConnection, { ...start, workflowIdConflictPolicy: 'USE_EXISTING' }))
+          .firstExecutionRunId;
     const created = before?.status.name !== 'RUNNING';
     let differingFields: (keyof ConnectionConfig)[] = [];
     let comparisonError: string | undefined;
@@ -247,7 +251,7 @@ export class ConnectorClient {
     return {
       connectionId: config.connectionId,
       workflowId,
-      runId: handle.firstExecutionRunId,
+      runId,
       created,
       differingFields,
       ...(comparisonError !== undefined ? { comparisonError } : {}),

@@ -7,12 +7,17 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { ConnectorClient } from '../client/client';
 import { ERROR_HINTS } from '../workflows/errors';
 import {
   consentGrantedSignal,
   disconnectSignal,
+  searchAttributes,
   syncAndWaitUpdate,
   syncNowSignal,
+  workflowIdOf,
   type ConnectionStatus,
 } from '../workflows/messages';
 import { findLeaks, rsaKeys, startHarness, type Harness } from './helpers/connector';
@@ -149,6 +154,53 @@ describe('connection lifecycle against the emulator', () => {
     assert.equal(final.phase, 'disconnected');
     assert.equal(await h.connector.store.count('life-disconnect'), idle.totals.envelopes);
     assert.ok(idle.totals.envelopes > 0);
+  });
+
+  test('consent given with the start: no consent link, one patch marker, attributes upserted only when they change', async () => {
+    h.emu.grantConsent(h.integrationKey, h.userId);
+    const client = await ConnectorClient.create({ connection: h.env.connection, taskQueue: h.taskQueue });
+    try {
+      const { created } = await client.connect(h.config('life-consented'), { consentGranted: true });
+      assert.ok(created);
+      const handle = h.client.workflow.getHandle(workflowIdOf('life-consented'));
+      handles.push(handle);
+      const status = await h.waitForStatus(handle, (s) => s.phase === 'idle');
+      assert.equal(status.consentUrl, undefined);
+      assert.ok(status.totals.envelopes > 0);
+
+      const events = (await handle.fetchHistory()).events ?? [];
+      const scheduled = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+      assert.deepEqual(scheduled, ['authorize', 'syncEnvelopes', 'takeSnapshots']);
+      const markers = events.flatMap((e) => e.markerRecordedEventAttributes?.markerName ?? []);
+      assert.deepEqual(markers.filter((m) => m === 'core_patch').length, 1, markers.join(', '));
+      // The start set the connection's ID, environment and awaiting_consent: only the changes follow.
+      const upserted = events.flatMap((e) => {
+        const fields = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {};
+        return Object.entries(fields).map(([name, payload]) =>
+          name === searchAttributes.phase.name
+            ? `${name}=${String(defaultPayloadConverter.fromPayload(payload))}`
+            : name,
+        );
+      });
+      assert.deepEqual(upserted, [
+        'TemporalChangeVersion',
+        'DocuSignPhase=authorizing',
+        'DocuSignPhase=syncing',
+        'DocuSignLastSyncAt',
+        'DocuSignPhase=idle',
+      ]);
+      // Visibility has what the start set and what changed since (it is written asynchronously: poll briefly).
+      const listed = async () => (await client.list()).find((c) => c.connectionId === 'life-consented');
+      for (let i = 0; i < 50 && (await listed())?.phase !== 'idle'; i++) await sleep(100);
+      assert.deepEqual(await listed(), {
+        connectionId: 'life-consented',
+        environment: 'demo',
+        phase: 'idle',
+        lastSyncAt: status.lastSync?.finishedAt,
+      });
+    } finally {
+      await client.close();
+    }
   });
 
   test('no secret in any history or worker log line; histories replay deterministically', async () => {

@@ -12,7 +12,7 @@
  * are pure functions in schedule.ts and its UI summary in summary.ts; the rest stays here on purpose, longer than the
  * project's other files, so the whole lifecycle reads top to bottom in one place.
  */
-import type { ActivityOptions } from '@temporalio/common';
+import type { ActivityOptions, SearchAttributeUpdatePair } from '@temporalio/common';
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -98,6 +98,12 @@ const SHORT_HISTORY_PATCH = 'short-histories';
 const SNAPSHOT_PASS_PATCH = 'one-snapshot-activity';
 /** The run start's search-attribute check is a local activity from here on (runs before it replay a regular one). */
 const LOCAL_ATTRIBUTE_CHECK_PATCH = 'local-attribute-check';
+/**
+ * Runs from here on: every patch above taken, one marker for them all (each patch call records a marker and upserts
+ * TemporalChangeVersion, five per onboarding before); search attributes upserted only when their value changes; and
+ * no consent link built for a consent that came with the start. Each upsert is an event and a visibility write.
+ */
+const LEAN_HISTORY_PATCH = 'lean-history';
 
 // Token and account calls are quick; invalid_grant gets a few retries because key or clock fixes propagate.
 const auth = proxyActivities<Activities>({
@@ -145,6 +151,9 @@ export interface CarriedState {
 }
 
 export async function docusignConnection(input: ConnectionConfig, carried?: CarriedState): Promise<ConnectionStatus> {
+  const lean = patched(LEAN_HISTORY_PATCH);
+  /** An earlier patch: implied by a lean run, asked of the history (as those runs recorded it) otherwise. */
+  const since = (patchId: string) => lean || patched(patchId);
   let config = validated(input);
   const sync = proxyActivities<Activities>({
     ...BULK_ACTIVITY_OPTIONS,
@@ -287,15 +296,19 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
       status.consentUrl = undefined;
       status.consentUrlExpiresAt = undefined;
     }
-    upsertSearchAttributes([{ key: searchAttributes.phase, value: phase }]);
+    index([{ key: searchAttributes.phase, value: phase }]);
     describeForOperators();
+  };
+  /** Upserts the attributes (a lean run only those whose value changes: the start or the last run may have set them). */
+  const index = (pairs: SearchAttributeUpdatePair[]) => {
+    const changed = lean ? pairs.filter((pair) => !isIndexed(pair)) : pairs;
+    if (changed.length) upsertSearchAttributes(changed);
   };
   const describeForOperators = () => setCurrentDetails(currentDetailsOf(status));
   /** DocuSignLastError is set only where the namespace has it registered (an unknown attribute fails the task). */
   let lastErrorIndexed = false;
   const indexLastError = () => {
-    if (lastErrorIndexed)
-      upsertSearchAttributes([{ key: searchAttributes.lastError, value: status.lastError?.code ?? null }]);
+    if (lastErrorIndexed) index([{ key: searchAttributes.lastError, value: status.lastError?.code ?? null }]);
   };
   const recordError = (code: ErrorCode, message: string) => {
     status.lastError = { code, message, hint: ERROR_HINTS[code], at: new Date().toISOString() };
@@ -374,8 +387,8 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
       }
       attentionAttempts = 0;
       attentionRetryAt = undefined;
-      status.nextSyncAt = new Date(Date.now() + nextSyncDelayMs(config)).toISOString();
-      upsertSearchAttributes([{ key: searchAttributes.lastSyncAt, value: new Date(result.finishedAt) }]);
+      status.nextSyncAt = new Date(Date.now() + nextSyncDelayMs(config, since)).toISOString();
+      index([{ key: searchAttributes.lastSyncAt, value: new Date(result.finishedAt) }]);
       return true;
     } catch (err) {
       const details = detailsOf(err);
@@ -438,7 +451,7 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
    */
   const takeSnapshots = async (kinds: ReadonlySet<EvidenceKind>): Promise<boolean> => {
     const due = SNAPSHOT_KINDS.filter((kind) => kinds.has(kind) || snapshotIsDue(kind));
-    if (!due.length || !patched(SNAPSHOTS_PATCH)) return true;
+    if (!due.length || !since(SNAPSHOTS_PATCH)) return true;
     const interval = (config.snapshotIntervalHours ?? DEFAULT_SNAPSHOT_INTERVAL_HOURS) * 60 * MINUTE;
     try {
       if (Date.now() >= remintAt(status.token, Date.now())) status.token = await auth.refreshToken(config);
@@ -451,7 +464,7 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
       setPhase('authorizing');
       return false;
     }
-    if (!patched(SNAPSHOT_PASS_PATCH)) return takeSnapshotsOneByOne(due, account, interval);
+    if (!since(SNAPSHOT_PASS_PATCH)) return takeSnapshotsOneByOne(due, account, interval);
     try {
       const outcomes = await sync.takeSnapshots({ config, account, kinds: due, takenAt: new Date().toISOString() });
       for (const outcome of outcomes) recordSnapshot(outcome, interval);
@@ -521,21 +534,21 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
     describeForOperators();
   };
 
-  upsertSearchAttributes([
+  index([
     { key: searchAttributes.connectionId, value: config.connectionId },
     { key: searchAttributes.environment, value: config.environment },
   ]);
   setPhase(status.phase);
   // Runs recorded before DocuSignLastError existed replay without the check.
-  if (patched(LAST_ERROR_PATCH)) {
-    const check = patched(LOCAL_ATTRIBUTE_CHECK_PATCH) ? local : auth;
+  if (since(LAST_ERROR_PATCH)) {
+    const check = since(LOCAL_ATTRIBUTE_CHECK_PATCH) ? local : auth;
     lastErrorIndexed = await check.searchAttributeRegistered(searchAttributes.lastError.name);
     indexLastError();
   }
 
   // ---- the lifecycle ----
   while (!disconnectRequested) {
-    if (historyIsLong()) {
+    if (historyIsLong(since)) {
       await condition(allHandlersFinished);
       if (eventEnvelopes.length) requestSync({ kinds: ['envelopes'] }); // not carried: the listing reads them
       const next: CarriedState = {
@@ -554,14 +567,20 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
     switch (status.phase) {
       case 'awaiting_consent': {
         status.nextSyncAt = undefined;
-        if (consentLinkDue()) await refreshConsentLink();
+        const answered = () =>
+          consentGranted || consentDenied !== undefined || credentialsChanged || disconnectRequested;
+        // A consent that came with the start (signalWithStart) needs no link and no wait.
+        const answeredAtOnce = lean && answered();
+        if (!answeredAtOnce && consentLinkDue()) await refreshConsentLink();
         const refreshIn = consentLinkRefreshInMs(status.consentUrlExpiresAt, Date.now());
-        const woke = await condition(
-          () => consentGranted || consentDenied !== undefined || credentialsChanged || disconnectRequested,
-          refreshIn === undefined
-            ? CONSENT_PROBE_INTERVAL_MS
-            : Math.max(1, Math.min(refreshIn, CONSENT_PROBE_INTERVAL_MS)),
-        );
+        const woke =
+          answeredAtOnce ||
+          (await condition(
+            answered,
+            refreshIn === undefined
+              ? CONSENT_PROBE_INTERVAL_MS
+              : Math.max(1, Math.min(refreshIn, CONSENT_PROBE_INTERVAL_MS)),
+          ));
         if (disconnectRequested) break;
         if (consentDenied !== undefined) {
           recordError('consent_denied', `Consent was declined in DocuSign (${consentDenied})`);
@@ -617,7 +636,7 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
         const nextSyncAt = Date.parse(status.nextSyncAt ?? new Date().toISOString());
         const remintDue = remintAt(status.token, Date.now());
         // Histories from before snapshots existed replay without their wake-ups.
-        const snapshotsOn = patched(SNAPSHOTS_PATCH);
+        const snapshotsOn = since(SNAPSHOTS_PATCH);
         const snapshotDue = snapshotsOn ? nextSnapshotDue() : Infinity;
         const wakeAt = Math.min(nextSyncAt, remintDue, snapshotDue);
         // (condition's timeout must be > 0: a zero timeout means "no timeout")
@@ -675,7 +694,7 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
           attentionRetryAt - Date.now(),
         );
         if (disconnectRequested) break;
-        if (woke && syncRequested && !credentialsChanged && patched('attention-sync-request-consumed')) {
+        if (woke && syncRequested && !credentialsChanged && since('attention-sync-request-consumed')) {
           syncRequested = false; // this attempt answers the request; the scheduled retry stays where it was
         } else {
           attentionAttempts += 1;
@@ -712,16 +731,27 @@ function validated(config: ConnectionConfig): ConnectionConfig {
   }
 }
 
-function nextSyncDelayMs(config: ConnectionConfig): number {
+/** Asks whether a run takes an earlier patch (see LEAN_HISTORY_PATCH). */
+type Since = (patchId: string) => boolean;
+
+function nextSyncDelayMs(config: ConnectionConfig, since: Since): number {
   // Workflow Math.random is seeded per run, so replays agree. Histories from before the jitter replay without it.
-  return patched('sync-schedule-jitter') ? syncDelayMs(config, Math.random()) : syncDelayMs(config, 0);
+  return since('sync-schedule-jitter') ? syncDelayMs(config, Math.random()) : syncDelayMs(config, 0);
 }
 
-function historyIsLong(): boolean {
+function historyIsLong(since: Since): boolean {
   const info = workflowInfo();
   if (info.continueAsNewSuggested) return true;
   if (info.historyLength <= MAX_HISTORY_EVENTS) return false;
-  return patched(SHORT_HISTORY_PATCH) || info.historyLength > LEGACY_MAX_HISTORY_EVENTS;
+  return since(SHORT_HISTORY_PATCH) || info.historyLength > LEGACY_MAX_HISTORY_EVENTS;
+}
+
+/** The run's search attribute already has this value (null: it is unset). */
+function isIndexed({ key, value }: SearchAttributeUpdatePair): boolean {
+  const current: unknown = workflowInfo().typedSearchAttributes.get(key);
+  if (value === null) return current === undefined;
+  if (value instanceof Date) return current instanceof Date && current.getTime() === value.getTime();
+  return current === value;
 }
 
 function detailsOf(err: unknown): FailureDetails | undefined {

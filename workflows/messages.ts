@@ -2,7 +2,7 @@
  * The connection workflow's public surface (design.md §3): names, signals, queries, updates, search attributes and
  * the status shape. Clients, the CLI and tests import these; the names are fixed contracts.
  */
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ConnectionConfig, CredentialsUpdate } from './config';
 import type { EvidenceKind, EvidenceStatus } from './evidence';
@@ -78,6 +78,17 @@ export const searchAttributes = {
 } as const;
 
 export const ALL_SEARCH_ATTRIBUTES = Object.values(searchAttributes);
+
+/** The attributes a connection is started with, so that its first workflow task has none to upsert. */
+export function startAttributesOf(
+  config: Pick<ConnectionConfig, 'connectionId' | 'environment'>,
+): SearchAttributePair[] {
+  return [
+    { key: searchAttributes.connectionId, value: config.connectionId },
+    { key: searchAttributes.environment, value: config.environment },
+    { key: searchAttributes.phase, value: 'awaiting_consent' },
+  ];
+}
 
 export const PHASES = [
   'awaiting_consent',

@@ -14,6 +14,7 @@ import type { ActivityDeps } from '../../activities';
 import type { ConnectionConfig } from '../../workflows/config';
 import {
   consentGrantedSignal,
+  startAttributesOf,
   statusQuery,
   WORKFLOW_TYPE,
   workflowIdOf,
@@ -221,6 +222,7 @@ export function startConnection(client: Client, taskQueue: string, cfg: Connecti
     workflowId: workflowIdOf(cfg.connectionId),
     args: [cfg],
     workflowIdConflictPolicy: 'USE_EXISTING',
+    typedSearchAttributes: startAttributesOf(cfg),
   });
 }
 
