@@ -117,10 +117,14 @@ describe('docusign-connector CLI (spawned)', () => {
 
   const query = (id = ID) => env.client.workflow.getHandle(workflowIdOf(id)).query(statusQuery);
 
-  async function waitFor(predicate: (s: ConnectionStatus) => boolean, what: string): Promise<ConnectionStatus> {
+  async function waitFor(
+    predicate: (s: ConnectionStatus) => boolean,
+    what: string,
+    id = ID,
+  ): Promise<ConnectionStatus> {
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const status = await query();
+      const status = await query(id);
       if (predicate(status)) return status;
       if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}; status: ${JSON.stringify(status)}`);
       await new Promise((r) => setTimeout(r, 200));
@@ -441,6 +445,21 @@ describe('docusign-connector CLI (spawned)', () => {
     assert.equal(text.code, 0);
     assert.match(text.stdout, /^phase\s+idle$/m);
     assert.match(text.stdout, new RegExp(`^stored\\s+${json.totals.envelopes} envelopes`, 'm'));
+  });
+
+  test('connect --consent-granted: the user consented already, so it authorizes at once without a consent URL', async () => {
+    const id = `${ID}-consented`;
+    const connected = await cli(...connectArgs(id), '--consent-granted');
+    assert.equal(connected.code, 0, connected.stderr);
+    assert.match(connected.stdout, /^connection \S+ started \(workflow /m);
+    assert.match(connected.stdout, /^consentGranted delivered with the start/m);
+    assert.doesNotMatch(connected.stdout, /consent URL/);
+    const idle = await waitFor((s) => s.phase === 'idle', 'the consented connection', id);
+    assert.equal(idle.consentUrl, undefined);
+    assert.ok(idle.totals.envelopes > 0);
+    const history = await env.client.workflow.getHandle(workflowIdOf(id)).fetchHistory();
+    const activities = history.events?.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    assert.ok(!activities?.includes('consentUrl'), `no consent link was built: ${activities?.join(', ')}`);
   });
 
   test('sync --wait --json: exit 0 and lastSync; needs_attention: exit 1 and lastError', async () => {

@@ -1,6 +1,7 @@
 /**
  * `connect`: validates the flags (and the trust rules set in this environment), starts the connection workflow and
- * prints the consent URL. Idempotent: a running connection is kept, and the flags it does not take are named.
+ * prints the consent URL (or, with --consent-granted, starts it consented). Idempotent: a running connection is kept,
+ * and the flags it does not take are named.
  */
 import {
   KeyRefViolation,
@@ -33,13 +34,18 @@ export const connectCommand: RegisterCommand = (program, ctx) => {
       '--signed-proof <policy>',
       'none (default), all-completed, or JSON: {"templateIds":[GUID…]} and/or {"subjectContains":["NDA"…]}',
     )
+    .option(
+      '--consent-granted',
+      "the user's consent is already done (e.g. by an administrator): authorize at once, no consent URL",
+    )
     .action(async (flags: Record<string, unknown>) => {
       const { io } = ctx;
       const config = configFromFlags(flags);
       const note = await checkTrust(config, io.env, (await ctx.config()).trust);
       if (note) io.err(note);
       const c = await ctx.client();
-      const result = await c.connect(config);
+      const consentGranted = flags.consentGranted === true;
+      const result = await c.connect(config, { consentGranted });
       if (result.created) {
         io.out(`connection ${config.connectionId} started (workflow ${result.workflowId}, run ${result.runId})`);
       } else {
@@ -57,6 +63,10 @@ export const connectCommand: RegisterCommand = (program, ctx) => {
               '(it keeps its current values; disconnect and connect again to change them)',
           );
         }
+      }
+      if (consentGranted) {
+        io.out('consentGranted delivered with the start: the connection authorizes at once (see `status`)');
+        return;
       }
       let status: ConnectionStatus;
       try {
