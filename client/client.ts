@@ -26,6 +26,7 @@ import {
   type DataConverter,
   type WorkflowExecutionDescription,
   type WorkflowHandle,
+  type WorkflowStartOptions,
 } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload, type PayloadCodec, type QueryDefinition } from '@temporalio/common';
 import { DEFAULT_EVIDENCE_STORE, type EnvelopeRecord, type QuarantinedEnvelope } from '../activities/store';
@@ -229,10 +230,10 @@ export class ConnectorClient {
     const start = {
       taskQueue: this.taskQueue,
       workflowId,
-      args: [config] as [ConnectionConfig],
+      args: [config],
       typedSearchAttributes: startAttributesOf(config),
       staticSummary: `DocuSign connection ${config.connectionId} (${config.environment})`,
-    };
+    } satisfies WorkflowStartOptions<typeof docusignConnection>;
     const runId = options.consentGranted
       ? (await this.temporal.workflow.signalWithStart(docusignConnection, { ...start, signal: consentGrantedSignal }))
           .signaledRunId
