@@ -4,7 +4,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { ERROR_HINTS, NON_RETRYABLE_CODES, type ErrorCode } from '../workflows/errors';
-import type { SnapshotOutcome } from '../workflows/evidence';
+import type { SnapshotOutcome, SyncResult } from '../workflows/evidence';
 import { EvidenceStoreError } from './store';
 
 export class ConnectorError extends Error {
@@ -34,6 +34,8 @@ export interface FailureDetails {
   progressCursor?: string;
   /** For a snapshot pass: the kinds done before (or besides) the one that failed it. */
   snapshots?: SnapshotOutcome[];
+  /** For a sync pass whose snapshots failed: the envelope sync it finished first. */
+  envelopes?: SyncResult;
 }
 
 export function toApplicationFailure(err: unknown, extraDetails: Partial<FailureDetails> = {}): ApplicationFailure {

@@ -3,13 +3,14 @@
  * Workflows import the *type* of what this returns, never the code.
  */
 import { parseConnectionConfig, consentUrlOf, oauthBaseUrlOf, type ConnectionConfig } from '../workflows/config';
-import type { SnapshotOutcome, SnapshotResult } from '../workflows/evidence';
+import type { SnapshotOutcome, SnapshotResult, SyncResult } from '../workflows/evidence';
 import type { AccountInfo } from '../workflows/messages';
 import { accountOf, type DocuSignClient } from './docusign';
 import { ConnectorError, typed } from './errors';
 import type { EvidenceStore } from './store/types';
 import { restUrlViolation } from './trust';
 import { collectProof, DEFAULT_PROOF_OPTIONS, type ProofInput, type ProofOptions, type ProofResult } from './proof';
+import { syncPass, type SyncPassInput, type SyncPassResult } from './pass';
 import { takeSnapshot, takeSnapshotPass, type SnapshotInput, type SnapshotPassInput } from './snapshot';
 import {
   DEFAULT_SYNC_OPTIONS,
@@ -19,7 +20,6 @@ import {
   type EventEnvelopesResult,
   type SyncInput,
   type SyncOptions,
-  type SyncResult,
 } from './sync';
 import { trustedOAuthBaseUrl, type TokenService } from './tokens';
 
@@ -60,6 +60,7 @@ export function createActivities(deps: ActivityDeps) {
   const now = deps.now ?? Date.now;
   const syncOptions: SyncOptions = { ...DEFAULT_SYNC_OPTIONS, now, ...deps.sync };
   const proofOptions: ProofOptions = { ...DEFAULT_PROOF_OPTIONS, ...deps.proof };
+  const syncDeps = { docusign: deps.docusign, tokens: deps.tokens, store: deps.store, options: syncOptions };
   const snapshotDeps = {
     docusign: deps.docusign,
     tokens: deps.tokens,
@@ -126,9 +127,19 @@ export function createActivities(deps: ActivityDeps) {
     async syncEnvelopes(input: SyncInput): Promise<SyncResult> {
       const config = await typed(async () => checked(input.config));
       // syncEnvelopes converts its own failures so they carry the progress cursor.
-      return syncEnvelopes(
-        { docusign: deps.docusign, tokens: deps.tokens, store: deps.store, options: syncOptions },
-        { ...input, config },
+      return syncEnvelopes(syncDeps, { ...input, config });
+    },
+
+    /** The envelope sync and the snapshot kinds due with it, in one activity (see pass.ts). */
+    async syncPass(input: SyncPassInput): Promise<SyncPassResult> {
+      const config = await typed(async () => checked(input.config));
+      const { snapshotKinds, ...sync } = input;
+      return syncPass(
+        () => syncEnvelopes(syncDeps, { ...sync, config }),
+        () =>
+          takeSnapshotPass(snapshotKinds, (kind) =>
+            takeSnapshot(snapshotDeps, { config, account: input.account, kind, takenAt: input.startedAt }),
+          ),
       );
     },
 

@@ -29,18 +29,29 @@ export interface ResumePoint {
 /**
  * Where an attempt starts: the store's checkpoint of this sync or the last heartbeat, whichever got further (the last
  * heartbeats of a worker that died may never have reached Temporal; a checkpoint is never ahead of stored pages).
- * A checkpoint of another sync is ignored. Undefined: a first attempt, from the input.
+ * A checkpoint of another sync is ignored, and so is a heartbeat that is not a sync position (in a sync pass the
+ * snapshots after the sync heartbeat their own). Undefined: a first attempt, from the input.
  */
 export function resumePoint(
   saved: SyncCheckpoint | undefined,
   syncId: string,
-  heartbeat: SyncProgress | undefined,
+  lastHeartbeat: unknown,
 ): ResumePoint | undefined {
   const checkpoint = saved?.syncId === syncId ? (saved.progress as unknown as SyncProgress) : undefined;
+  const heartbeat = isSyncProgress(lastHeartbeat) ? lastHeartbeat : undefined;
   if (checkpoint && typeof checkpoint.pages === 'number' && !(heartbeat && heartbeat.pages > checkpoint.pages)) {
     return { progress: checkpoint, from: 'checkpoint' };
   }
   return heartbeat && { progress: heartbeat, from: 'heartbeat' };
+}
+
+function isSyncProgress(value: unknown): value is SyncProgress {
+  const progress = value as Partial<SyncProgress> | null | undefined;
+  return (
+    typeof progress?.toDate === 'string' &&
+    typeof progress.windowStart === 'string' &&
+    typeof progress.pages === 'number'
+  );
 }
 
 /**

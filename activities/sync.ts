@@ -23,6 +23,7 @@ import { CancelledFailure, Context } from '@temporalio/activity';
 import { setImmediate } from 'node:timers/promises';
 import type { AccountInfo } from '../workflows/messages';
 import type { ConnectionConfig } from '../workflows/config';
+import type { SyncResult } from '../workflows/evidence';
 import {
   checkEnvelope,
   nextPageUrl,
@@ -45,17 +46,6 @@ export interface SyncInput {
   backfillFrom: string;
   /** Decided by the workflow, so retries agree on it; versions stored from then on count as this sync's. */
   startedAt: string;
-}
-
-export interface SyncResult {
-  cursor: string;
-  /** Distinct envelopes whose record this sync created or changed. */
-  envelopes: number;
-  pages: number;
-  totalStored: number;
-  /** Envelopes of the connection in quarantine after this sync: listed by DocuSign, not valid (yet). */
-  quarantined: number;
-  finishedAt: string;
 }
 
 export interface EventEnvelopesInput {
@@ -115,11 +105,7 @@ export async function syncEnvelopes(
     if (progress) ctx.heartbeat(progress);
   }, options.heartbeatEveryMs);
   try {
-    const resumed = resumePoint(
-      await store.readCheckpoint(connectionId),
-      syncId,
-      ctx.info.heartbeatDetails as SyncProgress | undefined,
-    );
+    const resumed = resumePoint(await store.readCheckpoint(connectionId), syncId, ctx.info.heartbeatDetails);
     if (resumed) {
       ctx.log.info('sync resumes', {
         connectionId,

@@ -72,9 +72,8 @@ interface ScenarioResult extends ScenarioSpec {
   proofMs: number;
   proofAttempts: number;
   proofResult: unknown;
-  /** The envelope sync and snapshots of the same pass (before proof). */
-  syncMs: number;
-  snapshotsMs: number;
+  /** The same pass's envelope sync and snapshots, before proof: one activity (syncPass) scheduled → closed. */
+  syncPassMs: number;
   signedProof: unknown;
   calls: Record<string, number>;
   proofCalls: number;
@@ -221,7 +220,6 @@ async function scenario(env: BenchEnv, spec: ScenarioSpec, n: number): Promise<S
     const spans = await activitySpans(client, id);
     const proofSpan = spans.find((s) => s.type === 'collectProof');
     const span = (s: ActivitySpan | undefined) => (s?.closedAt ?? NaN) - (s?.scheduledAt ?? NaN);
-    const snapshotSpans = spans.filter((s) => s.type === 'takeSnapshots');
     if (kill && proofSpan?.startedAt !== undefined && killedAt !== undefined) {
       kill.resumedAfterMs = proofSpan.startedAt - killedAt;
     }
@@ -242,9 +240,7 @@ async function scenario(env: BenchEnv, spec: ScenarioSpec, n: number): Promise<S
       proofMs: span(proofSpan),
       proofAttempts: proofSpan?.attempt ?? 0,
       proofResult: proofSpan?.result,
-      syncMs: span(spans.find((s) => s.type === 'syncEnvelopes')),
-      snapshotsMs:
-        Math.max(...snapshotSpans.map((s) => s.closedAt ?? NaN)) - Math.min(...snapshotSpans.map((s) => s.scheduledAt)),
+      syncPassMs: span(spans.find((s) => s.type === 'syncPass')),
       signedProof: status.evidence?.signedProof,
       calls,
       proofCalls,

@@ -269,7 +269,7 @@ function analyse(events: HistoryEvent[]): Analysis {
     const completed = e.activityTaskCompletedEventAttributes;
     if (completed) {
       const activity = activityOf.get(String(completed.scheduledEventId)) ?? '?';
-      if (activity === 'syncEnvelopes') syncCompleted = true;
+      if (activity === 'syncEnvelopes' || activity === 'syncPass') syncCompleted = true;
       const result = payloadJson(completed.result) as
         { expiresAt?: string; token?: { expiresAt?: string } } | undefined;
       const expiresAt = result?.expiresAt ?? result?.token?.expiresAt;
@@ -290,9 +290,10 @@ function analyse(events: HistoryEvent[]): Analysis {
   let current: { activities: Set<string>; events: number } | undefined;
   const close = () => {
     if (!current) return;
-    const kind = current.activities.has('syncEnvelopes')
+    const { activities } = current;
+    const kind = ['syncEnvelopes', 'syncPass'].some((sync) => activities.has(sync))
       ? 'sync'
-      : current.activities.has('refreshToken')
+      : activities.has('refreshToken')
         ? 're-mint'
         : 'other';
     cycles.push({ kind, events: current.events });

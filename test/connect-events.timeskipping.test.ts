@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Activities } from '../activities';
 import type { ConnectionConfig } from '../workflows/config';
+import type { SnapshotKind } from '../workflows/evidence';
 import {
   connectEventsSignal,
   consentGrantedSignal,
@@ -48,6 +49,16 @@ describe('connectEvents in the lifecycle (time-skipping server)', () => {
         throw ApplicationFailure.nonRetryable('DocuSign: invalid_grant (no_valid_keys)', 'invalid_grant');
       return { expiresAt: new Date((await env.currentTimeMs()) + HOUR).toISOString() };
     };
+    const envelopeSync = async () => {
+      const at = await env.currentTimeMs();
+      calls.envelopeSyncs.push(at);
+      const iso = new Date(at).toISOString();
+      return { cursor: iso, envelopes: 1, pages: 1, totalStored: 1, quarantined: 0, finishedAt: iso };
+    };
+    const snapshots = async (kinds: SnapshotKind[], takenAt: string) => {
+      calls.snapshots += kinds.length;
+      return kinds.map((kind) => ({ kind, takenAt, count: 1 }));
+    };
     const activities: Activities = {
       consentUrl: async () => ({ url: 'https://account-d.docusign.com/oauth/auth?client_id=x' }),
       refreshToken: token,
@@ -55,17 +66,13 @@ describe('connectEvents in the lifecycle (time-skipping server)', () => {
         account: { accountId: 'acc-1', baseUri: 'https://demo.docusign.net' },
         token: await token(),
       }),
-      syncEnvelopes: async () => {
-        const at = await env.currentTimeMs();
-        calls.envelopeSyncs.push(at);
-        const iso = new Date(at).toISOString();
-        return { cursor: iso, envelopes: 1, pages: 1, totalStored: 1, quarantined: 0, finishedAt: iso };
-      },
+      syncEnvelopes: envelopeSync,
       takeSnapshot: () => Promise.reject(new Error('runs started now take their snapshots in one pass')),
-      takeSnapshots: async (input) => {
-        calls.snapshots += input.kinds.length;
-        return input.kinds.map((kind) => ({ kind, takenAt: input.takenAt, count: 1 }));
-      },
+      takeSnapshots: async (input) => snapshots(input.kinds, input.takenAt),
+      syncPass: async (input) => ({
+        envelopes: await envelopeSync(),
+        snapshots: await snapshots(input.snapshotKinds, input.startedAt),
+      }),
       collectProof: async () => {
         calls.proofPasses++;
         return { collected: 0, pending: 0, failed: 0, downloaded: 0 };

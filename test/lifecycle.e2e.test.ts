@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { ConnectorClient } from '../client/client';
 import { ERROR_HINTS } from '../workflows/errors';
+import { SNAPSHOT_KINDS } from '../workflows/evidence';
 import {
   consentGrantedSignal,
   disconnectSignal,
@@ -156,7 +157,7 @@ describe('connection lifecycle against the emulator', () => {
     assert.ok(idle.totals.envelopes > 0);
   });
 
-  test('consent given with the start: no consent link, one patch marker, attributes upserted only when they change', async () => {
+  test('consent given with the start: no consent link, one patch marker, one bulk activity, attributes upserted only when they change', async () => {
     h.emu.grantConsent(h.integrationKey, h.userId);
     const client = await ConnectorClient.create({ connection: h.env.connection, taskQueue: h.taskQueue });
     try {
@@ -170,7 +171,11 @@ describe('connection lifecycle against the emulator', () => {
 
       const events = (await handle.fetchHistory()).events ?? [];
       const scheduled = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
-      assert.deepEqual(scheduled, ['authorize', 'syncEnvelopes', 'takeSnapshots']);
+      // The envelopes and every snapshot kind in one activity: three workflow tasks for the whole onboarding.
+      assert.deepEqual(scheduled, ['authorize', 'syncPass']);
+      assert.equal(events.filter((e) => e.workflowTaskCompletedEventAttributes).length, 3);
+      assert.deepEqual(Object.keys(status.evidence ?? {}).sort(), [...SNAPSHOT_KINDS].sort());
+      for (const kind of SNAPSHOT_KINDS) assert.equal(status.evidence?.[kind]?.lastSnapshotAt, status.lastSync?.startedAt);
       const markers = events.flatMap((e) => e.markerRecordedEventAttributes?.markerName ?? []);
       assert.deepEqual(markers.filter((m) => m === 'core_patch').length, 1, markers.join(', '));
       // The start set the connection's ID, environment and awaiting_consent: only the changes follow.

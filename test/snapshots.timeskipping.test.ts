@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Activities } from '../activities';
 import type { ConnectionConfig } from '../workflows/config';
 import { ConnectorError } from '../activities/errors';
+import { syncPass } from '../activities/pass';
 import { takeSnapshotPass } from '../activities/snapshot';
 import { SNAPSHOT_KINDS, type SnapshotKind, type SnapshotResult } from '../workflows/evidence';
 import { ERROR_HINTS, type ErrorCode } from '../workflows/errors';
@@ -48,19 +49,34 @@ class Fake {
         account: { accountId: 'acc-1', baseUri: 'https://demo.docusign.net' },
         token: await this.token(),
       }),
-      syncEnvelopes: async () => {
-        const at = await this.env.currentTimeMs();
-        this.envelopeSyncs.push(at);
-        const iso = new Date(at).toISOString();
-        return { cursor: iso, envelopes: 1, pages: 1, totalStored: 1, quarantined: 0, finishedAt: iso };
-      },
+      syncEnvelopes: () => this.syncEnvelopes(),
       takeSnapshot: () => Promise.reject(new Error('runs started now take their snapshots in one pass')),
-      // The product's pass (per-kind failures as data) over a fake kind.
+      // The product's passes (per-kind failures as data; the envelopes' result carried by a failure after them) over
+      // a fake sync and fake kinds.
       takeSnapshots: (input) => takeSnapshotPass(input.kinds, (kind) => this.takeOne(kind, input.takenAt)),
+      syncPass: (input) =>
+        syncPass(
+          () => this.syncEnvelopes(),
+          () => takeSnapshotPass(input.snapshotKinds, (kind) => this.takeOne(kind, input.startedAt)),
+        ),
       collectProof: async () => ({ collected: 0, pending: 0, failed: 0, downloaded: 0 }),
       searchAttributeRegistered: async () => true,
       storedEnvelopeCount: async () => 1,
       storeEventEnvelopes: () => Promise.reject(new Error('no Connect events in these tests')),
+    };
+  }
+
+  private async syncEnvelopes() {
+    const at = await this.env.currentTimeMs();
+    this.envelopeSyncs.push(at);
+    const iso = new Date(at).toISOString();
+    return {
+      cursor: iso,
+      envelopes: 1,
+      pages: 1,
+      totalStored: this.envelopeSyncs.length,
+      quarantined: 0,
+      finishedAt: iso,
     };
   }
 
@@ -228,6 +244,9 @@ describe('snapshots in the lifecycle (time-skipping server)', () => {
       const status = await handle.query(statusQuery);
       assert.equal(status.phase, 'awaiting_consent');
       assert.equal(status.lastError?.code, 'consent_required');
+      // The envelopes synced before the snapshots in the same activity: the failure carried their result.
+      assert.equal(status.totals.syncs, 1);
+      assert.equal(status.lastSync?.finishedAt, new Date(fake.envelopeSyncs[0]!).toISOString());
     });
   });
 });

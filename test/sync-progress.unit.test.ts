@@ -74,6 +74,12 @@ describe('resumePoint', () => {
     assert.equal(resumePoint(checkpoint('s0', at(9)), 's1', undefined), undefined);
   });
 
+  test("a heartbeat that is not a sync position (a sync pass's snapshots heartbeat their own) is ignored", () => {
+    const snapshotBeat = { kind: 'users', pages: 9 };
+    assert.deepEqual(resumePoint(checkpoint('s1', at(3)), 's1', snapshotBeat), { progress: at(3), from: 'checkpoint' });
+    assert.equal(resumePoint(undefined, 's1', snapshotBeat), undefined);
+  });
+
   test('a checkpoint without a page count is not a position', () => {
     const saved = { syncId: 's1', progress: { toDate: TO, windowStart: START } };
     assert.equal(resumePoint(saved, 's1', undefined), undefined);

@@ -17,15 +17,10 @@ import { after, describe, test } from 'node:test';
 import type { DocuSignClient, Envelope, EnvelopesPage, RateLimitSnapshot } from '../activities/docusign';
 import { ConnectorError, type FailureDetails } from '../activities/errors';
 import { DirectoryStore, EvidenceStoreError, type EvidenceStore, type SyncCheckpoint } from '../activities/store';
-import {
-  DEFAULT_SYNC_OPTIONS,
-  syncEnvelopes,
-  type SyncInput,
-  type SyncOptions,
-  type SyncResult,
-} from '../activities/sync';
+import { DEFAULT_SYNC_OPTIONS, syncEnvelopes, type SyncInput, type SyncOptions } from '../activities/sync';
 import type { SyncProgress } from '../activities/sync-progress';
 import type { TokenService } from '../activities/tokens';
+import type { SyncResult } from '../workflows/evidence';
 
 const work = mkdtempSync(path.join(tmpdir(), 'sync-unit-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -101,7 +96,8 @@ async function run(
   connectionId: string,
   answers: Answer[],
   opts: {
-    heartbeat?: SyncProgress;
+    /** Any shape: in a sync pass the snapshots after the sync heartbeat their own. */
+    heartbeat?: unknown;
     attempt?: number;
     info?: Partial<Info>;
     input?: Partial<SyncInput>;
@@ -317,6 +313,19 @@ describe('sync activity: where a retry resumes', () => {
     assert.deepEqual(logged(first.logs, 'sync resumes', ...RESUMED), [], 'a first attempt starts from its input');
     assert.deepEqual(logged(retry.logs, 'sync resumes', ...RESUMED), [
       { connectionId: 'lost-heartbeats', from: 'checkpoint', pagesDone: 2, attempt: 2 },
+    ]);
+  });
+
+  test('a sync pass retried for its snapshots: the finished sync resumes from its checkpoint and lists nothing', async () => {
+    const store = newStore();
+    const first = await run(store, 'pass-retried', threePages());
+    assert.equal(first.result?.pages, 3);
+    // The pass's snapshots heartbeated after the sync (their own shape, more pages), then the attempt failed.
+    const retry = await run(store, 'pass-retried', [], { attempt: 2, heartbeat: { kind: 'users', pages: 9 } });
+    assert.deepEqual(retry.urls, [], 'no page listed again');
+    assert.deepEqual(retry.result, first.result);
+    assert.deepEqual(logged(retry.logs, 'sync resumes', ...RESUMED), [
+      { connectionId: 'pass-retried', from: 'checkpoint', pagesDone: 3, attempt: 2 },
     ]);
   });
 

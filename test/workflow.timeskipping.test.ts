@@ -10,9 +10,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Activities } from '../activities';
 import type { ConnectionConfig } from '../workflows/config';
+import type { SyncInput } from '../activities/sync';
 import { MAX_HISTORY_EVENTS } from '../workflows/connection';
 import { ATTENTION_BACKOFF_MS, REMINT_BEFORE_EXPIRY_MS, SYNC_JITTER } from '../workflows/schedule';
 import { ERROR_HINTS } from '../workflows/errors';
+import type { SyncResult } from '../workflows/evidence';
 import {
   consentDeniedSignal,
   consentGrantedSignal,
@@ -96,6 +98,25 @@ class FakeDocuSign {
     return { expiresAt: new Date(expiresAt).toISOString() };
   }
 
+  private async syncEnvelopes(input: SyncInput): Promise<SyncResult> {
+    if (this.storeDown) throw storeUnavailable();
+    this.runningSyncs += 1;
+    this.maxConcurrentSyncs = Math.max(this.maxConcurrentSyncs, this.runningSyncs);
+    // Also ends on cancellation (the worker shutting down after a failed test), never holding the shutdown.
+    await Promise.race([this.syncGate, Context.current().cancelled]);
+    this.runningSyncs -= 1;
+    const at = await this.env.currentTimeMs();
+    this.syncs.push({ at, cursor: input.cursor });
+    return {
+      cursor: new Date(at).toISOString(),
+      envelopes: 3,
+      pages: 1,
+      totalStored: 3 * this.syncs.length,
+      quarantined: 0,
+      finishedAt: new Date(at).toISOString(),
+    };
+  }
+
   activities(): Activities {
     return {
       consentUrl: async (config) => {
@@ -114,24 +135,11 @@ class FakeDocuSign {
         const token = await this.mint(config);
         return { account: { accountId: 'acc-1', accountName: 'Acme', baseUri: 'https://demo.docusign.net' }, token };
       },
-      syncEnvelopes: async (input) => {
-        if (this.storeDown) throw storeUnavailable();
-        this.runningSyncs += 1;
-        this.maxConcurrentSyncs = Math.max(this.maxConcurrentSyncs, this.runningSyncs);
-        // Also ends on cancellation (the worker shutting down after a failed test), never holding the shutdown.
-        await Promise.race([this.syncGate, Context.current().cancelled]);
-        this.runningSyncs -= 1;
-        const at = await this.env.currentTimeMs();
-        this.syncs.push({ at, cursor: input.cursor });
-        return {
-          cursor: new Date(at).toISOString(),
-          envelopes: 3,
-          pages: 1,
-          totalStored: 3 * this.syncs.length,
-          quarantined: 0,
-          finishedAt: new Date(at).toISOString(),
-        };
-      },
+      syncEnvelopes: (input) => this.syncEnvelopes(input),
+      syncPass: async (input) => ({
+        envelopes: await this.syncEnvelopes(input),
+        snapshots: input.snapshotKinds.map((kind) => ({ kind, takenAt: input.startedAt, count: 0 })),
+      }),
       collectProof: async () => ({ collected: 0, pending: 0, failed: 0, downloaded: 0 }),
       takeSnapshot: () => Promise.reject(new Error('runs started now take their snapshots in one pass')),
       takeSnapshots: async (input) => input.kinds.map((kind) => ({ kind, takenAt: input.takenAt, count: 0 })),

@@ -32,7 +32,6 @@ import {
 } from '@temporalio/workflow';
 import type { Activities, ConsentLink } from '../activities';
 import type { FailureDetails } from '../activities/errors';
-import type { SyncResult } from '../activities/sync';
 import {
   checkCredentialsUpdate,
   describeIssues,
@@ -49,6 +48,7 @@ import {
   type EvidenceKind,
   type SnapshotKind,
   type SnapshotOutcome,
+  type SyncResult,
 } from './evidence';
 import {
   bulkTaskQueueOf,
@@ -104,6 +104,12 @@ const LOCAL_ATTRIBUTE_CHECK_PATCH = 'local-attribute-check';
  * no consent link built for a consent that came with the start. Each upsert is an event and a visibility write.
  */
 const LEAN_HISTORY_PATCH = 'lean-history';
+/**
+ * Runs from here on are lean, and sync envelopes and the snapshots due with them in one activity (syncPass: one
+ * workflow task and one activity task fewer per pass, which counts when a thousand connections onboard at once).
+ * Asked first, so a new run still records one marker.
+ */
+const ONE_BULK_PASS_PATCH = 'one-bulk-pass';
 
 // Token and account calls are quick; invalid_grant gets a few retries because key or clock fixes propagate.
 const auth = proxyActivities<Activities>({
@@ -151,7 +157,8 @@ export interface CarriedState {
 }
 
 export async function docusignConnection(input: ConnectionConfig, carried?: CarriedState): Promise<ConnectionStatus> {
-  const lean = patched(LEAN_HISTORY_PATCH);
+  const onePass = patched(ONE_BULK_PASS_PATCH);
+  const lean = onePass || patched(LEAN_HISTORY_PATCH);
   /** An earlier patch: implied by a lean run, asked of the history (as those runs recorded it) otherwise. */
   const since = (patchId: string) => lean || patched(patchId);
   let config = validated(input);
@@ -354,12 +361,16 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
       setPhase(fail(err));
     }
   };
-  /** The envelope sync of a pass; false when it failed (the phase then says what happens next). */
-  const syncEnvelopesNow = async (): Promise<boolean> => {
+  /**
+   * The envelope sync of a pass, with the snapshot kinds due in runs from ONE_BULK_PASS_PATCH on (one activity); false
+   * when it failed (the phase then says what happens next).
+   */
+  const syncEnvelopesNow = async (kinds: ReadonlySet<EvidenceKind>): Promise<boolean> => {
     const startedAt = new Date().toISOString();
     backfillFrom ??= new Date(Date.parse(startedAt) - DEFAULT_BACKFILL_DAYS * 24 * 60 * MINUTE).toISOString();
     status.lastSync = { startedAt, envelopes: 0, cursor: cursor ?? backfillFrom };
     describeForOperators();
+    const due = onePass ? snapshotsDue(kinds) : [];
     try {
       if (Date.now() >= remintAt(status.token, Date.now())) status.token = await auth.refreshToken(config);
       const account = status.account;
@@ -367,31 +378,25 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
         setPhase('authorizing');
         return false;
       }
-      const result: SyncResult = await sync.syncEnvelopes({ config, account, cursor, backfillFrom, startedAt });
-      cursor = result.cursor;
-      status.lastSync = {
-        startedAt,
-        finishedAt: result.finishedAt,
-        envelopes: result.envelopes,
-        cursor: result.cursor,
-        pages: result.pages,
-      };
-      status.totals = {
-        envelopes: result.totalStored,
-        syncs: status.totals.syncs + 1,
-        quarantined: result.quarantined,
-      };
-      if (status.lastError) {
-        status.lastError = undefined;
-        indexLastError();
+      const input = { config, account, cursor, backfillFrom, startedAt };
+      if (!onePass) {
+        recordSync(startedAt, await sync.syncEnvelopes(input));
+        return true;
       }
-      attentionAttempts = 0;
-      attentionRetryAt = undefined;
-      status.nextSyncAt = new Date(Date.now() + nextSyncDelayMs(config, since)).toISOString();
-      index([{ key: searchAttributes.lastSyncAt, value: new Date(result.finishedAt) }]);
+      const { envelopes, snapshots } = await sync.syncPass({ ...input, snapshotKinds: due });
+      recordSync(startedAt, envelopes);
+      for (const outcome of snapshots) recordSnapshot(outcome, snapshotIntervalMs());
+      describeForOperators();
       return true;
     } catch (err) {
       const details = detailsOf(err);
+      if (details?.envelopes) {
+        // The envelopes were stored; the snapshots after them failed.
+        recordSync(startedAt, details.envelopes);
+        const passGoesOn = snapshotPassFailed(err, due);
+        describeForOperators();
+        return passGoesOn;
+      }
       if (details?.progressCursor) {
         cursor = details.progressCursor; // pages stored before the failure are not fetched again
         status.lastSync.cursor = cursor;
@@ -406,6 +411,29 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
       routeFailure(err);
       return false;
     }
+  };
+  const recordSync = (startedAt: string, result: SyncResult) => {
+    cursor = result.cursor;
+    status.lastSync = {
+      startedAt,
+      finishedAt: result.finishedAt,
+      envelopes: result.envelopes,
+      cursor: result.cursor,
+      pages: result.pages,
+    };
+    status.totals = {
+      envelopes: result.totalStored,
+      syncs: status.totals.syncs + 1,
+      quarantined: result.quarantined,
+    };
+    if (status.lastError) {
+      status.lastError = undefined;
+      indexLastError();
+    }
+    attentionAttempts = 0;
+    attentionRetryAt = undefined;
+    status.nextSyncAt = new Date(Date.now() + nextSyncDelayMs(config, since)).toISOString();
+    index([{ key: searchAttributes.lastSyncAt, value: new Date(result.finishedAt) }]);
   };
   /**
    * A snapshot or proof activity failed: a failure of the connection itself (consent, keys, account, region) is the
@@ -423,6 +451,12 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
     return { code, message, hint: ERROR_HINTS[code], at: new Date().toISOString() };
   };
   const snapshotIsDue = (kind: SnapshotKind) => (snapshotDueAt[kind] ?? 0) <= Date.now();
+  /** The snapshot kinds a pass takes: those asked for and those due (none in runs from before snapshots). */
+  const snapshotsDue = (kinds: ReadonlySet<EvidenceKind>): SnapshotKind[] => {
+    const due = SNAPSHOT_KINDS.filter((kind) => kinds.has(kind) || snapshotIsDue(kind));
+    return due.length && since(SNAPSHOTS_PATCH) ? due : [];
+  };
+  const snapshotIntervalMs = () => (config.snapshotIntervalHours ?? DEFAULT_SNAPSHOT_INTERVAL_HOURS) * 60 * MINUTE;
   const nextSnapshotDue = () => Math.min(...SNAPSHOT_KINDS.map((kind) => snapshotDueAt[kind] ?? 0));
   /** A kind's snapshot taken (next due after the interval) or failed on its own (kept, retried within the hour). */
   const recordSnapshot = (outcome: SnapshotOutcome, intervalMs: number) => {
@@ -450,9 +484,9 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
    * pass's failure.
    */
   const takeSnapshots = async (kinds: ReadonlySet<EvidenceKind>): Promise<boolean> => {
-    const due = SNAPSHOT_KINDS.filter((kind) => kinds.has(kind) || snapshotIsDue(kind));
-    if (!due.length || !since(SNAPSHOTS_PATCH)) return true;
-    const interval = (config.snapshotIntervalHours ?? DEFAULT_SNAPSHOT_INTERVAL_HOURS) * 60 * MINUTE;
+    const due = snapshotsDue(kinds);
+    if (!due.length) return true;
+    const interval = snapshotIntervalMs();
     try {
       if (Date.now() >= remintAt(status.token, Date.now())) status.token = await auth.refreshToken(config);
     } catch (err) {
@@ -469,14 +503,22 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
       const outcomes = await sync.takeSnapshots({ config, account, kinds: due, takenAt: new Date().toISOString() });
       for (const outcome of outcomes) recordSnapshot(outcome, interval);
     } catch (err) {
-      // The kinds done before the pass failed come with the failure; the pass's error is the rest's.
-      const done = detailsOf(err)?.snapshots ?? [];
-      for (const outcome of done) recordSnapshot(outcome, interval);
-      const failed = evidenceFailure(err);
-      if (!failed) return false;
-      for (const kind of due) if (!done.some((o) => o.kind === kind)) recordSnapshot({ kind, failed }, interval);
+      if (!snapshotPassFailed(err, due)) return false;
     }
     describeForOperators();
+    return true;
+  };
+  /**
+   * A failed snapshot pass: the kinds done before the failure (they come with it) are recorded, the rest get its
+   * error; false when it is the connection's failure (routed: the pass ends).
+   */
+  const snapshotPassFailed = (err: unknown, due: SnapshotKind[]): boolean => {
+    const interval = snapshotIntervalMs();
+    const done = detailsOf(err)?.snapshots ?? [];
+    for (const outcome of done) recordSnapshot(outcome, interval);
+    const failed = evidenceFailure(err);
+    if (!failed) return false;
+    for (const kind of due) if (!done.some((o) => o.kind === kind)) recordSnapshot({ kind, failed }, interval);
     return true;
   };
   /** A snapshot pass as runs recorded before SNAPSHOT_PASS_PATCH took it: one activity per kind. */
@@ -624,8 +666,9 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
         // A pass with nothing owed (entered before kinds existed) syncs envelopes, as every pass once did.
         const kinds: ReadonlySet<EvidenceKind> = owed.size ? owed : new Set(['envelopes']);
         owed = new Set();
-        if (kinds.has('envelopes') && !(await syncEnvelopesNow())) break;
-        if (!(await takeSnapshots(kinds))) break;
+        if (kinds.has('envelopes') && !(await syncEnvelopesNow(kinds))) break;
+        // Runs before ONE_BULK_PASS_PATCH take the snapshots after the sync, in an activity of their own.
+        if (!(onePass && kinds.has('envelopes')) && !(await takeSnapshots(kinds))) break;
         if (kinds.has('envelopes') && !(await collectProofNow())) break;
         completedRuns += 1;
         setPhase('idle');

@@ -46,6 +46,18 @@ export interface SnapshotFailure {
 /** Each kind of a snapshot pass, in order: taken or failed. */
 export type SnapshotOutcome = SnapshotResult | SnapshotFailure;
 
+/** An envelope sync done: its cursor and counts, what `status.lastSync` and `status.totals` show. */
+export interface SyncResult {
+  cursor: string;
+  /** Distinct envelopes whose record this sync created or changed. */
+  envelopes: number;
+  pages: number;
+  totalStored: number;
+  /** Envelopes of the connection in quarantine after this sync: listed by DocuSign, not valid (yet). */
+  quarantined: number;
+  finishedAt: string;
+}
+
 /** `status.evidence[kind]` (design.md §7), plus the last failure of this kind, if its last attempt failed. */
 export interface KindStatus {
   lastSnapshotAt?: string;

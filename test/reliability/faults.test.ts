@@ -67,7 +67,7 @@ describe('fault matrix: DocuSign failing mid-sync', { timeout: 300_000 }, () => 
     h.emu.faults.clear();
     assert.equal(status.lastError, undefined);
     await assertStoreMatches(h.storeDir, 'fault-hang', h.emu, accountId);
-    const sync = (await activityAttempts(handle)).find((a) => a.activity === 'syncEnvelopes');
+    const sync = (await activityAttempts(handle)).find((a) => a.activity === 'syncPass');
     assert.equal(sync?.attempt, 2, 'one retry of the sync activity');
     assert.equal(sync?.lastFailure, 'docusign_unavailable');
     assert.match(sync?.lastFailureMessage ?? '', /ETIMEDOUT|timed out/i);
@@ -82,7 +82,7 @@ describe('fault matrix: DocuSign failing mid-sync', { timeout: 300_000 }, () => 
     h.emu.faults.clear();
     assert.equal(status.lastError, undefined);
     assert.equal(h.emu.stats.tokensIssued.length, minted + 1, 'exactly one token minted after the 401');
-    const sync = (await activityAttempts(handle)).find((a) => a.activity === 'syncEnvelopes');
+    const sync = (await activityAttempts(handle)).find((a) => a.activity === 'syncPass');
     assert.equal(sync?.attempt, 1, 'the 401 was absorbed inside the attempt');
     await assertStoreMatches(h.storeDir, 'fault-401', h.emu, accountId);
   });
@@ -170,7 +170,7 @@ describe('fault matrix: DocuSign failing mid-sync', { timeout: 300_000 }, () => 
     const status = await h.waitForStatus(handle, idle(1), 60_000);
     h.emu.faults.clear();
     assert.equal(status.lastError, undefined);
-    const sync = (await activityAttempts(handle)).find((a) => a.activity === 'syncEnvelopes');
+    const sync = (await activityAttempts(handle)).find((a) => a.activity === 'syncPass');
     assert.equal(sync?.attempt, 2, 'the failed mint failed the attempt; the retry completed');
     assert.equal(sync?.lastFailure, 'docusign_unavailable');
     assert.match(sync?.lastFailureMessage ?? '', /token endpoint answered HTTP 503/);
