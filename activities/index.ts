@@ -124,6 +124,7 @@ export function createActivities(deps: ActivityDeps) {
       });
     },
 
+    /** The envelope sync alone: what runs recorded before syncPass schedule until they continue as new. */
     async syncEnvelopes(input: SyncInput): Promise<SyncResult> {
       const config = await typed(async () => checked(input.config));
       // syncEnvelopes converts its own failures so they carry the progress cursor.
