@@ -1,12 +1,13 @@
 /**
  * A sync pass in one activity (runs from the workflow's `one-bulk-pass` patch on): the envelope sync, then the snapshot
- * kinds due with it. Two activities cost the workflow a workflow task and an activity task each; at a thousand
- * onboardings a minute those were the server's load (bench/README.md, "One activity per pass").
+ * kinds due with it. Each activity costs the workflow an activity task and a workflow task to read its result, and
+ * such tasks are most of the server's work per onboarding (bench/README.md, "One activity per pass").
  *
  * Retries keep both halves' guarantees. A retried attempt runs the sync again, which resumes from the store's
- * checkpoint of this sync (a finished one lists no page again), then the snapshots, where kinds already published are
- * not read again. Once the envelopes are stored, a failure carries their result, so the workflow records the sync
- * whatever becomes of the snapshots.
+ * checkpoint of this sync (a finished one lists no page again; envelopes in quarantine are fetched by ID again, as at
+ * the start of every attempt), then the snapshots, where kinds already published are not read again. Once the
+ * envelopes are stored, a failure carries their result, so the workflow records the sync whatever becomes of the
+ * snapshots.
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { SnapshotKind, SnapshotOutcome, SyncResult } from '../workflows/evidence';
