@@ -171,11 +171,12 @@ describe('connection lifecycle against the emulator', () => {
 
       const events = (await handle.fetchHistory()).events ?? [];
       const scheduled = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
-      // The envelopes and every snapshot kind in one activity: three workflow tasks for the whole onboarding.
+      // The envelopes and every snapshot kind in one activity. (Workflow tasks are usually three, but not counted: the
+      // SDK may report the start's local activity in a workflow task of its own when it resolves late.)
       assert.deepEqual(scheduled, ['authorize', 'syncPass']);
-      assert.equal(events.filter((e) => e.workflowTaskCompletedEventAttributes).length, 3);
       assert.deepEqual(Object.keys(status.evidence ?? {}).sort(), [...SNAPSHOT_KINDS].sort());
-      for (const kind of SNAPSHOT_KINDS) assert.equal(status.evidence?.[kind]?.lastSnapshotAt, status.lastSync?.startedAt);
+      for (const kind of SNAPSHOT_KINDS)
+        assert.equal(status.evidence?.[kind]?.lastSnapshotAt, status.lastSync?.startedAt);
       const markers = events.flatMap((e) => e.markerRecordedEventAttributes?.markerName ?? []);
       assert.deepEqual(markers.filter((m) => m === 'core_patch').length, 1, markers.join(', '));
       // The start set the connection's ID, environment and awaiting_consent: only the changes follow.
