@@ -67,6 +67,9 @@ export function createActivities(deps: ActivityDeps) {
     store: deps.store.snapshots,
     options: syncOptions,
   };
+  /** The snapshot kinds of a pass, each named by the same time (a checked config). */
+  const snapshotPass = ({ config, account, kinds, takenAt }: SnapshotPassInput) =>
+    takeSnapshotPass(kinds, (kind) => takeSnapshot(snapshotDeps, { config, account, kind, takenAt }));
 
   return {
     /** The consent URL the platform shows the customer (signed `state` when a secret is configured). */
@@ -137,18 +140,14 @@ export function createActivities(deps: ActivityDeps) {
       const { snapshotKinds, ...sync } = input;
       return syncPass(
         () => syncEnvelopes(syncDeps, { ...sync, config }),
-        () =>
-          takeSnapshotPass(snapshotKinds, (kind) =>
-            takeSnapshot(snapshotDeps, { config, account: input.account, kind, takenAt: input.startedAt }),
-          ),
+        () => snapshotPass({ config, account: input.account, kinds: snapshotKinds, takenAt: input.startedAt }),
       );
     },
 
     /** The snapshots of a pass (users, groups, …), each staged page by page and published with its diff. */
     async takeSnapshots(input: SnapshotPassInput): Promise<SnapshotOutcome[]> {
       const config = await typed(async () => checked(input.config));
-      const { kinds, ...rest } = input;
-      return takeSnapshotPass(kinds, (kind) => takeSnapshot(snapshotDeps, { ...rest, config, kind }));
+      return snapshotPass({ ...input, config });
     },
 
     /** One kind's snapshot: what runs recorded before takeSnapshots still schedule until their pass ends. */

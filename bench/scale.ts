@@ -226,6 +226,9 @@ interface Analysis {
   cycles: { kind: string; events: number }[];
 }
 
+/** The activities that sync envelopes: syncPass, and syncEnvelopes in runs recorded before it. */
+const SYNC_ACTIVITIES = new Set(['syncEnvelopes', 'syncPass']);
+
 /** Workflow task latencies, the token chain, and the event cost of each wake-up cycle, from one history. */
 function analyse(events: HistoryEvent[]): Analysis {
   const byId = new Map(events.map((e) => [String(e.eventId), e]));
@@ -269,7 +272,7 @@ function analyse(events: HistoryEvent[]): Analysis {
     const completed = e.activityTaskCompletedEventAttributes;
     if (completed) {
       const activity = activityOf.get(String(completed.scheduledEventId)) ?? '?';
-      if (activity === 'syncEnvelopes' || activity === 'syncPass') syncCompleted = true;
+      if (SYNC_ACTIVITIES.has(activity)) syncCompleted = true;
       const result = payloadJson(completed.result) as
         { expiresAt?: string; token?: { expiresAt?: string } } | undefined;
       const expiresAt = result?.expiresAt ?? result?.token?.expiresAt;
@@ -291,7 +294,7 @@ function analyse(events: HistoryEvent[]): Analysis {
   const close = () => {
     if (!current) return;
     const { activities } = current;
-    const kind = ['syncEnvelopes', 'syncPass'].some((sync) => activities.has(sync))
+    const kind = [...SYNC_ACTIVITIES].some((sync) => activities.has(sync))
       ? 'sync'
       : activities.has('refreshToken')
         ? 're-mint'

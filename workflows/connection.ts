@@ -385,7 +385,7 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
       }
       const { envelopes, snapshots } = await sync.syncPass({ ...input, snapshotKinds: due });
       recordSync(startedAt, envelopes);
-      for (const outcome of snapshots) recordSnapshot(outcome, snapshotIntervalMs());
+      for (const outcome of snapshots) recordSnapshot(outcome);
       describeForOperators();
       return true;
     } catch (err) {
@@ -459,7 +459,8 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
   const snapshotIntervalMs = () => (config.snapshotIntervalHours ?? DEFAULT_SNAPSHOT_INTERVAL_HOURS) * 60 * MINUTE;
   const nextSnapshotDue = () => Math.min(...SNAPSHOT_KINDS.map((kind) => snapshotDueAt[kind] ?? 0));
   /** A kind's snapshot taken (next due after the interval) or failed on its own (kept, retried within the hour). */
-  const recordSnapshot = (outcome: SnapshotOutcome, intervalMs: number) => {
+  const recordSnapshot = (outcome: SnapshotOutcome) => {
+    const intervalMs = snapshotIntervalMs();
     const { kind } = outcome;
     if ('failed' in outcome) {
       const lastError = evidenceError(kind, outcome.failed);
@@ -486,7 +487,6 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
   const takeSnapshots = async (kinds: ReadonlySet<EvidenceKind>): Promise<boolean> => {
     const due = snapshotsDue(kinds);
     if (!due.length) return true;
-    const interval = snapshotIntervalMs();
     try {
       if (Date.now() >= remintAt(status.token, Date.now())) status.token = await auth.refreshToken(config);
     } catch (err) {
@@ -498,10 +498,10 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
       setPhase('authorizing');
       return false;
     }
-    if (!since(SNAPSHOT_PASS_PATCH)) return takeSnapshotsOneByOne(due, account, interval);
+    if (!since(SNAPSHOT_PASS_PATCH)) return takeSnapshotsOneByOne(due, account);
     try {
       const outcomes = await sync.takeSnapshots({ config, account, kinds: due, takenAt: new Date().toISOString() });
-      for (const outcome of outcomes) recordSnapshot(outcome, interval);
+      for (const outcome of outcomes) recordSnapshot(outcome);
     } catch (err) {
       if (!snapshotPassFailed(err, due)) return false;
     }
@@ -513,23 +513,22 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
    * error; false when it is the connection's failure (routed: the pass ends).
    */
   const snapshotPassFailed = (err: unknown, due: SnapshotKind[]): boolean => {
-    const interval = snapshotIntervalMs();
     const done = detailsOf(err)?.snapshots ?? [];
-    for (const outcome of done) recordSnapshot(outcome, interval);
+    for (const outcome of done) recordSnapshot(outcome);
     const failed = evidenceFailure(err);
     if (!failed) return false;
-    for (const kind of due) if (!done.some((o) => o.kind === kind)) recordSnapshot({ kind, failed }, interval);
+    for (const kind of due) if (!done.some((o) => o.kind === kind)) recordSnapshot({ kind, failed });
     return true;
   };
   /** A snapshot pass as runs recorded before SNAPSHOT_PASS_PATCH took it: one activity per kind. */
-  const takeSnapshotsOneByOne = async (due: SnapshotKind[], account: AccountInfo, interval: number) => {
+  const takeSnapshotsOneByOne = async (due: SnapshotKind[], account: AccountInfo) => {
     for (const kind of due) {
       try {
-        recordSnapshot(await sync.takeSnapshot({ config, account, kind, takenAt: new Date().toISOString() }), interval);
+        recordSnapshot(await sync.takeSnapshot({ config, account, kind, takenAt: new Date().toISOString() }));
       } catch (err) {
         const failed = evidenceFailure(err);
         if (!failed) return false;
-        recordSnapshot({ kind, failed }, interval);
+        recordSnapshot({ kind, failed });
       }
       describeForOperators();
     }
