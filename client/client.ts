@@ -67,7 +67,14 @@ import {
   TemporalUnavailableError,
   WorkerUnavailableError,
 } from './errors';
-import { readEvidence, readQuarantined, readReport, readSnapshot, readSnapshotHistory } from './evidence';
+import {
+  readEvidence,
+  readQuarantined,
+  readReport,
+  readSnapshot,
+  readSnapshotHistory,
+  type RenderedReport,
+} from './evidence';
 import type { ReportFormat } from './report';
 import { listConnections, syncProgressOf, type ConnectionSummary, type SyncProgress } from './visibility';
 
@@ -86,6 +93,7 @@ export {
   readSnapshot,
   readSnapshotHistory,
   readUnreadableLines,
+  type RenderedReport,
 } from './evidence';
 export { REPORT_FORMATS, type Report, type ReportFormat } from './report';
 export type { SnapshotEntry, SnapshotRecord } from '../activities/store/snapshots';
@@ -386,7 +394,7 @@ export class ConnectorClient {
    * The auditor's report (HTML, Markdown or JSON): the evidence store's facts, with the live status and the
    * connection's signed-proof policy when a worker answers (the report says so when it does not).
    */
-  async report(connectionId: string, options: { format: ReportFormat; since?: string }): Promise<string> {
+  async report(connectionId: string, options: { format: ReportFormat; since?: string }): Promise<RenderedReport> {
     // The config only once the status answered: a worker is up, so it is one quick query (not a history replay).
     let live: Pick<Parameters<typeof readReport>[2], 'status' | 'policy'>;
     try {

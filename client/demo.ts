@@ -243,7 +243,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
 
     // 7. Results.
     const reportPath = path.join(dataDir, 'report.html');
-    writeFileSync(reportPath, await client.report(connectionId, { format: 'html' }));
+    writeFileSync(reportPath, (await client.report(connectionId, { format: 'html' })).text);
     const byStatus: Record<string, number> = {};
     let total = 0;
     for await (const record of readEvidence(evidenceStore, connectionId)) {

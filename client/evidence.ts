@@ -12,7 +12,8 @@ import {
 } from '../activities/store';
 import type { SnapshotEntry, SnapshotRecord } from '../activities/store/snapshots';
 import { CONNECTION_ID, InvalidConfigError } from '../workflows/config';
-import { buildReport, type LoadReportOptions, type ReportFormat } from './report';
+import { storeBehindWarning } from './report/document';
+import { loadReport, renderReport, type LoadReportOptions, type ReportFormat } from './report';
 import type { SnapshotKind } from '../workflows/evidence';
 
 /** The stored envelope records of a connection (latest version of each, in envelopeId order). */
@@ -42,14 +43,24 @@ export async function describeEvidenceStore(spec: string): Promise<string> {
   return store.description;
 }
 
+/** A rendered report, and the line saying it is incomplete when the store read lacks what the workflow stored. */
+export interface RenderedReport {
+  text: string;
+  incomplete?: string;
+}
+
 /** The auditor's report of a connection, built from the evidence store `spec` (Temporal adds the live parts). */
 export function readReport(
   spec: string,
   connectionId: string,
   options: { format: ReportFormat } & Omit<LoadReportOptions, 'store' | 'connectionId' | 'now'> & { now?: Date },
-): Promise<string> {
+): Promise<RenderedReport> {
   const { format, now = new Date(), ...rest } = options;
-  return withStore(spec, connectionId, (store) => buildReport(format, { ...rest, store, connectionId, now }));
+  return withStore(spec, connectionId, async (store) => {
+    const report = await loadReport({ ...rest, store, connectionId, now });
+    const incomplete = storeBehindWarning(report.connection.storeBehind);
+    return { text: renderReport(format, report), ...(incomplete && { incomplete }) };
+  });
 }
 
 /** Opens the store `spec` for one connection, runs `use`, and closes it whatever happens. */

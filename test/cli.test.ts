@@ -10,11 +10,12 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { FLAG_OF, run } from '../client/cli';
+import type { Report } from '../client/report';
 import { loadWorkerConfig } from '../worker/config';
 import { createLogger } from '../worker/logger';
 import { createConnectorWorker, type ConnectorWorker } from '../worker/worker';
@@ -546,6 +547,43 @@ describe('docusign-connector CLI (spawned)', () => {
     assert.equal(ids.size, lines.length);
     const text = await cli('evidence', '--connection', ID);
     assert.equal(text.stdout.split('\n').filter(Boolean).length, lines.length);
+  });
+
+  test("report: complete from the worker's store; from another EVIDENCE_STORE marked incomplete, said on stderr", async () => {
+    const status = await query();
+    const taken = Object.entries(status.evidence ?? {}).filter(
+      ([, s]) => s && 'lastSnapshotAt' in s && s.lastSnapshotAt,
+    );
+    assert.ok(status.totals.envelopes > 0 && taken.length > 0, 'envelopes stored and snapshots taken');
+
+    const good = await cli('report', '--connection', ID, '--format', 'json');
+    assert.equal(good.code, 0, good.stderr);
+    assert.equal(good.stderr, '');
+    const complete = JSON.parse(good.stdout) as Report;
+    assert.equal(complete.connection.stored.envelopes, status.totals.envelopes);
+    assert.equal(complete.connection.storeBehind, undefined);
+
+    const elsewhere = path.join(work, 'not-the-workers-store');
+    const out = path.join(work, 'report.html');
+    const wrongEnv = { ...cliEnv, EVIDENCE_STORE: elsewhere };
+    const html = await spawnCli(wrongEnv, 'report', '--connection', ID, '--out', out);
+    assert.equal(html.code, 0, html.stderr);
+    const warning = html.stderr.split('\n').filter(Boolean);
+    assert.equal(warning.length, 1, html.stderr);
+    assert.match(
+      warning[0]!,
+      new RegExp(`^warning: Incomplete: .*0 stored envelopes where the workflow counted ${status.totals.envelopes}`),
+    );
+    assert.match(warning[0]!, /EVIDENCE_STORE/);
+    assert.match(readFileSync(out, 'utf8'), /<p class="warning" role="alert">Incomplete: /);
+    const json = await spawnCli(wrongEnv, 'report', '--connection', ID, '--format', 'json');
+    const behind = (JSON.parse(json.stdout) as Report).connection.storeBehind;
+    assert.deepEqual(behind?.envelopes, { stored: 0, counted: status.totals.envelopes });
+    assert.deepEqual(
+      behind?.snapshots.map((s) => s.kind).sort(),
+      taken.map(([kind]) => kind).sort(),
+      'every kind the workflow took is missing from the other store',
+    );
   });
 
   test('doctor: every check passes; a replaced public key is an invalid_grant FAIL with the fix', async () => {

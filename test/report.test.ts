@@ -305,6 +305,40 @@ describe('report facts', () => {
     assert.doesNotMatch(json, /SECRET-STATE|consentUrl/);
   });
 
+  it('store behind the live status: fewer envelopes or a missing snapshot marks the report incomplete, at the top', async () => {
+    assert.equal((await full()).connection.storeBehind, undefined, 'the store holds what the status counts');
+    const running = liveStatus(C);
+    running.totals.envelopes = ENVELOPES.length - 1; // a sync stored more since the status was read
+    assert.equal((await full({ status: running })).connection.storeBehind, undefined);
+    assert.equal((await full({ status: { unavailable: 'down' } })).connection.storeBehind, undefined);
+
+    const later = liveStatus(C);
+    later.evidence!.users!.lastSnapshotAt = '2026-06-30T12:00:00.000Z'; // newer than the store's latest
+    later.totals.envelopes = ENVELOPES.length + 5;
+    const behind = (await full({ status: later })).connection.storeBehind;
+    assert.deepEqual(behind, {
+      envelopes: { stored: ENVELOPES.length, counted: ENVELOPES.length + 5 },
+      snapshots: [{ kind: 'users', takenAt: '2026-06-30T12:00:00.000Z' }],
+    });
+
+    // Another store (nothing for this connection), as when EVIDENCE_STORE is not the worker's.
+    const r = await empty({ status: liveStatus('nothing-here') });
+    assert.deepEqual(r.connection.storeBehind, {
+      envelopes: { stored: 0, counted: ENVELOPES.length },
+      snapshots: [{ kind: 'users', takenAt: SECOND_SNAPSHOT }],
+    });
+    const html = renderReport('html', r);
+    const warning = `Incomplete: the evidence store read holds 0 stored envelopes where the workflow counted ${ENVELOPES.length}; no users snapshot of 2026-06-30 00:00 UTC.`;
+    const connection = html.slice(html.indexOf('id="connection"'));
+    assert.ok(
+      connection.indexOf(`<p class="warning" role="alert">${warning}`) < connection.indexOf('<dl class="facts">'),
+      'the warning opens the connection section',
+    );
+    assert.match(html, /<dt>Evidence<\/dt><dd><span class="fail">incomplete: see Connection<\/span><\/dd>/);
+    assert.ok(renderReport('md', r).includes(`> **Warning:** ${warning}`));
+    assert.doesNotMatch(renderReport('html', await full()), /class="warning"|Evidence<\/dt>/);
+  });
+
   it('Temporal down: the report is built from the store and says the live status is missing', async () => {
     const r = await full({ status: { unavailable: 'connect ECONNREFUSED 127.0.0.1:7233' } });
     assert.deepEqual(r.connection.live, { state: 'unavailable', reason: 'connect ECONNREFUSED 127.0.0.1:7233' });

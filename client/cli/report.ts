@@ -4,6 +4,7 @@
  * the report says so when it does not (the store alone still makes a report).
  */
 import { writeFile } from 'node:fs/promises';
+import type { RenderedReport } from '../evidence';
 import type { RegisterCommand } from './command';
 import { REPORT_FORMATS as FORMATS } from '../report/model';
 import { connectionIdOf, UsageError } from './flags';
@@ -33,7 +34,7 @@ export const reportCommand: RegisterCommand = (program, ctx) => {
       // Temporal unreachable: the store alone still makes the report, and says so (the client does the same when
       // Temporal answers but the connection's worker does not).
       const client = await ctx.client().catch((err: Error) => err);
-      let report: string;
+      let report: RenderedReport;
       if (client instanceof Error) {
         const { readReport } = await import('../evidence.js');
         const spec = (await ctx.config()).evidenceStore;
@@ -42,10 +43,12 @@ export const reportCommand: RegisterCommand = (program, ctx) => {
         report = await client.report(id, options);
       }
       if (flags.out) {
-        await writeFile(flags.out, report);
+        await writeFile(flags.out, report.text);
         io.out(`report written to ${flags.out}`);
       } else {
-        io.write(report);
+        io.write(report.text);
       }
+      // On stderr as well: whoever reads only the terminal learns the report is incomplete, and why.
+      if (report.incomplete) io.err(`warning: ${report.incomplete}`);
     });
 };

@@ -7,6 +7,7 @@ import type { SnapshotKind } from '../../workflows/evidence';
 import {
   SECTIONS,
   type AccessReviewSection,
+  type StoreBehind,
   type CheckResult,
   type ConnectionSection,
   type EnvelopeChart,
@@ -29,6 +30,8 @@ export type Block =
   | { type: 'paragraph'; text: string }
   /** Says what is missing, so a section without data is never silently empty. */
   | { type: 'empty'; text: string }
+  /** Says the report itself is incomplete; shown first, where it cannot be missed. */
+  | { type: 'warning'; text: string }
   | { type: 'facts'; items: [string, Cell][] }
   | { type: 'table'; columns: string[]; rows: Cell[][] }
   | { type: 'chart'; chart: EnvelopeChart; caption: string };
@@ -84,6 +87,9 @@ export function reportDocument(report: Report): ReportDocument {
       report.period.since ? `from ${when(report.period.since)} to ${when(report.period.until)}` : 'all stored evidence'
     }`,
     glance: [
+      ...(report.connection.storeBehind
+        ? [['Evidence', { text: 'incomplete: see Connection', tone: 'fail' }] as [string, Cell]]
+        : []),
       ['Administrators', ar.users ? String(ar.administrators.length) : muted('no users snapshot')],
       [`Inactive ${ar.inactivityDays} days`, ar.users ? String(ar.inactive.length) : muted('no users snapshot')],
       ['Security baselines', sp.snapshot ? `${passes} pass, ${fails} fail` : muted('no settings snapshot')],
@@ -96,8 +102,27 @@ export function reportDocument(report: Report): ReportDocument {
 
 // ---- connection ----
 
+/**
+ * One line on what the store read lacks (the CLI prints it too), naming what differs; undefined when nothing does.
+ */
+export function storeBehindWarning(behind: StoreBehind | undefined): string | undefined {
+  if (!behind) return undefined;
+  const missing = [
+    ...(behind.envelopes
+      ? [`${behind.envelopes.stored} stored envelopes where the workflow counted ${behind.envelopes.counted}`]
+      : []),
+    ...behind.snapshots.map((s) => `no ${KIND_TITLES[s.kind].toLowerCase()} snapshot of ${when(s.takenAt)}`),
+  ];
+  return (
+    `Incomplete: the evidence store read holds ${missing.join('; ')}. This report may have been built from another ` +
+    'store than the worker writes to (EVIDENCE_STORE), or evidence was removed from it.'
+  );
+}
+
 function connectionBlocks(c: ConnectionSection): Block[] {
   const out: Block[] = [];
+  const warning = storeBehindWarning(c.storeBehind);
+  if (warning) out.push({ type: 'warning', text: warning });
   if (c.live.state === 'unavailable') {
     out.push({
       type: 'empty',

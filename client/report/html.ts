@@ -36,6 +36,7 @@ tbody tr:nth-child(even) { background: #fafafa; }
 .pass { color: #1b5e20; font-weight: 600; }
 .fail { color: #b71c1c; font-weight: 600; }
 .muted { color: #78909c; }
+.warning { color: #b71c1c; font-weight: 600; background: #fdecea; border-left: 3px solid #b71c1c; padding: 6px 10px; }
 .empty { color: #546e7a; font-style: italic; background: #f5f7f8; border-left: 3px solid #b0bec5; padding: 6px 10px; }
 figure { margin: 8px 0; }
 figcaption { color: #546e7a; font-size: 12px; }
@@ -49,7 +50,7 @@ footer { margin-top: 32px; color: #78909c; font-size: 12px; border-top: 1px soli
   h3 { break-after: avoid; }
   thead { display: table-header-group; }
   tr, figure, .glance div { break-inside: avoid; }
-  th, .empty { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
+  th, .empty, .warning { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
 }
 `;
 
@@ -69,6 +70,8 @@ function block(b: Block): string {
       return `<p>${escapeXml(b.text)}</p>`;
     case 'empty':
       return `<p class="empty">${escapeXml(b.text)}</p>`;
+    case 'warning':
+      return `<p class="warning" role="alert">${escapeXml(b.text)}</p>`;
     case 'facts':
       return `<dl class="facts">${b.items.map(([k, v]) => `<dt>${escapeXml(k)}</dt><dd>${cell(v)}</dd>`).join('')}</dl>`;
     case 'table':

@@ -62,7 +62,12 @@ export async function loadReport(options: LoadReportOptions): Promise<Report> {
     connectionId,
     generatedAt: now.toISOString(),
     period: { ...(since && { since }), until: now.toISOString() },
-    connection: { ...liveFacts(status), stored, snapshots: snapshotSummaries(history) },
+    connection: {
+      ...liveFacts(status),
+      stored,
+      snapshots: snapshotSummaries(history),
+      ...storeBehindFacts(status, stored.envelopes, history),
+    },
     accessReview,
     securityPosture,
     signedProof: envelopes.signedProof,
@@ -82,6 +87,28 @@ function snapshotSummaries(history: SnapshotHistory): ConnectionSection['snapsho
       ...(d && { changes: changeCounts(d) }),
     };
   });
+}
+
+/**
+ * The live status against the store read: the status is read before the store and the worker's store only grows, so
+ * anything the status counts that the store lacks is evidence this report does not show.
+ */
+function storeBehindFacts(
+  status: LoadReportOptions['status'],
+  storedEnvelopes: number,
+  history: SnapshotHistory,
+): Pick<ConnectionSection, 'storeBehind'> {
+  if (status === undefined || 'unavailable' in status) return {};
+  const counted = status.totals.envelopes;
+  const snapshots = SNAPSHOT_KINDS.flatMap((kind) => {
+    const takenAt = status.evidence?.[kind]?.lastSnapshotAt;
+    const latest = history.get(kind)?.latest?.takenAt;
+    return takenAt && (!latest || Date.parse(latest) < Date.parse(takenAt)) ? [{ kind, takenAt }] : [];
+  });
+  if (storedEnvelopes >= counted && !snapshots.length) return {};
+  return {
+    storeBehind: { ...(storedEnvelopes < counted && { envelopes: { stored: storedEnvelopes, counted } }), snapshots },
+  };
 }
 
 /** What the live status adds: phase, account, last sync and the open errors with their fixes (never the consent URL). */

@@ -45,6 +45,8 @@ function block(b: Block): string[] {
       return [escapeMarkdown(b.text)];
     case 'empty':
       return [`_${escapeMarkdown(b.text)}_`];
+    case 'warning':
+      return [`> **Warning:** ${escapeMarkdown(b.text)}`];
     case 'facts':
       return b.items.map(([k, v]) => `- **${escapeMarkdown(k)}:** ${cell(v)}`);
     case 'table':

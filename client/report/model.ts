@@ -86,6 +86,19 @@ export interface ConnectionSection {
   };
   /** Every snapshot kind, in SNAPSHOT_KINDS order. */
   snapshots: SnapshotSummary[];
+  /**
+   * What the live status says was stored and the store read does not hold (absent when nothing is missing, or without
+   * a live status). The worker's store only grows, so this means the report read another store than the worker writes
+   * to (EVIDENCE_STORE), or evidence was removed from it: either way the report is incomplete.
+   */
+  storeBehind?: StoreBehind;
+}
+
+export interface StoreBehind {
+  /** The store holds fewer envelopes than the workflow's count after its last sync. */
+  envelopes?: { stored: number; counted: number };
+  /** Kinds whose latest snapshot per the workflow is missing from the store (or newer than the store's latest). */
+  snapshots: { kind: SnapshotKind; takenAt: string }[];
 }
 
 // ---- access review ----
