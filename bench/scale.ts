@@ -23,7 +23,8 @@
  *   BENCH_SERVER=production: on `npm run stack`'s Temporal (temporal-server on its own Postgres; `npm run tools --
  *   --server` first), started for the run
  *   WORKFLOW_CACHE_SIZE, WORKFLOW_STACK_TRACES, SYNC_CONCURRENCY, METRICS_PORT, WORKER_NODE_OPTIONS (its NODE_OPTIONS),
- *   MALLOC_ARENA_MAX: passed to the worker; SCALE_WORKER_LOG=path: the worker's whole output goes there too
+ *   MALLOC_ARENA_MAX: passed to the worker; SCALE_WORKER_LOG=path: the worker's whole output goes there too;
+ *   WORKER_EXEC_ARGV: node flags for the worker that NODE_OPTIONS refuses (`--cpu-prof --cpu-prof-dir=DIR`)
  *
  * Mass onboarding (issue 15, goal 2): SCALE_ENVELOPES=1000 (per account, default 10) SCALE_CONSENT_SPREAD_S=60 (the
  * starts with consent are paced over this long; default 0 = as fast as 25 in flight allow) and
@@ -408,7 +409,9 @@ async function main(): Promise<void> {
     const bundlePath = path.join(work, 'workflow-bundle.js');
     writeFileSync(bundlePath, bundle.code);
     const taskQueue = `bench-scale-${Date.now()}`;
-    const worker = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT, 'worker', 'main.ts')], {
+    // WORKER_EXEC_ARGV: node flags NODE_OPTIONS refuses, e.g. `--cpu-prof --cpu-prof-dir=DIR` (written when it exits).
+    const execArgv = process.env.WORKER_EXEC_ARGV?.split(' ').filter(Boolean) ?? [];
+    const worker = spawn(process.execPath, [...execArgv, '--import', 'tsx', path.join(PROJECT, 'worker', 'main.ts')], {
       cwd: PROJECT,
       env: {
         PATH: process.env.PATH,
