@@ -1,7 +1,7 @@
 /**
- * One snapshot of one kind (design.md §7): every page of the kind fetched, each staged in the evidence store with the
- * position after it, then published with its diff. A retried attempt resumes after the last staged page, so a killed
- * worker re-fetches at most the page it was fetching. The account's API budget and reserve are shared with the
+ * One snapshot of one kind (design.md §7): every page of the kind fetched, each but the last staged in the evidence
+ * store with the position after it; the last is published with the staged ones and the diff. A retried attempt
+ * resumes after the last staged page, so a killed worker re-fetches at most the page it was fetching. The account's API budget and reserve are shared with the
  * envelope sync (the same rate-limit waits).
  *
  * What each kind reads (docusign-api.md §6, §10), under {base_uri}/restapi/v2.1/accounts/{accountId}:
@@ -199,11 +199,14 @@ export async function takeSnapshot(
         readPage(docusign, current, token, restBase, accountBase),
       );
       const queue = [...(next ? [{ ...current, url: next, total }] : []), ...rest, ...more];
+      // The last page is published, not staged: one write fewer per snapshot (most kinds are one page).
+      if (!queue.length) return resultOf(await store.publish(connectionId, kind, takenAt, takenAt, parts));
       await store.stagePage(connectionId, kind, takenAt, parts, { queue, rateLimit } satisfies SnapshotProgress);
       Object.assign(progress, { queue, rateLimit });
       pages += 1;
       ctx.heartbeat({ kind, pages });
     }
+    // Only staging left by a worker that staged the last page too (before it went straight to publish) gets here.
     return resultOf(await store.publish(connectionId, kind, takenAt, takenAt));
   } catch (err) {
     if (err instanceof CancelledFailure) throw err;

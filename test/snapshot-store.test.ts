@@ -178,6 +178,38 @@ function contract(open: () => EvidenceStore): void {
     assert.deepEqual(next.diff?.added, ['b']);
   });
 
+  it("the last page published unstaged: after staged pages or alone, the same snapshot; it clears the kind's staging", async () => {
+    const { snapshots } = open();
+    const c = newConnectionId();
+    const lastPage = objects(user('b'), user('a', { title: 'a later copy' }));
+    await snapshots.stagePage(c, 'users', 's1', objects(user('a')), { at: 1 });
+    const first = await snapshots.publish(c, 'users', 's1', '2026-01-01T00:00:00.000Z', lastPage);
+    assert.deepEqual(
+      (await collect(snapshots.records(c, 'users'))).map((r) => [r.id, r.object.title]),
+      [
+        ['a', undefined],
+        ['b', undefined],
+      ],
+      'the staged pages first, then the last; the first copy of an item kept',
+    );
+    const allStaged = await take(snapshots, newConnectionId(), 'users', '2026-01-01T00:00:00.000Z', [
+      objects(user('a')),
+      lastPage,
+    ]);
+    assert.equal(first.sha256, allStaged.sha256, 'the same records as when every page is staged');
+
+    // A one-page snapshot is one publish; an abandoned staging of the kind goes with it.
+    await snapshots.stagePage(c, 'users', 'abandoned', objects(user('x')), { at: 1 });
+    const second = await snapshots.publish(c, 'users', 's2', '2026-01-02T00:00:00.000Z', objects(user('a'), user('c')));
+    assert.deepEqual([second.diff?.added, second.diff?.removed], [['c'], ['b']]);
+    assert.equal(await snapshots.stagedProgress(c, 'users', 'abandoned'), undefined);
+    assert.deepEqual(await snapshots.publish(c, 'users', 's2', '2026-01-02T00:00:00.000Z', objects(user('z'))), second);
+
+    assert.equal((await snapshots.publish(c, 'groups', 'g1', '2026-01-01T00:00:00.000Z', [])).count, 0);
+    await assert.rejects(snapshots.publish(c, 'permission-profiles', 'p1', '2026-01-01T00:00:00.000Z'), /no staged/);
+    assert.deepEqual(await snapshots.snapshots(c, 'permission-profiles'), []);
+  });
+
   it('a list re-read from its start repeats items: the first copy is kept, once', async () => {
     const { snapshots } = open();
     const c = newConnectionId();

@@ -61,6 +61,14 @@ describe('snapshots against the emulator', () => {
 
   test('the first snapshot of each kind equals the emulator’s truth; calls: one per page, nothing more', async () => {
     const callsBefore = { ...h.emu.stats.calls };
+    // Every page but a kind's last is staged; the last goes with the publish.
+    const store = h.connector.store.snapshots;
+    const stagePage = store.stagePage.bind(store);
+    const staged = new Map<string, number>();
+    store.stagePage = (connectionId, kind, ...rest) => {
+      if (connectionId === 'snap-truth') staged.set(kind, (staged.get(kind) ?? 0) + 1);
+      return stagePage(connectionId, kind, ...rest);
+    };
     const { accountId, status } = await account('snap-truth', {
       users: 250,
       groups: 6,
@@ -84,6 +92,12 @@ describe('snapshots against the emulator', () => {
     assert.equal(calls('GET permission_profiles'), 1);
     assert.equal(calls('GET settings'), 1);
     assert.equal(calls('GET password_rules'), 1);
+    store.stagePage = stagePage;
+    assert.deepEqual(Object.fromEntries(staged), {
+      users: calls('GET users') - 1,
+      groups: calls('GET groups') + calls('GET group users') - 1,
+      'account-settings': 1,
+    });
   });
 
   test('an auditor’s week: scripted changes come back as exactly those changes', async () => {

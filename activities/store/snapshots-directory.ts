@@ -20,6 +20,7 @@ import { readLineAt, readLines } from './lines';
 import {
   SNAPSHOT_ID,
   parseRecordLine,
+  publishedParts,
   sha256,
   snapshotEntry,
   writeSnapshot,
@@ -77,7 +78,13 @@ export class DirectorySnapshotStore implements SnapshotStore {
     return this.locked(dir, `read the ${kind} staging`, () => readProgress(path.join(dir, STAGING_DIR, snapshotId)));
   }
 
-  async publish(connectionId: string, kind: SnapshotKind, snapshotId: string, takenAt: string): Promise<SnapshotEntry> {
+  async publish(
+    connectionId: string,
+    kind: SnapshotKind,
+    snapshotId: string,
+    takenAt: string,
+    lastPage?: SnapshotPart[],
+  ): Promise<SnapshotEntry> {
     const dir = this.kindDir(connectionId, kind, snapshotId);
     return this.locked(dir, `publish a ${kind} snapshot`, async () => {
       const staging = path.join(dir, STAGING_DIR, snapshotId);
@@ -88,7 +95,7 @@ export class DirectorySnapshotStore implements SnapshotStore {
         return done;
       }
       const staged = await readProgress(staging);
-      if (!staged) throw new Error(`no staged ${kind} snapshot ${snapshotId} to publish`);
+      if (!staged && !lastPage) throw new Error(`no staged ${kind} snapshot ${snapshotId} to publish`);
 
       const previous = entries.at(-1);
       const name = `${takenAt}.jsonl`;
@@ -97,7 +104,7 @@ export class DirectorySnapshotStore implements SnapshotStore {
       let written: WrittenSnapshot;
       try {
         let buffer = '';
-        const parts = stagedParts(staging, staged.pages);
+        const parts = publishedParts(stagedParts(staging, staged?.pages ?? 0), lastPage);
         written = await writeSnapshot(
           parts,
           kind,
@@ -130,7 +137,7 @@ export class DirectorySnapshotStore implements SnapshotStore {
         await index.close();
       }
       await fsyncDirectory(dir);
-      // Only this snapshot can be staged now (staging another one discards this one first).
+      // Any staging of the kind is this snapshot's, or one that will never complete.
       await fs.rm(path.join(dir, STAGING_DIR), { recursive: true, force: true });
       return entry;
     });

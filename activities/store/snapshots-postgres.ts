@@ -18,6 +18,7 @@ import { EvidenceStoreError } from './errors';
 import {
   SNAPSHOT_ID,
   parseRecordLine,
+  publishedParts,
   sha256,
   snapshotEntry,
   writeSnapshot,
@@ -113,7 +114,13 @@ export class PostgresSnapshotStore implements SnapshotStore {
     return last && { pages: last.page, progress: JSON.parse(last.progress_text) as Record<string, unknown> };
   }
 
-  async publish(connectionId: string, kind: SnapshotKind, snapshotId: string, takenAt: string): Promise<SnapshotEntry> {
+  async publish(
+    connectionId: string,
+    kind: SnapshotKind,
+    snapshotId: string,
+    takenAt: string,
+    lastPage?: SnapshotPart[],
+  ): Promise<SnapshotEntry> {
     this.check(connectionId, snapshotId);
     return this.db.run(`publish a ${kind} snapshot`, () =>
       this.db.transaction(async (client) => {
@@ -133,7 +140,7 @@ export class PostgresSnapshotStore implements SnapshotStore {
           [...key, snapshotId],
         );
         const pageCount = pages.rows[0]?.pages ?? 0;
-        if (!pageCount) throw new Error(`no staged ${kind} snapshot ${snapshotId} to publish`);
+        if (!pageCount && !lastPage) throw new Error(`no staged ${kind} snapshot ${snapshotId} to publish`);
 
         const previous = await lastEntry(client, connectionId, kind);
         const provisional = `staging:${snapshotId}`;
@@ -157,7 +164,7 @@ export class PostgresSnapshotStore implements SnapshotStore {
           );
           batch = [];
         };
-        const parts = stagedParts(client, connectionId, kind, snapshotId, pageCount);
+        const parts = publishedParts(stagedParts(client, connectionId, kind, snapshotId, pageCount), lastPage);
         const index = previous && (await previousIndex(client, connectionId, kind, previous.sha256));
         const written = await writeSnapshot(parts, kind, index, async (record, line, ord) => {
           batch.push({ id: record.id, line, ord });
@@ -191,7 +198,8 @@ export class PostgresSnapshotStore implements SnapshotStore {
           'INSERT INTO evidence_snapshots (connection_id, kind, snapshot_id, entry_text) VALUES ($1, $2, $3, $4)',
           [...key, snapshotId, JSON.stringify(entry)],
         );
-        await deleteStaging(client, connectionId, kind, snapshotId);
+        // Any staging of the kind is this snapshot's, or one that will never complete.
+        await client.query('DELETE FROM evidence_snapshot_staging WHERE connection_id = $1 AND kind = $2', [...key]);
         return entry;
       }),
     );

@@ -3,9 +3,10 @@
  * settings. The contract both backends implement, and the logic they share: how staged pages become records, how a
  * snapshot is hashed, and how it is diffed against the previous complete one.
  *
- * Life of a snapshot: every fetched page is staged with the position after it (so a retry resumes from the last
- * staged page); once every page is staged, `publish` assembles the records, diffs them against the previous complete
- * snapshot, stores them and appends one index entry, in that order, and clears the staging. A snapshot is never
+ * Life of a snapshot: every fetched page but the last is staged with the position after it (so a retry resumes from
+ * the last staged page); the last page goes straight to `publish` (a retry fetches it again), which assembles the
+ * records, diffs them against the previous complete snapshot, stores them and appends one index entry, in that order,
+ * and clears the staging. A snapshot of one page is thus one write, not two. A snapshot is never
  * visible before it is complete; one that cannot complete leaves only its staging, which the next snapshot of the kind
  * discards, and removes nothing. An identical snapshot
  * stores no records again, only its index entry (the records are addressed by their SHA-256).
@@ -78,10 +79,17 @@ export interface SnapshotStore {
   /** How far the staging of this snapshot got, if it was started. */
   stagedProgress(connectionId: string, kind: SnapshotKind, snapshotId: string): Promise<StagedProgress | undefined>;
   /**
-   * Publishes the staged snapshot (see above) and returns its entry. Idempotent: publishing a snapshot already
-   * published returns its entry again.
+   * Publishes the snapshot (see above): its staged pages, then `lastPage` (the page that ended the listing, not
+   * staged), and returns its entry; any staging of the kind is cleared. Without `lastPage` at least one page must be
+   * staged. Idempotent: publishing a snapshot already published returns its entry again (`lastPage` is not read).
    */
-  publish(connectionId: string, kind: SnapshotKind, snapshotId: string, takenAt: string): Promise<SnapshotEntry>;
+  publish(
+    connectionId: string,
+    kind: SnapshotKind,
+    snapshotId: string,
+    takenAt: string,
+    lastPage?: SnapshotPart[],
+  ): Promise<SnapshotEntry>;
   /** The complete snapshots of a kind, oldest first. */
   snapshots(connectionId: string, kind: SnapshotKind): Promise<SnapshotEntry[]>;
   /** The records of a complete snapshot (the latest when `snapshotId` is absent), in DocuSign's order. */
@@ -216,6 +224,15 @@ export interface WrittenSnapshot {
   count: number;
   sha256: string;
   diff?: SnapshotDiff;
+}
+
+/** A snapshot's parts: the staged pages', then the unstaged last page's. */
+export async function* publishedParts(
+  staged: AsyncIterable<SnapshotPart>,
+  lastPage: SnapshotPart[] = [],
+): AsyncIterable<SnapshotPart> {
+  yield* staged;
+  yield* lastPage;
 }
 
 /**
