@@ -1,8 +1,8 @@
 /**
  * One snapshot of one kind (design.md §7): every page of the kind fetched, each but the last staged in the evidence
  * store with the position after it; the last is published with the staged ones and the diff. A retried attempt
- * resumes after the last staged page, so a killed worker re-fetches at most the page it was fetching. The account's API budget and reserve are shared with the
- * envelope sync (the same rate-limit waits).
+ * resumes after the last staged page, so a killed worker re-fetches at most the page it was fetching. The account's
+ * API budget and reserve are shared with the envelope sync (the same rate-limit waits).
  *
  * What each kind reads (docusign-api.md §6, §10), under {base_uri}/restapi/v2.1/accounts/{accountId}:
  *   users                 /users?additional_info=true&status=<every status>, 100 per page

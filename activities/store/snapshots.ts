@@ -6,10 +6,10 @@
  * Life of a snapshot: every fetched page but the last is staged with the position after it (so a retry resumes from
  * the last staged page); the last page goes straight to `publish` (a retry fetches it again), which assembles the
  * records, diffs them against the previous complete snapshot, stores them and appends one index entry, in that order,
- * and clears the staging. A snapshot of one page is thus one write, not two. A snapshot is never
- * visible before it is complete; one that cannot complete leaves only its staging, which the next snapshot of the kind
- * discards, and removes nothing. An identical snapshot
- * stores no records again, only its index entry (the records are addressed by their SHA-256).
+ * and clears the staging. A snapshot of one page is thus one write, not two. A snapshot is never visible before it is
+ * complete; one that cannot complete leaves only its staging, which the next snapshot of the kind discards, and
+ * removes nothing. An identical snapshot stores no records again, only its index entry (the records are addressed by
+ * their SHA-256).
  */
 import { createHash } from 'node:crypto';
 import type { SnapshotKind } from '../../workflows/evidence';
