@@ -43,7 +43,10 @@ export async function describeEvidenceStore(spec: string): Promise<string> {
   return store.description;
 }
 
-/** A rendered report, and the line saying it is incomplete when the store read lacks what the workflow stored. */
+/**
+ * A rendered report, and the line saying it is incomplete (naming the store read) when that store lacks what the
+ * workflow stored.
+ */
 export interface RenderedReport {
   text: string;
   incomplete?: string;
@@ -58,7 +61,8 @@ export function readReport(
   const { format, now = new Date(), ...rest } = options;
   return withStore(spec, connectionId, async (store) => {
     const report = await loadReport({ ...rest, store, connectionId, now });
-    const incomplete = storeBehindWarning(report.connection.storeBehind);
+    const warning = storeBehindWarning(report.connection.storeBehind);
+    const incomplete = warning && `${warning} The store read: ${store.description}.`;
     return { text: renderReport(format, report), ...(incomplete && { incomplete }) };
   });
 }

@@ -575,6 +575,7 @@ describe('docusign-connector CLI (spawned)', () => {
       new RegExp(`^warning: Incomplete: .*0 stored envelopes where the workflow counted ${status.totals.envelopes}`),
     );
     assert.match(warning[0]!, /EVIDENCE_STORE/);
+    assert.ok(warning[0]!.endsWith(`The store read: directory ${elsewhere}.`), warning[0]);
     assert.match(readFileSync(out, 'utf8'), /<p class="warning" role="alert">Incomplete: /);
     const json = await spawnCli(wrongEnv, 'report', '--connection', ID, '--format', 'json');
     const behind = (JSON.parse(json.stdout) as Report).connection.storeBehind;

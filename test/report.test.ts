@@ -322,18 +322,26 @@ describe('report facts', () => {
     });
 
     // Another store (nothing for this connection), as when EVIDENCE_STORE is not the worker's.
-    const r = await empty({ status: liveStatus('nothing-here') });
+    const elsewhere = liveStatus('nothing-here');
+    elsewhere.evidence = {
+      ...elsewhere.evidence,
+      groups: { lastSnapshotAt: SECOND_SNAPSHOT, count: 1 },
+      'account-settings': { lastSnapshotAt: FIRST_SNAPSHOT, count: 2 },
+    };
+    const r = await empty({ status: elsewhere });
     assert.deepEqual(r.connection.storeBehind, {
       envelopes: { stored: 0, counted: ENVELOPES.length },
-      snapshots: [{ kind: 'users', takenAt: SECOND_SNAPSHOT }],
+      snapshots: [
+        { kind: 'users', takenAt: SECOND_SNAPSHOT },
+        { kind: 'groups', takenAt: SECOND_SNAPSHOT },
+        { kind: 'account-settings', takenAt: FIRST_SNAPSHOT },
+      ],
     });
     const html = renderReport('html', r);
-    const warning = `Incomplete: the evidence store read holds 0 stored envelopes where the workflow counted ${ENVELOPES.length}; no users snapshot of 2026-06-30 00:00 UTC.`;
+    const warning = `Incomplete: the evidence store read holds 0 stored envelopes where the workflow counted ${ENVELOPES.length}; no users or groups snapshot of 2026-06-30 00:00 UTC; no account settings snapshot of 2026-06-29 00:00 UTC.`;
     const connection = html.slice(html.indexOf('id="connection"'));
-    assert.ok(
-      connection.indexOf(`<p class="warning" role="alert">${warning}`) < connection.indexOf('<dl class="facts">'),
-      'the warning opens the connection section',
-    );
+    const at = connection.indexOf(`<p class="warning" role="alert">${warning}`);
+    assert.ok(at >= 0 && at < connection.indexOf('<dl class="facts">'), 'the warning opens the connection section');
     assert.match(html, /<dt>Evidence<\/dt><dd><span class="fail">incomplete: see Connection<\/span><\/dd>/);
     assert.ok(renderReport('md', r).includes(`> **Warning:** ${warning}`));
     assert.doesNotMatch(renderReport('html', await full()), /class="warning"|Evidence<\/dt>/);

@@ -102,16 +102,25 @@ export function reportDocument(report: Report): ReportDocument {
 
 // ---- connection ----
 
+/** `a`, `a or b`, `a, b or c`. */
+const listed = (items: string[]): string =>
+  items.length > 1 ? `${items.slice(0, -1).join(', ')} or ${items.at(-1)}` : (items[0] ?? '');
+
 /**
  * One line on what the store read lacks (the CLI prints it too), naming what differs; undefined when nothing does.
  */
 export function storeBehindWarning(behind: StoreBehind | undefined): string | undefined {
   if (!behind) return undefined;
+  const kindsByTime = new Map<string, string[]>();
+  for (const s of behind.snapshots) {
+    const at = when(s.takenAt);
+    kindsByTime.set(at, [...(kindsByTime.get(at) ?? []), KIND_TITLES[s.kind].toLowerCase()]);
+  }
   const missing = [
     ...(behind.envelopes
       ? [`${behind.envelopes.stored} stored envelopes where the workflow counted ${behind.envelopes.counted}`]
       : []),
-    ...behind.snapshots.map((s) => `no ${KIND_TITLES[s.kind].toLowerCase()} snapshot of ${when(s.takenAt)}`),
+    ...[...kindsByTime].map(([at, kinds]) => `no ${listed(kinds)} snapshot of ${at}`),
   ];
   return (
     `Incomplete: the evidence store read holds ${missing.join('; ')}. This report may have been built from another ` +
