@@ -10,7 +10,8 @@
  *   consent        the mint did not answer consent_required                      (consent_required + consentUrl)
  *   account        /oauth/userinfo has the configured (or a default) account; its base URI is trusted (untrusted_base_uri)
  *   rate limit     one cheap envelope-list call; X-RateLimit-Remaining / Limit above the reserve
- *   evidence store EVIDENCE_STORE opens, and every stored journal line is readable  (evidence_store_unavailable)
+ *   evidence store EVIDENCE_STORE opens, holds what the workflow counted, every stored journal line is readable
+ *                  (evidence_store_unavailable)
  *
  * The config comes from the connection's workflow (references only); the key reference is resolved in THIS process's
  * environment, which for `env:` references may differ from the worker's, under THIS process's trust policy
@@ -241,10 +242,12 @@ export function formatCheck(check: DoctorCheck): string[] {
 }
 
 /**
- * The evidence store as the worker writes it: it opens, and nothing stored is unreadable (an unreadable journal line
- * is skipped by every reader, so it is reported here rather than dropped silently).
+ * The evidence store as the worker writes it: it opens, it holds at least the envelopes the workflow counted after its
+ * last sync (`counted`, when the status answered: fewer means this is not the worker's store), and nothing stored is
+ * unreadable (an unreadable journal line is skipped by every reader, so it is reported here rather than dropped
+ * silently).
  */
-export async function evidenceStoreCheck(spec: string, connectionId: string): Promise<DoctorCheck> {
+export async function evidenceStoreCheck(spec: string, connectionId: string, counted?: number): Promise<DoctorCheck> {
   const name = 'evidence store';
   const store = createEvidenceStore(spec);
   try {
@@ -255,6 +258,16 @@ export async function evidenceStoreCheck(spec: string, connectionId: string): Pr
       store.countQuarantined(connectionId),
     ]);
     const held = `${store.description}: ${stored} envelopes stored, ${quarantined} quarantined`;
+    if (counted !== undefined && stored < counted) {
+      return {
+        name,
+        result: 'FAIL',
+        detail: `${held}, where the workflow counted ${counted} after its last sync`,
+        fix:
+          "EVIDENCE_STORE here is not the worker's store, or evidence was removed from it: set it as the worker has it " +
+          'for doctor, evidence and report.',
+      };
+    }
     if (!unreadable.length) return pass(name, `${held}; every stored line is readable`);
     const where = unreadable.map((l) => `${l.file} at byte ${l.offset}`);
     return {

@@ -602,6 +602,20 @@ describe('docusign-connector CLI (spawned)', () => {
     assert.match(good.stdout, /override OAuth host 127\.0\.0\.1:\d+/);
     assert.match(good.stdout, /calls left this hour/);
 
+    const elsewhere = path.join(work, 'doctor-elsewhere');
+    const counted = (await query()).totals.envelopes;
+    const wrongStore = await spawnCli({ ...cliEnv, EVIDENCE_STORE: elsewhere }, 'doctor', '--connection', ID);
+    assert.equal(wrongStore.code, 1, wrongStore.stdout);
+    const storeLines = wrongStore.stdout.split('\n');
+    const at = storeLines.findIndex((l) => /^FAIL\s+evidence store\s/.test(l));
+    assert.ok(
+      storeLines[at]?.endsWith(
+        `directory ${elsewhere}: 0 envelopes stored, 0 quarantined, where the workflow counted ${counted} after its last sync`,
+      ),
+      wrongStore.stdout,
+    );
+    assert.match(storeLines[at + 1] ?? '', /fix: EVIDENCE_STORE here is not the worker's store/);
+
     emu.registerApp(IK, OTHER_PUBLIC);
     try {
       const bad = await cli('doctor', '--connection', ID);

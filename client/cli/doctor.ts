@@ -30,7 +30,8 @@ export const doctorCommand: RegisterCommand = (program, ctx) => {
         reservePercent: rateLimitReservePercent,
         timeoutMs: docusignHttpTimeoutMs,
       });
-      checks.push(await doctor.evidenceStoreCheck(evidenceStore, id));
+      const counted = status.status === 'fulfilled' ? status.value.totals.envelopes : undefined;
+      checks.push(await doctor.evidenceStoreCheck(evidenceStore, id, counted));
       for (const check of checks) for (const line of doctor.formatCheck(check)) io.out(line);
       const failed = checks.filter((check) => check.result !== 'PASS').length;
       io.out(failed ? `${failed} of ${checks.length} checks did not pass` : `all ${checks.length} checks passed`);
