@@ -3,9 +3,16 @@
  * outcome, which fail the pass for Temporal to retry, which end it at once, and what the failure tells the workflow.
  */
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import assert from 'node:assert/strict';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, test } from 'node:test';
-import { takeSnapshotPass } from '../activities/snapshot';
+import type { DocuSignClient } from '../activities/docusign';
+import { takeSnapshot, takeSnapshotPass, type SnapshotInput } from '../activities/snapshot';
+import { DirectoryStore } from '../activities/store';
+import type { TokenService } from '../activities/tokens';
 import { ConnectorError, type FailureDetails } from '../activities/errors';
 import type { SnapshotKind, SnapshotResult } from '../workflows/evidence';
 
@@ -111,4 +118,33 @@ describe('a snapshot pass in one activity', () => {
     const { run } = pass({ users: cancelled });
     await assert.rejects(run(), (err) => err === cancelled);
   });
+});
+
+test('staging an older worker left complete (its last page staged too) is published as it is, nothing fetched', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'snapshot-upgrade-'));
+  const store = new DirectoryStore(dir);
+  const input: SnapshotInput = {
+    config: { connectionId: 'acme', environment: 'demo', integrationKey: 'ik', userId: 'u', privateKeyRef: 'env:X' },
+    account: { accountId: 'acc', baseUri: 'https://demo.docusign.net' },
+    kind: 'users',
+    takenAt: TAKEN_AT,
+  };
+  try {
+    await store.init();
+    const user = { userId: 'a', userName: 'User a' };
+    await store.snapshots.stagePage('acme', 'users', TAKEN_AT, [{ id: 'a', object: user }], { queue: [] });
+    const nothingToCall = new Proxy({}, { get: (_, name) => assert.fail(`called ${String(name)}`) });
+    const deps = {
+      docusign: nothingToCall as DocuSignClient,
+      tokens: nothingToCall as TokenService,
+      store: store.snapshots,
+      options: { reservePercent: 10, maxInlineWaitMs: 0, now: Date.now },
+    };
+    const result = await new MockActivityEnvironment({ attempt: 2 }).run(takeSnapshot, deps, input);
+    assert.deepEqual(result, { kind: 'users', takenAt: TAKEN_AT, count: 1 });
+    assert.equal(await store.snapshots.stagedProgress('acme', 'users', TAKEN_AT), undefined, 'staging cleared');
+  } finally {
+    await store.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  }
 });
