@@ -67,15 +67,8 @@ import {
   TemporalUnavailableError,
   WorkerUnavailableError,
 } from './errors';
-import {
-  readEvidence,
-  readQuarantined,
-  readReport,
-  readSnapshot,
-  readSnapshotHistory,
-  type RenderedReport,
-} from './evidence';
-import type { ReportFormat } from './report';
+import { readEvidence, readQuarantined, readReport, readSnapshot, readSnapshotHistory } from './evidence';
+import type { RenderedReport, ReportFormat } from './report';
 import { listConnections, syncProgressOf, type ConnectionSummary, type SyncProgress } from './visibility';
 
 // The library's surface beyond the class: its errors, the evidence readers and the status formatter.
@@ -93,9 +86,8 @@ export {
   readSnapshot,
   readSnapshotHistory,
   readUnreadableLines,
-  type RenderedReport,
 } from './evidence';
-export { REPORT_FORMATS, type Report, type ReportFormat } from './report';
+export { REPORT_FORMATS, type RenderedReport, type Report, type ReportFormat } from './report';
 export type { SnapshotEntry, SnapshotRecord } from '../activities/store/snapshots';
 export { describeStatus } from './format';
 export type { ConnectionSummary, SyncProgress } from './visibility';

@@ -12,8 +12,7 @@ import {
 } from '../activities/store';
 import type { SnapshotEntry, SnapshotRecord } from '../activities/store/snapshots';
 import { CONNECTION_ID, InvalidConfigError } from '../workflows/config';
-import { storeBehindWarning } from './report/document';
-import { loadReport, renderReport, type LoadReportOptions, type ReportFormat } from './report';
+import { buildReport, type LoadReportOptions, type RenderedReport, type ReportFormat } from './report';
 import type { SnapshotKind } from '../workflows/evidence';
 
 /** The stored envelope records of a connection (latest version of each, in envelopeId order). */
@@ -43,15 +42,6 @@ export async function describeEvidenceStore(spec: string): Promise<string> {
   return store.description;
 }
 
-/**
- * A rendered report, and the line saying it is incomplete (naming the store read) when that store lacks what the
- * workflow stored.
- */
-export interface RenderedReport {
-  text: string;
-  incomplete?: string;
-}
-
 /** The auditor's report of a connection, built from the evidence store `spec` (Temporal adds the live parts). */
 export function readReport(
   spec: string,
@@ -59,12 +49,7 @@ export function readReport(
   options: { format: ReportFormat } & Omit<LoadReportOptions, 'store' | 'connectionId' | 'now'> & { now?: Date },
 ): Promise<RenderedReport> {
   const { format, now = new Date(), ...rest } = options;
-  return withStore(spec, connectionId, async (store) => {
-    const report = await loadReport({ ...rest, store, connectionId, now });
-    const warning = storeBehindWarning(report.connection.storeBehind);
-    const incomplete = warning && `${warning} The store read: ${store.description}.`;
-    return { text: renderReport(format, report), ...(incomplete && { incomplete }) };
-  });
+  return withStore(spec, connectionId, (store) => buildReport(format, { ...rest, store, connectionId, now }));
 }
 
 /** Opens the store `spec` for one connection, runs `use`, and closes it whatever happens. */

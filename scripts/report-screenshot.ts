@@ -22,7 +22,7 @@ async function reportHtml(connection: string | undefined, since: string | undefi
     const store = createEvidenceStore(process.env.EVIDENCE_STORE || DEFAULT_EVIDENCE_STORE);
     try {
       await store.init();
-      return await buildReport('html', { store, connectionId: connection, since, now: new Date() });
+      return (await buildReport('html', { store, connectionId: connection, since, now: new Date() })).text;
     } finally {
       await store.close();
     }
@@ -41,7 +41,7 @@ async function reportHtml(connection: string | undefined, since: string | undefi
       policy: 'all-completed',
       proof: new FakeProofStore(proofEntries()),
     };
-    return await buildReport('html', options);
+    return (await buildReport('html', options)).text;
   } finally {
     await store.close();
     await fs.rm(dir, { recursive: true, force: true });

@@ -72,7 +72,7 @@ describe('the HTML report in headless Chromium', () => {
   });
 
   it('a full report: non-empty, no console errors or requests, every section, the chart drawn on screen and in print', async () => {
-    const html = await buildReport('html', {
+    const { text: html } = await buildReport('html', {
       store,
       connectionId: 'acme',
       now: NOW,
@@ -98,7 +98,7 @@ describe('the HTML report in headless Chromium', () => {
   });
 
   it('an empty report still shows every section, saying what is missing', async () => {
-    const html = await buildReport('html', {
+    const { text: html } = await buildReport('html', {
       store,
       connectionId: 'nothing',
       now: NOW,

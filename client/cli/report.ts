@@ -4,7 +4,7 @@
  * the report says so when it does not (the store alone still makes a report).
  */
 import { writeFile } from 'node:fs/promises';
-import type { RenderedReport } from '../evidence';
+import type { RenderedReport } from '../report';
 import type { RegisterCommand } from './command';
 import { REPORT_FORMATS as FORMATS } from '../report/model';
 import { connectionIdOf, UsageError } from './flags';

@@ -70,6 +70,9 @@ const KIND_TITLES: Record<SnapshotKind, string> = {
   'account-settings': 'Account settings',
 };
 
+/** Leads the glance when the store read lacks what the workflow stored (the warning itself opens Connection). */
+const INCOMPLETE_GLANCE: [string, Cell] = ['Evidence', { text: 'incomplete: see Connection', tone: 'fail' }];
+
 export function reportDocument(report: Report): ReportDocument {
   const { accessReview: ar, securityPosture: sp, signedProof: proof } = report;
   const fails = sp.checks.filter((c) => c.result === 'fail').length;
@@ -87,9 +90,7 @@ export function reportDocument(report: Report): ReportDocument {
       report.period.since ? `from ${when(report.period.since)} to ${when(report.period.until)}` : 'all stored evidence'
     }`,
     glance: [
-      ...(report.connection.storeBehind
-        ? [['Evidence', { text: 'incomplete: see Connection', tone: 'fail' }] as [string, Cell]]
-        : []),
+      ...(report.connection.storeBehind ? [INCOMPLETE_GLANCE] : []),
       ['Administrators', ar.users ? String(ar.administrators.length) : muted('no users snapshot')],
       [`Inactive ${ar.inactivityDays} days`, ar.users ? String(ar.inactive.length) : muted('no users snapshot')],
       ['Security baselines', sp.snapshot ? `${passes} pass, ${fails} fail` : muted('no settings snapshot')],
