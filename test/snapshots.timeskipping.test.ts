@@ -22,7 +22,13 @@ import {
   WORKFLOW_TYPE,
   workflowIdOf,
 } from '../workflows/messages';
-import { timeSkippingEnv, uniqueTaskQueue, withConnectionWorkers } from './helpers/temporal';
+import {
+  signalClearOfTimers,
+  skipPastImminentTimers,
+  timeSkippingEnv,
+  uniqueTaskQueue,
+  withConnectionWorkers,
+} from './helpers/temporal';
 
 const HOUR = 3_600_000;
 
@@ -140,7 +146,7 @@ describe('snapshots in the lifecycle (time-skipping server)', () => {
   test('after the first sync every kind is snapshotted; then on its own interval beside hourly envelope syncs', async () => {
     const fake = new Fake(env);
     await run(fake, config('snap-schedule', { snapshotIntervalHours: 6 }), async (handle) => {
-      await handle.signal(consentGrantedSignal);
+      await signalClearOfTimers(env, handle, consentGrantedSignal);
       await env.sleep('5m');
       let status = await handle.query(statusQuery);
       assert.equal(status.phase, 'idle');
@@ -171,16 +177,17 @@ describe('snapshots in the lifecycle (time-skipping server)', () => {
   test('syncNow({ kinds }) syncs only those kinds; syncAndWait({ kinds }) returns when they are done', async () => {
     const fake = new Fake(env);
     await run(fake, config('snap-kinds'), async (handle) => {
-      await handle.signal(consentGrantedSignal);
+      await signalClearOfTimers(env, handle, consentGrantedSignal);
       await env.sleep('5m');
       const envelopeSyncs = fake.envelopeSyncs.length;
-      await handle.signal(syncNowSignal, { kinds: ['users', 'groups'] });
+      await signalClearOfTimers(env, handle, syncNowSignal, { kinds: ['users', 'groups'] });
       await env.sleep('1m');
       assert.equal(fake.envelopeSyncs.length, envelopeSyncs, 'no envelope sync was asked for');
       assert.equal(fake.snapshotsOf('users'), 2);
       assert.equal(fake.snapshotsOf('groups'), 2);
       assert.equal(fake.snapshotsOf('account-settings'), 1);
 
+      await skipPastImminentTimers(env, handle);
       const status = await handle.executeUpdate(syncAndWaitUpdate, { args: [{ kinds: ['account-settings'] }] });
       assert.equal(status.phase, 'idle');
       assert.equal(fake.snapshotsOf('account-settings'), 2, 'the update returned after the snapshot it asked for');
@@ -198,7 +205,7 @@ describe('snapshots in the lifecycle (time-skipping server)', () => {
     const fake = new Fake(env);
     fake.failing.set('signing-groups', 'request_rejected');
     await run(fake, config('snap-kind-fails'), async (handle) => {
-      await handle.signal(consentGrantedSignal);
+      await signalClearOfTimers(env, handle, consentGrantedSignal);
       await env.sleep('5m');
       let status = await handle.query(statusQuery);
       assert.equal(status.phase, 'idle');
@@ -220,7 +227,7 @@ describe('snapshots in the lifecycle (time-skipping server)', () => {
     const fake = new Fake(env);
     fake.failing.set('groups', 'docusign_unavailable');
     await run(fake, config('snap-kind-retried'), async (handle) => {
-      await handle.signal(consentGrantedSignal);
+      await signalClearOfTimers(env, handle, consentGrantedSignal);
       await env.sleep('45m'); // the bulk retry policy gives up after ~30 minutes
       const status = await handle.query(statusQuery);
       assert.equal(status.phase, 'idle');
@@ -239,7 +246,7 @@ describe('snapshots in the lifecycle (time-skipping server)', () => {
     const fake = new Fake(env);
     fake.failing.set('users', 'consent_required');
     await run(fake, config('snap-connection-fails'), async (handle) => {
-      await handle.signal(consentGrantedSignal);
+      await signalClearOfTimers(env, handle, consentGrantedSignal);
       await env.sleep('5m');
       const status = await handle.query(statusQuery);
       assert.equal(status.phase, 'awaiting_consent');

@@ -27,7 +27,13 @@ import {
   workflowIdOf,
   type ConnectionStatus,
 } from '../workflows/messages';
-import { timeSkippingEnv, uniqueTaskQueue, withConnectionWorkers } from './helpers/temporal';
+import {
+  signalClearOfTimers,
+  skipPastImminentTimers,
+  timeSkippingEnv,
+  uniqueTaskQueue,
+  withConnectionWorkers,
+} from './helpers/temporal';
 
 const HOUR = 3_600_000;
 /** Every test body ends well within this (days pass in seconds); one that does not has hung. */
@@ -231,8 +237,10 @@ describe('docusignConnection on the time-skipping server', () => {
       assert.match(status.consentUrl ?? '', /oauth\/auth/);
       assert.equal(fake.mints.length, 0, 'no token can be minted before consent');
 
+      // The consent probe due now must fire before the consent exists, or it would mint the first token itself.
+      await skipPastImminentTimers(env, handle);
       fake.consent = true;
-      await handle.signal(consentGrantedSignal);
+      await signalClearOfTimers(env, handle, consentGrantedSignal);
       await env.sleep('48h');
       status = await handle.query(statusQuery);
       assert.equal(status.phase, 'idle');
@@ -261,7 +269,7 @@ describe('docusignConnection on the time-skipping server', () => {
       assert.equal(fake.syncs[1]!.cursor, new Date(fake.syncs[0]!.at).toISOString());
       assert.equal(status.totals.syncs, fake.syncs.length);
 
-      await handle.signal(disconnectSignal);
+      await signalClearOfTimers(env, handle, disconnectSignal);
       const final = (await handle.result()) as ConnectionStatus;
       assert.equal(final.phase, 'disconnected');
     });
@@ -275,7 +283,7 @@ describe('docusignConnection on the time-skipping server', () => {
         Array.from({ length: 6 }, (_, i) => start(taskQueue, baseConfig(`ts-jitter-${i}`))),
       );
       try {
-        await Promise.all(handles.map((h) => h.signal(consentGrantedSignal)));
+        await Promise.all(handles.map((h) => signalClearOfTimers(env, h, consentGrantedSignal)));
         await env.sleep('5m');
         const delays: number[] = [];
         for (const handle of handles) {
@@ -300,12 +308,12 @@ describe('docusignConnection on the time-skipping server', () => {
     fake.consent = true;
     await withWorker(fake, async (taskQueue) => {
       const handle = await start(taskQueue, baseConfig('ts-store-down'));
-      await handle.signal(consentGrantedSignal);
+      await signalClearOfTimers(env, handle, consentGrantedSignal);
       await env.sleep('5m');
       assert.equal((await handle.query(statusQuery)).totals.syncs, 1);
 
       fake.storeDown = true;
-      await handle.signal(syncNowSignal);
+      await signalClearOfTimers(env, handle, syncNowSignal);
       await env.sleep('1m');
       const status = await handle.query(statusQuery);
       assert.equal(status.phase, 'needs_attention');
@@ -313,7 +321,7 @@ describe('docusignConnection on the time-skipping server', () => {
       assert.equal(status.totals.envelopes, 3, 'the last known total is kept');
 
       fake.storeDown = false;
-      await handle.signal(syncNowSignal);
+      await signalClearOfTimers(env, handle, syncNowSignal);
       await env.sleep('1m');
       assert.equal((await handle.query(statusQuery)).phase, 'idle');
       await handle.terminate();
@@ -350,7 +358,7 @@ describe('docusignConnection on the time-skipping server', () => {
     await withWorker(fake, async (taskQueue) => {
       const config = { ...baseConfig('ts-invalid-grant'), privateKeyRef: 'file:/keys/wrong.pem' };
       const handle = await start(taskQueue, config);
-      await handle.signal(consentGrantedSignal);
+      await signalClearOfTimers(env, handle, consentGrantedSignal);
       await env.sleep('10m');
       let status = await handle.query(statusQuery);
       assert.equal(status.phase, 'needs_attention');
@@ -365,7 +373,7 @@ describe('docusignConnection on the time-skipping server', () => {
       assert.equal((await handle.query(statusQuery)).phase, 'needs_attention');
 
       // ... and a fixed key is used at once.
-      await handle.signal(credentialsUpdatedSignal, { privateKeyRef: fake.goodKeyRef });
+      await signalClearOfTimers(env, handle, credentialsUpdatedSignal, { privateKeyRef: fake.goodKeyRef });
       await env.sleep('1m');
       status = await handle.query(statusQuery);
       assert.equal(status.phase, 'idle');
@@ -380,7 +388,7 @@ describe('docusignConnection on the time-skipping server', () => {
     await withWorker(fake, async (taskQueue) => {
       const handle = await start(taskQueue, baseConfig('ts-consent-denied'));
       await env.sleep('1m');
-      await handle.signal(consentDeniedSignal, { error: 'access_denied' });
+      await signalClearOfTimers(env, handle, consentDeniedSignal, { error: 'access_denied' });
       await env.sleep('1d');
       let status = await handle.query(statusQuery);
       assert.equal(status.phase, 'needs_attention');
@@ -390,7 +398,7 @@ describe('docusignConnection on the time-skipping server', () => {
       assert.equal(fake.authorizeCalls, 0, 'a declined consent is not retried by a timer');
 
       fake.consent = true;
-      await handle.signal(consentGrantedSignal);
+      await signalClearOfTimers(env, handle, consentGrantedSignal);
       await env.sleep('1m');
       status = await handle.query(statusQuery);
       assert.equal(status.phase, 'idle');
@@ -406,10 +414,10 @@ describe('docusignConnection on the time-skipping server', () => {
     fake.syncGate = new Promise((resolve) => (open = resolve));
     await withWorker(fake, async (taskQueue) => {
       const handle = await start(taskQueue, baseConfig('ts-sync-queue'));
-      await handle.signal(consentGrantedSignal);
+      await signalClearOfTimers(env, handle, consentGrantedSignal);
       while (fake.runningSyncs === 0) await new Promise((r) => setTimeout(r, 20));
       assert.equal((await handle.query(statusQuery)).phase, 'syncing');
-      for (let i = 0; i < 3; i++) await handle.signal(syncNowSignal);
+      for (let i = 0; i < 3; i++) await signalClearOfTimers(env, handle, syncNowSignal);
       fake.syncGate = undefined;
       open();
       await env.sleep('5m');
@@ -442,10 +450,10 @@ describe('docusignConnection on the time-skipping server', () => {
       }
 
       const syncsBefore = fake.syncs.length;
-      await handle.signal(syncNowSignal);
+      await signalClearOfTimers(env, handle, syncNowSignal);
       await env.sleep('1m');
       assert.equal(fake.syncs.length, syncsBefore + 1, 'syncNow reaches the continued run');
-      await handle.signal(disconnectSignal);
+      await signalClearOfTimers(env, handle, disconnectSignal);
       const final = (await handle.result()) as ConnectionStatus;
       assert.equal(final.phase, 'disconnected');
       assert.equal(final.totals.syncs, fake.syncs.length);
@@ -460,7 +468,7 @@ describe('docusignConnection on the time-skipping server', () => {
         ...baseConfig('ts-attention-requests'),
         privateKeyRef: 'file:/keys/wrong.pem',
       });
-      await handle.signal(consentGrantedSignal);
+      await signalClearOfTimers(env, handle, consentGrantedSignal);
       await env.sleep('2m');
       assert.equal((await handle.query(statusQuery)).phase, 'needs_attention');
       const failedAt = await env.currentTimeMs();
@@ -472,9 +480,10 @@ describe('docusignConnection on the time-skipping server', () => {
         const scheduled = (await handle.query(statusQuery)).nextSyncAt;
         const attemptsBefore = fake.authorizeActivities;
         if (i % 2 === 0) {
-          await handle.signal(syncNowSignal);
+          await signalClearOfTimers(env, handle, syncNowSignal);
           await env.sleep('2m');
         } else {
+          await skipPastImminentTimers(env, handle);
           const update = await handle.startUpdate(syncAndWaitUpdate, {
             args: [{}],
             waitForStage: WorkflowUpdateStage.ACCEPTED,
@@ -526,7 +535,7 @@ describe('docusignConnection on the time-skipping server', () => {
         ...baseConfig('ts-attention-details'),
         privateKeyRef: 'file:/keys/wrong.pem',
       });
-      await handle.signal(consentGrantedSignal);
+      await signalClearOfTimers(env, handle, consentGrantedSignal);
       await env.sleep('2m');
       const status = await handle.query(statusQuery);
       const metadata = await handle.query<WorkflowMetadata>('__temporal_workflow_metadata');
@@ -578,7 +587,7 @@ describe('docusignConnection on the time-skipping server', () => {
         `${fake.consentLinks.length} links in 10 h`,
       );
 
-      await handle.signal(consentDeniedSignal, { error: 'access_denied' });
+      await signalClearOfTimers(env, handle, consentDeniedSignal, { error: 'access_denied' });
       const linksBefore = fake.consentLinks.length;
       for (let i = 0; i < 12; i++) {
         await env.sleep('50m');
@@ -622,7 +631,7 @@ describe('docusignConnection on the time-skipping server', () => {
     fake.authorizeBug = "Cannot read properties of undefined (reading 'accounts')";
     await withWorker(fake, async (taskQueue) => {
       const handle = await start(taskQueue, baseConfig('ts-internal-error'));
-      await handle.signal(consentGrantedSignal);
+      await signalClearOfTimers(env, handle, consentGrantedSignal);
       await env.sleep('2m');
       const status = await handle.query(statusQuery);
       assert.equal(status.phase, 'needs_attention');
