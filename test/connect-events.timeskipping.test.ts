@@ -18,20 +18,17 @@ import {
   workflowIdOf,
   type ConnectionStatus,
 } from '../workflows/messages';
-import {
-  signalClearOfTimers,
-  skipPastImminentTimers,
-  timeSkippingEnv,
-  uniqueTaskQueue,
-  withConnectionWorkers,
-} from './helpers/temporal';
+import { timeSkippingEnv, uniqueTaskQueue, withConnectionWorkers } from './helpers/temporal';
+import { SkippedClock } from './helpers/time-skipping';
 
 const HOUR = 3_600_000;
 
 describe('connectEvents in the lifecycle (time-skipping server)', () => {
   let env: TestWorkflowEnvironment;
+  let clock: SkippedClock;
   before(async () => {
     env = await timeSkippingEnv();
+    clock = new SkippedClock(env);
   });
   after(async () => {
     await env?.teardown();
@@ -120,15 +117,17 @@ describe('connectEvents in the lifecycle (time-skipping server)', () => {
       syncIntervalMinutes: 60,
     };
     await withConnectionWorkers(options, async () => {
-      const handle = await env.client.workflow.start(WORKFLOW_TYPE, {
-        taskQueue,
-        workflowId: workflowIdOf(connectionId),
-        args: [config],
-      });
+      const handle = clock.watch(
+        await env.client.workflow.start(WORKFLOW_TYPE, {
+          taskQueue,
+          workflowId: workflowIdOf(connectionId),
+          args: [config],
+        }),
+      );
       try {
         await body(handle);
       } finally {
-        await handle.terminate().catch(() => undefined);
+        await clock.terminateAll();
       }
     });
   }
@@ -136,24 +135,24 @@ describe('connectEvents in the lifecycle (time-skipping server)', () => {
   test('idle: an event syncs envelopes at once (not within the hour), counted with its time; snapshots wait', async () => {
     const fake = fakeActivities();
     await run('events-idle', fake, async (handle) => {
-      await signalClearOfTimers(env, handle, consentGrantedSignal);
-      await env.sleep('5m');
+      await clock.signal(handle, consentGrantedSignal);
+      await clock.skip('5m');
       assert.equal(fake.calls.envelopeSyncs.length, 1);
       const snapshots = fake.calls.snapshots;
 
-      await env.sleep('10m');
+      await clock.skip('10m');
       const sentAt = await env.currentTimeMs();
-      await signalClearOfTimers(env, handle, connectEventsSignal, {
+      await clock.signal(handle, connectEventsSignal, {
         events: 3,
         envelopeIds: ['e1', 'e2'],
         lastEventAt: '2026-12-01T10:00:02.000Z',
       });
-      await signalClearOfTimers(env, handle, connectEventsSignal, {
+      await clock.signal(handle, connectEventsSignal, {
         events: 1,
         envelopeIds: ['e3'],
         lastEventAt: '2026-12-01T10:00:01.000Z',
       });
-      await env.sleep('1m');
+      await clock.skip('1m');
       // The first signal starts a sync; the second, if it lands during it, queues exactly one follow-up.
       const eventSyncs = fake.calls.envelopeSyncs.slice(1);
       assert.ok(eventSyncs.length === 1 || eventSyncs.length === 2, `${eventSyncs.length} syncs for two signals`);
@@ -174,31 +173,31 @@ describe('connectEvents in the lifecycle (time-skipping server)', () => {
   test('idle: envelopes the events carried are stored with no DocuSign call, then their proof; invalid ones → a sync', async () => {
     const fake = fakeActivities();
     await run('events-carried', fake, async (handle) => {
-      await signalClearOfTimers(env, handle, consentGrantedSignal);
-      await env.sleep('5m');
+      await clock.signal(handle, consentGrantedSignal);
+      await clock.skip('5m');
       const syncs = fake.calls.envelopeSyncs.length;
       const proofPasses = fake.calls.proofPasses;
       const envelope = { envelopeId: 'e1', status: 'completed', statusChangedDateTime: '2026-12-01T10:00:00Z' };
-      await signalClearOfTimers(env, handle, connectEventsSignal, {
+      await clock.signal(handle, connectEventsSignal, {
         events: 1,
         envelopeIds: ['e1'],
         lastEventAt: '2026-12-01T10:00:01Z',
         envelopes: [envelope],
       });
-      await env.sleep('1m');
+      await clock.skip('1m');
       assert.deepEqual(fake.calls.stored, [[envelope]], 'stored as the event carried it');
       assert.equal(fake.calls.envelopeSyncs.length, syncs, 'no listing read');
       assert.equal(fake.calls.proofPasses, proofPasses + 1, 'proof collected for the completed envelope');
       assert.equal((await handle.query(statusQuery)).totals.envelopes, 2);
 
       fake.storing.rejected = 1;
-      await signalClearOfTimers(env, handle, connectEventsSignal, {
+      await clock.signal(handle, connectEventsSignal, {
         events: 1,
         envelopeIds: ['e2'],
         lastEventAt: '2026-12-01T10:00:02Z',
         envelopes: [{ envelopeId: 'e2', status: 'sent' }],
       });
-      await env.sleep('1m');
+      await clock.skip('1m');
       assert.equal(fake.calls.stored.length, 2);
       assert.equal(fake.calls.envelopeSyncs.length, syncs + 1, 'what did not validate is left to the listing');
     });
@@ -207,12 +206,12 @@ describe('connectEvents in the lifecycle (time-skipping server)', () => {
   test('needs_attention: a burst of events is counted, and makes no attempt beyond the backoff', async () => {
     const fake = fakeActivities();
     await run('events-attention', fake, async (handle) => {
-      await signalClearOfTimers(env, handle, consentGrantedSignal);
-      await env.sleep('5m');
+      await clock.signal(handle, consentGrantedSignal);
+      await clock.skip('5m');
       fake.revokeGrant();
-      await env.sleep('2h'); // the next token re-mint fails: needs_attention
+      await clock.skip('2h'); // the next token re-mint fails: needs_attention
       // A retry due as the skip ends is not the one this test waits for: let it run first.
-      await skipPastImminentTimers(env, handle);
+      await clock.settle();
       let status: ConnectionStatus = await handle.query(statusQuery);
       assert.equal(status.phase, 'needs_attention');
       assert.equal(status.lastError?.code, 'invalid_grant');
@@ -220,7 +219,7 @@ describe('connectEvents in the lifecycle (time-skipping server)', () => {
       const retryAt = Date.parse(status.nextSyncAt!);
 
       for (let i = 0; i < 20; i++) {
-        await signalClearOfTimers(env, handle, connectEventsSignal, {
+        await clock.signal(handle, connectEventsSignal, {
           events: 25,
           envelopeIds: [],
           lastEventAt: new Date().toISOString(),
@@ -228,7 +227,7 @@ describe('connectEvents in the lifecycle (time-skipping server)', () => {
       }
       // Up to just before the scheduled retry: nothing asked of DocuSign.
       const untilRetry = retryAt - (await env.currentTimeMs()) - 1000;
-      if (untilRetry > 0) await env.sleep(untilRetry);
+      if (untilRetry > 0) await clock.skip(untilRetry);
       status = await handle.query(statusQuery);
       assert.equal(fake.calls.tokenRequests, tokenRequests, 'the events made no attempt');
       assert.equal(status.connectEvents?.received, 500);

@@ -22,13 +22,8 @@ import {
   WORKFLOW_TYPE,
   workflowIdOf,
 } from '../workflows/messages';
-import {
-  signalClearOfTimers,
-  skipPastImminentTimers,
-  timeSkippingEnv,
-  uniqueTaskQueue,
-  withConnectionWorkers,
-} from './helpers/temporal';
+import { timeSkippingEnv, uniqueTaskQueue, withConnectionWorkers } from './helpers/temporal';
+import { SkippedClock } from './helpers/time-skipping';
 
 const HOUR = 3_600_000;
 
@@ -113,8 +108,10 @@ const config = (connectionId: string, extra: Partial<ConnectionConfig> = {}): Co
 
 describe('snapshots in the lifecycle (time-skipping server)', () => {
   let env: TestWorkflowEnvironment;
+  let clock: SkippedClock;
   before(async () => {
     env = await timeSkippingEnv();
+    clock = new SkippedClock(env);
   });
   after(async () => {
     await env?.teardown();
@@ -132,11 +129,11 @@ describe('snapshots in the lifecycle (time-skipping server)', () => {
       activities: fake.activities(),
     };
     await withConnectionWorkers(options, async () => {
-      const handle = await start(taskQueue, cfg);
+      const handle = clock.watch(await start(taskQueue, cfg));
       try {
         await body(handle);
       } finally {
-        await handle.terminate().catch(() => undefined);
+        await clock.terminateAll();
       }
     });
   }
@@ -146,8 +143,8 @@ describe('snapshots in the lifecycle (time-skipping server)', () => {
   test('after the first sync every kind is snapshotted; then on its own interval beside hourly envelope syncs', async () => {
     const fake = new Fake(env);
     await run(fake, config('snap-schedule', { snapshotIntervalHours: 6 }), async (handle) => {
-      await signalClearOfTimers(env, handle, consentGrantedSignal);
-      await env.sleep('5m');
+      await clock.signal(handle, consentGrantedSignal);
+      await clock.skip('5m');
       let status = await handle.query(statusQuery);
       assert.equal(status.phase, 'idle');
       for (const kind of SNAPSHOT_KINDS) {
@@ -159,7 +156,7 @@ describe('snapshots in the lifecycle (time-skipping server)', () => {
       }
       assert.ok(fake.envelopeSyncs[0]! <= fake.snapshots[0]!.at, 'envelopes first, then the snapshots');
 
-      await env.sleep('24h');
+      await clock.skip('24h');
       status = await handle.query(statusQuery);
       for (const kind of SNAPSHOT_KINDS) {
         assert.equal(fake.snapshotsOf(kind), 5, `${kind}: the first plus one every 6 h over a day`);
@@ -177,17 +174,17 @@ describe('snapshots in the lifecycle (time-skipping server)', () => {
   test('syncNow({ kinds }) syncs only those kinds; syncAndWait({ kinds }) returns when they are done', async () => {
     const fake = new Fake(env);
     await run(fake, config('snap-kinds'), async (handle) => {
-      await signalClearOfTimers(env, handle, consentGrantedSignal);
-      await env.sleep('5m');
+      await clock.signal(handle, consentGrantedSignal);
+      await clock.skip('5m');
       const envelopeSyncs = fake.envelopeSyncs.length;
-      await signalClearOfTimers(env, handle, syncNowSignal, { kinds: ['users', 'groups'] });
-      await env.sleep('1m');
+      await clock.signal(handle, syncNowSignal, { kinds: ['users', 'groups'] });
+      await clock.skip('1m');
       assert.equal(fake.envelopeSyncs.length, envelopeSyncs, 'no envelope sync was asked for');
       assert.equal(fake.snapshotsOf('users'), 2);
       assert.equal(fake.snapshotsOf('groups'), 2);
       assert.equal(fake.snapshotsOf('account-settings'), 1);
 
-      await skipPastImminentTimers(env, handle);
+      await clock.settle();
       const status = await handle.executeUpdate(syncAndWaitUpdate, { args: [{ kinds: ['account-settings'] }] });
       assert.equal(status.phase, 'idle');
       assert.equal(fake.snapshotsOf('account-settings'), 2, 'the update returned after the snapshot it asked for');
@@ -205,8 +202,8 @@ describe('snapshots in the lifecycle (time-skipping server)', () => {
     const fake = new Fake(env);
     fake.failing.set('signing-groups', 'request_rejected');
     await run(fake, config('snap-kind-fails'), async (handle) => {
-      await signalClearOfTimers(env, handle, consentGrantedSignal);
-      await env.sleep('5m');
+      await clock.signal(handle, consentGrantedSignal);
+      await clock.skip('5m');
       let status = await handle.query(statusQuery);
       assert.equal(status.phase, 'idle');
       assert.equal(status.lastError, undefined, 'not an error of the connection');
@@ -215,7 +212,7 @@ describe('snapshots in the lifecycle (time-skipping server)', () => {
       assert.equal(fake.snapshotsOf('users'), 1, 'the other kinds were taken');
 
       fake.failing.delete('signing-groups');
-      await env.sleep('65m');
+      await clock.skip('65m');
       status = await handle.query(statusQuery);
       assert.equal(fake.snapshotsOf('signing-groups'), 1, 'retried within the hour');
       assert.equal(status.evidence?.['signing-groups']?.lastError, undefined);
@@ -227,8 +224,8 @@ describe('snapshots in the lifecycle (time-skipping server)', () => {
     const fake = new Fake(env);
     fake.failing.set('groups', 'docusign_unavailable');
     await run(fake, config('snap-kind-retried'), async (handle) => {
-      await signalClearOfTimers(env, handle, consentGrantedSignal);
-      await env.sleep('45m'); // the bulk retry policy gives up after ~30 minutes
+      await clock.signal(handle, consentGrantedSignal);
+      await clock.skip('45m'); // the bulk retry policy gives up after ~30 minutes
       const status = await handle.query(statusQuery);
       assert.equal(status.phase, 'idle');
       assert.equal(status.lastError, undefined, 'not an error of the connection');
@@ -246,8 +243,8 @@ describe('snapshots in the lifecycle (time-skipping server)', () => {
     const fake = new Fake(env);
     fake.failing.set('users', 'consent_required');
     await run(fake, config('snap-connection-fails'), async (handle) => {
-      await signalClearOfTimers(env, handle, consentGrantedSignal);
-      await env.sleep('5m');
+      await clock.signal(handle, consentGrantedSignal);
+      await clock.skip('5m');
       const status = await handle.query(statusQuery);
       assert.equal(status.phase, 'awaiting_consent');
       assert.equal(status.lastError?.code, 'consent_required');

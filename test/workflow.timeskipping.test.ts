@@ -3,7 +3,7 @@
  * (consent, key validity) on the server's skipped clock. Days pass in seconds.
  */
 import { Context } from '@temporalio/activity';
-import { WorkflowNotFoundError, WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateStage } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import assert from 'node:assert/strict';
@@ -27,26 +27,12 @@ import {
   workflowIdOf,
   type ConnectionStatus,
 } from '../workflows/messages';
-import {
-  signalClearOfTimers,
-  skipPastImminentTimers,
-  timeSkippingEnv,
-  uniqueTaskQueue,
-  withConnectionWorkers,
-} from './helpers/temporal';
+import { timeSkippingEnv, uniqueTaskQueue, withConnectionWorkers } from './helpers/temporal';
+import { SkippedClock } from './helpers/time-skipping';
 
 const HOUR = 3_600_000;
 /** Every test body ends well within this (days pass in seconds); one that does not has hung. */
 const BODY_LIMIT_MS = 120_000;
-
-/** Terminates a workflow unless it already closed (a test that passed usually ended it itself). */
-async function terminateIfRunning(handle: WorkflowHandle): Promise<void> {
-  try {
-    await handle.terminate('test ended');
-  } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) throw err;
-  }
-}
 
 /** What the SDK's built-in `__temporal_workflow_metadata` query answers (the UI reads it). */
 interface WorkflowMetadata {
@@ -175,24 +161,23 @@ const baseConfig = (connectionId: string): ConnectionConfig => ({
 
 describe('docusignConnection on the time-skipping server', () => {
   let env: TestWorkflowEnvironment;
+  let clock: SkippedClock;
   before(async () => {
     env = await timeSkippingEnv();
+    clock = new SkippedClock(env);
   });
   after(async () => {
     await env?.teardown();
   });
 
-  /** Workflows started by the running test, per task queue: whatever the test does, they are terminated after it. */
-  const started = new Map<string, WorkflowHandle[]>();
-
   /**
    * Runs `body` with a worker on a task queue of its own, and always cleans up, so a failing test fails in seconds
    * instead of hanging the file: a workflow left running (its worker gone) would stall time skipping for every later
    * test. The body gets BODY_LIMIT_MS; the worker's shutdown cannot wait on a stuck activity for more than 10 s.
+   * Whatever the test does, the workflows it started are terminated after it.
    */
   async function withWorker<T>(fake: FakeDocuSign, body: (taskQueue: string) => Promise<T>): Promise<T> {
     const taskQueue = uniqueTaskQueue('ts');
-    started.set(taskQueue, []);
     const options = {
       connection: env.nativeConnection,
       taskQueue,
@@ -211,8 +196,7 @@ describe('docusignConnection on the time-skipping server', () => {
         return await Promise.race([body(taskQueue), limit]);
       } finally {
         clearTimeout(deadline);
-        await Promise.all((started.get(taskQueue) ?? []).map((handle) => terminateIfRunning(handle)));
-        started.delete(taskQueue);
+        await clock.terminateAll();
       }
     });
   }
@@ -223,25 +207,24 @@ describe('docusignConnection on the time-skipping server', () => {
       workflowId: workflowIdOf(config.connectionId),
       args: [config],
     });
-    started.get(taskQueue)?.push(handle);
-    return handle;
+    return clock.watch(handle);
   };
 
   test('waits for consent, then authorizes, syncs and re-mints before every expiry for 48 hours', async () => {
     const fake = new FakeDocuSign(env);
     await withWorker(fake, async (taskQueue) => {
       const handle = await start(taskQueue, baseConfig('ts-lifecycle'));
-      await env.sleep('2h');
+      await clock.skip('2h');
       let status = await handle.query(statusQuery);
       assert.equal(status.phase, 'awaiting_consent');
       assert.match(status.consentUrl ?? '', /oauth\/auth/);
       assert.equal(fake.mints.length, 0, 'no token can be minted before consent');
 
       // The consent probe due now must fire before the consent exists, or it would mint the first token itself.
-      await skipPastImminentTimers(env, handle);
+      await clock.settle();
       fake.consent = true;
-      await signalClearOfTimers(env, handle, consentGrantedSignal);
-      await env.sleep('48h');
+      await clock.signal(handle, consentGrantedSignal);
+      await clock.skip('48h');
       status = await handle.query(statusQuery);
       assert.equal(status.phase, 'idle');
       assert.equal(status.account?.baseUri, 'https://demo.docusign.net');
@@ -269,7 +252,7 @@ describe('docusignConnection on the time-skipping server', () => {
       assert.equal(fake.syncs[1]!.cursor, new Date(fake.syncs[0]!.at).toISOString());
       assert.equal(status.totals.syncs, fake.syncs.length);
 
-      await signalClearOfTimers(env, handle, disconnectSignal);
+      await clock.signal(handle, disconnectSignal);
       const final = (await handle.result()) as ConnectionStatus;
       assert.equal(final.phase, 'disconnected');
     });
@@ -282,24 +265,20 @@ describe('docusignConnection on the time-skipping server', () => {
       const handles = await Promise.all(
         Array.from({ length: 6 }, (_, i) => start(taskQueue, baseConfig(`ts-jitter-${i}`))),
       );
-      try {
-        await Promise.all(handles.map((h) => signalClearOfTimers(env, h, consentGrantedSignal)));
-        await env.sleep('5m');
-        const delays: number[] = [];
-        for (const handle of handles) {
-          const status = await handle.query(statusQuery);
-          assert.equal(status.phase, 'idle');
-          delays.push(Date.parse(status.nextSyncAt!) - Date.parse(status.lastSync!.finishedAt!));
-        }
-        for (const delay of delays) {
-          assert.ok(delay >= HOUR && delay <= HOUR * (1 + SYNC_JITTER) + 1_000, `next sync ${delay} ms after the last`);
-        }
-        // Six draws over a 6-minute range all falling within 30 s of each other: odds of about 1 in 40,000.
-        const spread = Math.max(...delays) - Math.min(...delays);
-        assert.ok(spread >= 30_000, `next syncs spread over ${spread} ms only: ${delays.join(', ')}`);
-      } finally {
-        await Promise.all(handles.map((h) => h.terminate()));
+      await Promise.all(handles.map((h) => clock.signal(h, consentGrantedSignal)));
+      await clock.skip('5m');
+      const delays: number[] = [];
+      for (const handle of handles) {
+        const status = await handle.query(statusQuery);
+        assert.equal(status.phase, 'idle');
+        delays.push(Date.parse(status.nextSyncAt!) - Date.parse(status.lastSync!.finishedAt!));
       }
+      for (const delay of delays) {
+        assert.ok(delay >= HOUR && delay <= HOUR * (1 + SYNC_JITTER) + 1_000, `next sync ${delay} ms after the last`);
+      }
+      // Six draws over a 6-minute range all falling within 30 s of each other: odds of about 1 in 40,000.
+      const spread = Math.max(...delays) - Math.min(...delays);
+      assert.ok(spread >= 30_000, `next syncs spread over ${spread} ms only: ${delays.join(', ')}`);
     });
   });
 
@@ -308,23 +287,22 @@ describe('docusignConnection on the time-skipping server', () => {
     fake.consent = true;
     await withWorker(fake, async (taskQueue) => {
       const handle = await start(taskQueue, baseConfig('ts-store-down'));
-      await signalClearOfTimers(env, handle, consentGrantedSignal);
-      await env.sleep('5m');
+      await clock.signal(handle, consentGrantedSignal);
+      await clock.skip('5m');
       assert.equal((await handle.query(statusQuery)).totals.syncs, 1);
 
       fake.storeDown = true;
-      await signalClearOfTimers(env, handle, syncNowSignal);
-      await env.sleep('1m');
+      await clock.signal(handle, syncNowSignal);
+      await clock.skip('1m');
       const status = await handle.query(statusQuery);
       assert.equal(status.phase, 'needs_attention');
       assert.equal(status.lastError?.code, 'evidence_store_unavailable');
       assert.equal(status.totals.envelopes, 3, 'the last known total is kept');
 
       fake.storeDown = false;
-      await signalClearOfTimers(env, handle, syncNowSignal);
-      await env.sleep('1m');
+      await clock.signal(handle, syncNowSignal);
+      await clock.skip('1m');
       assert.equal((await handle.query(statusQuery)).phase, 'idle');
-      await handle.terminate();
     });
   });
 
@@ -333,11 +311,11 @@ describe('docusignConnection on the time-skipping server', () => {
     fake.consent = true;
     await withWorker(fake, async (taskQueue) => {
       const handle = await start(taskQueue, baseConfig('ts-revoked'));
-      await env.sleep('30m');
+      await clock.skip('30m');
       assert.equal((await handle.query(statusQuery)).phase, 'idle');
 
       fake.consent = false; // revoked in DocuSign: the next re-mint finds out
-      await env.sleep('2h');
+      await clock.skip('2h');
       const status = await handle.query(statusQuery);
       assert.equal(status.phase, 'awaiting_consent');
       assert.equal(status.lastError?.code, 'consent_required');
@@ -346,9 +324,8 @@ describe('docusignConnection on the time-skipping server', () => {
 
       // Consent granted again elsewhere (admin consent): the slow probe notices without a signal.
       fake.consent = true;
-      await env.sleep('20m');
+      await clock.skip('20m');
       assert.equal((await handle.query(statusQuery)).phase, 'idle');
-      await handle.terminate();
     });
   });
 
@@ -358,8 +335,8 @@ describe('docusignConnection on the time-skipping server', () => {
     await withWorker(fake, async (taskQueue) => {
       const config = { ...baseConfig('ts-invalid-grant'), privateKeyRef: 'file:/keys/wrong.pem' };
       const handle = await start(taskQueue, config);
-      await signalClearOfTimers(env, handle, consentGrantedSignal);
-      await env.sleep('10m');
+      await clock.signal(handle, consentGrantedSignal);
+      await clock.skip('10m');
       let status = await handle.query(statusQuery);
       assert.equal(status.phase, 'needs_attention');
       assert.equal(status.lastError?.code, 'invalid_grant');
@@ -368,18 +345,17 @@ describe('docusignConnection on the time-skipping server', () => {
 
       // The slow backoff retries (and fails again) by itself ...
       const before = fake.authorizeCalls;
-      await env.sleep('1h');
+      await clock.skip('1h');
       assert.ok(fake.authorizeCalls > before, 'needs_attention retries on a timer');
       assert.equal((await handle.query(statusQuery)).phase, 'needs_attention');
 
       // ... and a fixed key is used at once.
-      await signalClearOfTimers(env, handle, credentialsUpdatedSignal, { privateKeyRef: fake.goodKeyRef });
-      await env.sleep('1m');
+      await clock.signal(handle, credentialsUpdatedSignal, { privateKeyRef: fake.goodKeyRef });
+      await clock.skip('1m');
       status = await handle.query(statusQuery);
       assert.equal(status.phase, 'idle');
       assert.equal(status.lastError, undefined);
       assert.equal(status.totals.syncs, 1);
-      await handle.terminate();
     });
   });
 
@@ -387,9 +363,9 @@ describe('docusignConnection on the time-skipping server', () => {
     const fake = new FakeDocuSign(env);
     await withWorker(fake, async (taskQueue) => {
       const handle = await start(taskQueue, baseConfig('ts-consent-denied'));
-      await env.sleep('1m');
-      await signalClearOfTimers(env, handle, consentDeniedSignal, { error: 'access_denied' });
-      await env.sleep('1d');
+      await clock.skip('1m');
+      await clock.signal(handle, consentDeniedSignal, { error: 'access_denied' });
+      await clock.skip('1d');
       let status = await handle.query(statusQuery);
       assert.equal(status.phase, 'needs_attention');
       assert.equal(status.lastError?.code, 'consent_denied');
@@ -398,12 +374,11 @@ describe('docusignConnection on the time-skipping server', () => {
       assert.equal(fake.authorizeCalls, 0, 'a declined consent is not retried by a timer');
 
       fake.consent = true;
-      await signalClearOfTimers(env, handle, consentGrantedSignal);
-      await env.sleep('1m');
+      await clock.signal(handle, consentGrantedSignal);
+      await clock.skip('1m');
       status = await handle.query(statusQuery);
       assert.equal(status.phase, 'idle');
       assert.equal(status.consentUrl, undefined);
-      await handle.terminate();
     });
   });
 
@@ -414,18 +389,17 @@ describe('docusignConnection on the time-skipping server', () => {
     fake.syncGate = new Promise((resolve) => (open = resolve));
     await withWorker(fake, async (taskQueue) => {
       const handle = await start(taskQueue, baseConfig('ts-sync-queue'));
-      await signalClearOfTimers(env, handle, consentGrantedSignal);
+      await clock.signal(handle, consentGrantedSignal);
       while (fake.runningSyncs === 0) await new Promise((r) => setTimeout(r, 20));
       assert.equal((await handle.query(statusQuery)).phase, 'syncing');
-      for (let i = 0; i < 3; i++) await signalClearOfTimers(env, handle, syncNowSignal);
+      for (let i = 0; i < 3; i++) await clock.signal(handle, syncNowSignal);
       fake.syncGate = undefined;
       open();
-      await env.sleep('5m');
+      await clock.skip('5m');
       const status = await handle.query(statusQuery);
       assert.equal(status.phase, 'idle');
       assert.equal(fake.syncs.length, 2, 'the first sync plus exactly one follow-up');
       assert.equal(fake.maxConcurrentSyncs, 1);
-      await handle.terminate();
     });
   });
 
@@ -435,7 +409,7 @@ describe('docusignConnection on the time-skipping server', () => {
     await withWorker(fake, async (taskQueue) => {
       const config = { ...baseConfig('ts-can'), syncIntervalMinutes: 15 };
       const handle = await start(taskQueue, config);
-      await env.sleep('2d');
+      await clock.skip('2d');
       const desc = await handle.describe();
       assert.notEqual(desc.runId, handle.firstExecutionRunId, 'the workflow continued as new');
       assert.ok(desc.historyLength <= MAX_HISTORY_EVENTS + 100, `history ${desc.historyLength} stays bounded`);
@@ -450,10 +424,10 @@ describe('docusignConnection on the time-skipping server', () => {
       }
 
       const syncsBefore = fake.syncs.length;
-      await signalClearOfTimers(env, handle, syncNowSignal);
-      await env.sleep('1m');
+      await clock.signal(handle, syncNowSignal);
+      await clock.skip('1m');
       assert.equal(fake.syncs.length, syncsBefore + 1, 'syncNow reaches the continued run');
-      await signalClearOfTimers(env, handle, disconnectSignal);
+      await clock.signal(handle, disconnectSignal);
       const final = (await handle.result()) as ConnectionStatus;
       assert.equal(final.phase, 'disconnected');
       assert.equal(final.totals.syncs, fake.syncs.length);
@@ -468,8 +442,8 @@ describe('docusignConnection on the time-skipping server', () => {
         ...baseConfig('ts-attention-requests'),
         privateKeyRef: 'file:/keys/wrong.pem',
       });
-      await signalClearOfTimers(env, handle, consentGrantedSignal);
-      await env.sleep('2m');
+      await clock.signal(handle, consentGrantedSignal);
+      await clock.skip('2m');
       assert.equal((await handle.query(statusQuery)).phase, 'needs_attention');
       const failedAt = await env.currentTimeMs();
       const authorizeBefore = fake.authorizeActivities;
@@ -480,15 +454,15 @@ describe('docusignConnection on the time-skipping server', () => {
         const scheduled = (await handle.query(statusQuery)).nextSyncAt;
         const attemptsBefore = fake.authorizeActivities;
         if (i % 2 === 0) {
-          await signalClearOfTimers(env, handle, syncNowSignal);
-          await env.sleep('2m');
+          await clock.signal(handle, syncNowSignal);
+          await clock.skip('2m');
         } else {
-          await skipPastImminentTimers(env, handle);
+          await clock.settle();
           const update = await handle.startUpdate(syncAndWaitUpdate, {
             args: [{}],
             waitForStage: WorkflowUpdateStage.ACCEPTED,
           });
-          await env.sleep('2m');
+          await clock.skip('2m');
           const answered = await update.result();
           assert.equal(answered.phase, 'needs_attention', 'syncAndWait returns once the attempt failed');
           assert.equal(answered.lastError?.code, 'invalid_grant');
@@ -499,9 +473,9 @@ describe('docusignConnection on the time-skipping server', () => {
         assert.equal(fake.authorizeActivities, attemptsBefore + 1, `request ${i}: exactly one immediate attempt`);
         assert.equal(status.nextSyncAt, scheduled, `request ${i}: the backoff resumes towards the same retry time`);
         assert.ok(Date.parse(status.nextSyncAt!) > (await env.currentTimeMs()), 'nextSyncAt is the next real attempt');
-        await env.sleep('3h');
+        await clock.skip('3h');
       }
-      await env.sleep(Math.max(1, failedAt + 24 * HOUR - (await env.currentTimeMs())));
+      await clock.skip(Math.max(1, failedAt + 24 * HOUR - (await env.currentTimeMs())));
 
       // The timer alone retries at 5, 15, 35, ... minutes after the failure (doubling, at most every 6 h).
       let timerRetries = 0;
@@ -523,7 +497,6 @@ describe('docusignConnection on the time-skipping server', () => {
         fake.mintAttempts - mintsBefore <= 4 * (timerRetries + requests),
         `${fake.mintAttempts - mintsBefore} token requests`,
       );
-      await handle.terminate();
     });
   });
 
@@ -535,8 +508,8 @@ describe('docusignConnection on the time-skipping server', () => {
         ...baseConfig('ts-attention-details'),
         privateKeyRef: 'file:/keys/wrong.pem',
       });
-      await signalClearOfTimers(env, handle, consentGrantedSignal);
-      await env.sleep('2m');
+      await clock.signal(handle, consentGrantedSignal);
+      await clock.skip('2m');
       const status = await handle.query(statusQuery);
       const metadata = await handle.query<WorkflowMetadata>('__temporal_workflow_metadata');
       const details = metadata.currentDetails ?? '';
@@ -560,7 +533,6 @@ describe('docusignConnection on the time-skipping server', () => {
         const found = described.find((d) => d.name === name);
         assert.ok(found?.description, `${name} has a description for the UI`);
       }
-      await handle.terminate();
     });
   });
 
@@ -570,7 +542,7 @@ describe('docusignConnection on the time-skipping server', () => {
     await withWorker(fake, async (taskQueue) => {
       const handle = await start(taskQueue, baseConfig('ts-consent-expiry'));
       for (let i = 0; i < 24; i++) {
-        await env.sleep('25m');
+        await clock.skip('25m');
         const status = await handle.query(statusQuery);
         assert.equal(status.phase, 'awaiting_consent');
         assert.ok(
@@ -587,10 +559,10 @@ describe('docusignConnection on the time-skipping server', () => {
         `${fake.consentLinks.length} links in 10 h`,
       );
 
-      await signalClearOfTimers(env, handle, consentDeniedSignal, { error: 'access_denied' });
+      await clock.signal(handle, consentDeniedSignal, { error: 'access_denied' });
       const linksBefore = fake.consentLinks.length;
       for (let i = 0; i < 12; i++) {
-        await env.sleep('50m');
+        await clock.skip('50m');
         const status = await handle.query(statusQuery);
         assert.equal(status.phase, 'needs_attention');
         assert.ok(
@@ -600,7 +572,6 @@ describe('docusignConnection on the time-skipping server', () => {
       }
       assert.ok(fake.consentLinks.length > linksBefore, 'rebuilt after the decline too');
       assert.equal(fake.authorizeCalls, 0, 'rebuilding the link does not retry a declined consent');
-      await handle.terminate();
     });
   });
 
@@ -609,7 +580,7 @@ describe('docusignConnection on the time-skipping server', () => {
     fake.consentUrlError = 'state signing broke';
     await withWorker(fake, async (taskQueue) => {
       const handle = await start(taskQueue, baseConfig('ts-consent-url-fails'));
-      await env.sleep('5m');
+      await clock.skip('5m');
       let status = await handle.query(statusQuery);
       assert.equal(status.phase, 'awaiting_consent');
       assert.equal(status.consentUrl, undefined);
@@ -618,10 +589,9 @@ describe('docusignConnection on the time-skipping server', () => {
       assert.equal((await handle.describe()).status.name, 'RUNNING');
 
       fake.consentUrlError = undefined;
-      await env.sleep('20m');
+      await clock.skip('20m');
       status = await handle.query(statusQuery);
       assert.match(status.consentUrl ?? '', /oauth\/auth/);
-      await handle.terminate();
     });
   });
 
@@ -631,13 +601,12 @@ describe('docusignConnection on the time-skipping server', () => {
     fake.authorizeBug = "Cannot read properties of undefined (reading 'accounts')";
     await withWorker(fake, async (taskQueue) => {
       const handle = await start(taskQueue, baseConfig('ts-internal-error'));
-      await signalClearOfTimers(env, handle, consentGrantedSignal);
-      await env.sleep('2m');
+      await clock.signal(handle, consentGrantedSignal);
+      await clock.skip('2m');
       const status = await handle.query(statusQuery);
       assert.equal(status.phase, 'needs_attention');
       assert.equal(status.lastError?.code, 'internal_error');
       assert.equal(status.lastError?.hint, ERROR_HINTS.internal_error);
-      await handle.terminate();
     });
   });
 });
