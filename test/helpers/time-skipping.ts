@@ -7,8 +7,8 @@
  *   while each timer starts a few milliseconds after the instant its workflow task ran, so a chain of 15-minute
  *   timers meets a loop of 25-minute skips every 75 minutes, due a few milliseconds after that skip ends; a signal
  *   sent then wakes the run, which cancels that timer as it fires.
- * - A run closed while it has a task open keeps the server's time-skipping lock (temporalio/sdk-java#1138), so every
- *   later skip on that server runs slowly, in real time, and the next tests hang.
+ * - A run closed while it has work open can leave the server's time-skipping lock held (temporalio/sdk-java#1138):
+ *   after a run was terminated with a task open, the next test's skips hung.
  * And `env.sleep` returns once the clock is there, not once the work its timers started is done: a test reading the
  * status at once can see the state from before that work.
  */
