@@ -12,8 +12,7 @@
  * And `env.sleep` returns once the clock is there, not once the work its timers started is done: a test reading the
  * status at once can see the state from before that work.
  */
-import type { WorkflowHandle } from '@temporalio/client';
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import type { Duration, SignalDefinition } from '@temporalio/common';
 import { tsToMs } from '@temporalio/common/lib/time';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
