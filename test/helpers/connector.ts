@@ -5,6 +5,7 @@
  * (DOCUSIGN_KEYS_DIR) and the emulator's host (DOCUSIGN_ALLOWED_HOSTS, as 127.0.0.1 and as localhost).
  */
 import { Client, type WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,8 +50,25 @@ export async function waitForStatus(
     await new Promise((r) => setTimeout(r, 150));
   }
   throw new Error(
-    `status never matched; last: ${JSON.stringify(last)}${lastError instanceof Error ? `; last error: ${lastError.message}` : ''}`,
+    `status never matched; last: ${JSON.stringify(last)}${lastError instanceof Error ? `; last error: ${lastError.message}` : ''}` +
+      (await pendingActivitiesOf(handle)),
   );
+}
+
+/** What the run is waiting on, for a failed wait's message: each pending activity's attempt, state and last failure. */
+async function pendingActivitiesOf(handle: WorkflowHandle): Promise<string> {
+  try {
+    const pending = (await handle.describe()).raw.pendingActivities ?? [];
+    return pending
+      .map((a) => {
+        const state = a.state != null ? temporal.api.enums.v1.PendingActivityState[a.state] : 'unknown';
+        const failure = a.lastFailure?.message ? `, last failure: ${a.lastFailure.message}` : '';
+        return `; pending ${a.activityType?.name} attempt ${a.attempt} ${state}${failure}`;
+      })
+      .join('');
+  } catch (err) {
+    return `; describe failed: ${(err as Error).message}`;
+  }
 }
 
 /** DOCUSIGN_ALLOWED_HOSTS for an emulator: its host, also as `localhost` (the wrong-`aud` tests call it that way). */
