@@ -25,6 +25,7 @@
  *   WORKFLOW_CACHE_SIZE, WORKFLOW_STACK_TRACES, SYNC_CONCURRENCY, METRICS_PORT, WORKER_NODE_OPTIONS (its NODE_OPTIONS),
  *   MALLOC_ARENA_MAX: passed to the worker; SCALE_WORKER_LOG=path: the worker's whole output goes there too;
  *   WORKER_EXEC_ARGV: node flags for the worker that NODE_OPTIONS refuses (`--cpu-prof --cpu-prof-dir=DIR`)
+ *   SCALE_SERVER_LOG=path, SCALE_SERVER_METRICS_PORT=port: the dev server's warn log, its Prometheus port
  *
  * Mass onboarding (issue 15, goal 2): SCALE_ENVELOPES=1000 (per account, default 10) SCALE_CONSENT_SPREAD_S=60 (the
  * starts with consent are paced over this long; default 0 = as fast as 25 in flight allow) and
@@ -392,7 +393,15 @@ async function main(): Promise<void> {
       cleanups.push(() => started.stop());
       address = stack.plan.address;
     } else if (!address) {
-      devServer = await startDevServer({ cliPath: ensureTemporalTools().cli, port: 0 });
+      devServer = await startDevServer({
+        cliPath: ensureTemporalTools().cli,
+        port: 0,
+        // SCALE_SERVER_LOG=file: the dev server's log at warn level (SCALE_SERVER_METRICS_PORT: its Prometheus port).
+        ...(process.env.SCALE_SERVER_LOG ? { logFile: process.env.SCALE_SERVER_LOG, logLevel: 'warn' as const } : {}),
+        ...(process.env.SCALE_SERVER_METRICS_PORT
+          ? { metricsPort: Number(process.env.SCALE_SERVER_METRICS_PORT) }
+          : {}),
+      });
       const server = devServer;
       cleanups.push(() => server.stop());
       address = devServer.address;

@@ -4,7 +4,7 @@
  */
 import { Connection } from '@temporalio/client';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { ALL_SEARCH_ATTRIBUTES } from '../workflows/messages';
@@ -20,6 +20,11 @@ export interface DevServerOptions {
   /** Browser origin allowed to call the codec server (the UI's own URL is the default). */
   codecEndpoint?: string;
   readyTimeoutMs?: number;
+  /** Keep the server's whole log in this file, at `logLevel` (default: only the last words, for a failed start). */
+  logFile?: string;
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** Prometheus metrics on this port (default: a free port the CLI picks and prints). */
+  metricsPort?: number;
 }
 
 export interface DevServer {
@@ -55,7 +60,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     '--port',
     String(port),
     '--log-level',
-    'error',
+    options.logLevel ?? 'error',
+    ...(options.metricsPort ? ['--metrics-port', String(options.metricsPort)] : []),
     ...(options.dbFilename ? ['--db-filename', options.dbFilename] : []),
     ...(options.uiPort ? ['--ui-port', String(options.uiPort)] : ['--headless']),
     ...(options.uiPort && options.codecEndpoint ? ['--ui-codec-endpoint', options.codecEndpoint] : []),
@@ -63,7 +69,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   ];
   const child = spawn(options.cliPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
+  const logFile = options.logFile ? createWriteStream(options.logFile, { flags: 'a' }) : undefined;
   child.stderr?.on('data', (chunk: Buffer) => {
+    logFile?.write(chunk);
     stderr = (stderr + chunk.toString()).slice(-2000);
   });
   const stop = async () => {
