@@ -221,6 +221,8 @@ interface Analysis {
   wft: { scheduledAt: number; total: number; toStart: number; first: boolean }[];
   wftTimeouts: { at: number; type: string }[];
   mints: { activity: string; completedAt: number; expiresAt: number }[];
+  /** Each fired timer: when it was due, and how long after that it fired (a server that stalls fires them late). */
+  timers: { dueAt: number; lateMs: number }[];
   leads: number[];
   late: number;
   firstIdleAt?: number;
@@ -238,6 +240,7 @@ function analyse(events: HistoryEvent[]): Analysis {
   const wft: Analysis['wft'] = [];
   const mints: Analysis['mints'] = [];
   const wftTimeouts: Analysis['wftTimeouts'] = [];
+  const timers: Analysis['timers'] = [];
   let firstIdleAt: number | undefined;
   let firstIdleIndex = events.length;
   let syncCompleted = false;
@@ -262,6 +265,12 @@ function analyse(events: HistoryEvent[]): Analysis {
         firstIdleAt = T(e);
         firstIdleIndex = i + 1;
       }
+    }
+    const fired = e.timerFiredEventAttributes;
+    const timerStarted = fired && byId.get(String(fired.startedEventId));
+    if (timerStarted) {
+      const dueAt = T(timerStarted) + tsToMs(timerStarted.timerStartedEventAttributes?.startToFireTimeout);
+      timers.push({ dueAt, lateMs: T(e) - dueAt });
     }
     const timedOut = e.workflowTaskTimedOutEventAttributes;
     if (timedOut) {
@@ -320,6 +329,7 @@ function analyse(events: HistoryEvent[]): Analysis {
     wft,
     wftTimeouts,
     mints,
+    timers,
     leads,
     late,
     ...(firstIdleAt !== undefined ? { firstIdleAt } : {}),
@@ -582,9 +592,14 @@ async function main(): Promise<void> {
     )
       .map(([type, n]) => `${n} ${type}`)
       .join(', ');
-    /** Workflow-task latency per slice of the run, by the time each task was scheduled. */
+    const timers = analyses.flatMap((a) => a.timers);
+    /**
+     * Workflow-task latency per slice of the run, by the time each task was scheduled; and the timers due in the slice
+     * (the work it had to do: a slice with no tasks and no timers due was idle, not stalled) and how late they fired.
+     */
     const latencyBy = (sliceMs: number, untilMs: number) =>
       Array.from({ length: Math.ceil(untilMs / sliceMs) }, (_, k) => {
+        const due = timers.filter((t) => Math.floor((t.dueAt - t0) / sliceMs) === k);
         const inSlice = wft.filter((w) => Math.floor((w.scheduledAt - t0) / sliceMs) === k);
         const totals = inSlice.map((w) => w.total);
         return {
@@ -597,6 +612,8 @@ async function main(): Promise<void> {
             99,
           ),
           timeouts: timeouts.filter((t) => Math.floor((t.at - t0) / sliceMs) === k).length,
+          timersDue: due.length,
+          timerLateMax: maxOf(due.map((t) => t.lateMs)),
         };
       });
     const byMinute = latencyBy(60_000, endMs).map(({ fromSecond, ...b }) => ({ minute: fromSecond / 60, ...b }));
@@ -727,7 +744,16 @@ async function main(): Promise<void> {
       `workflow task latency by minute of the run (ramp ends ${round(rampMs / 1000)} s; ${SYNC_SPREAD_S < 0 ? 'no syncNow' : `syncNow from ${round(syncNowAt / 1000)} s over ${SYNC_SPREAD_S} s`}):`,
     );
     printTable(
-      ['minute', 'workflow tasks', 'p50', 'p99', 'schedule-to-start p99', 'timeouts'],
+      [
+        'minute',
+        'workflow tasks',
+        'p50',
+        'p99',
+        'schedule-to-start p99',
+        'timeouts',
+        'timers due',
+        'fired late by, max',
+      ],
       byMinute.map((b) => [
         String(b.minute),
         String(b.workflowTasks),
@@ -735,6 +761,8 @@ async function main(): Promise<void> {
         ms(b.p99),
         ms(b.scheduleToStartP99),
         String(b.timeouts),
+        String(b.timersDue),
+        b.timersDue ? ms(b.timerLateMax) : '–',
       ]),
     );
 
