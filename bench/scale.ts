@@ -406,7 +406,6 @@ async function main(): Promise<void> {
       devServer = await startDevServer({
         cliPath: ensureTemporalTools().cli,
         port: 0,
-        // SCALE_SERVER_LOG=file: the dev server's log at warn level (SCALE_SERVER_METRICS_PORT: its Prometheus port).
         ...(process.env.SCALE_SERVER_LOG ? { logFile: process.env.SCALE_SERVER_LOG, logLevel: 'warn' as const } : {}),
         ...(process.env.SCALE_SERVER_METRICS_PORT
           ? { metricsPort: Number(process.env.SCALE_SERVER_METRICS_PORT) }

@@ -74,7 +74,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     logFile?.write(chunk);
     stderr = (stderr + chunk.toString()).slice(-2000);
   });
-  child.once('exit', () => logFile?.end());
+  if (logFile) child.once('exit', () => logFile.end());
   const stop = async () => {
     if (hasExited(child)) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
