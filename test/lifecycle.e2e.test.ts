@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { ConnectorClient } from '../client/client';
 import { ERROR_HINTS } from '../workflows/errors';
+import { REMINT_BEFORE_EXPIRY_MS } from '../workflows/schedule';
 import { SNAPSHOT_KINDS } from '../workflows/evidence';
 import {
   consentGrantedSignal,
@@ -130,6 +131,44 @@ describe('connection lifecycle against the emulator', () => {
     assert.equal(status.phase, 'idle');
     assert.equal(status.lastError, undefined);
     assert.equal(h.emu.stats.tokensIssued.length, minted + 1, 'exactly one new token, minted on the 401');
+  });
+
+  test('a pass that outlasts the token: the workflow re-mints it while the pass runs, not after', async () => {
+    // Tokens that come due for re-minting 3 s after they are minted, and a pass of ~20 DocuSign calls at 400 ms each.
+    // Tokens due for re-minting 3 s after they are minted; a pass of 11 envelope pages and the snapshots at 400 ms a call.
+    const { userId, accountId } = h.newAccount(1000);
+    let handle: WorkflowHandle;
+    try {
+      h.emu.setTokenLifetime(REMINT_BEFORE_EXPIRY_MS / 1000 + 3);
+      h.emu.faults.latencyMs(400);
+      handle = await h.connect('life-remint-in-pass', userId);
+      handles.push(handle);
+      const first = await h.waitForStatus(handle, (s) => s.phase === 'syncing' && !!s.token);
+      const reminted = await h.waitForStatus(
+        handle,
+        (s) => s.phase !== 'syncing' || s.token?.expiresAt !== first.token?.expiresAt,
+      );
+      assert.equal(reminted.phase, 'syncing', 'the token was re-minted while the pass ran');
+      assert.equal(reminted.totals.syncs, 0);
+      assert.ok(Date.parse(reminted.token!.expiresAt) > Date.parse(first.token!.expiresAt));
+    } finally {
+      h.emu.faults.latencyMs(0);
+      h.emu.setTokenLifetime(3600);
+    }
+    const idle = await h.waitForStatus(handle, (s) => s.phase === 'idle');
+    assert.equal(idle.lastError, undefined);
+    const stored = h.emu.envelopes(accountId).filter((e) => e.status !== 'created').length; // drafts are not listed
+    assert.equal(idle.totals.envelopes, stored);
+    const events = (await handle.fetchHistory()).events ?? [];
+    // In the history: a refreshToken scheduled after the pass's activity and before it completed.
+    const passAt = events.findIndex((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'syncPass');
+    const passId = events[passAt]?.eventId;
+    const passEndAt = events.findIndex((e) =>
+      e.activityTaskCompletedEventAttributes?.scheduledEventId?.equals(passId!),
+    );
+    const during = events.slice(passAt, passEndAt);
+    assert.ok(passAt >= 0 && passEndAt > passAt, 'the pass completed');
+    assert.ok(during.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'refreshToken'));
   });
 
   test('consent revoked in DocuSign → awaiting_consent with a consent URL', async () => {

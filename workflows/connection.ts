@@ -110,6 +110,12 @@ const LEAN_HISTORY_PATCH = 'lean-history';
  * Asked first, so a new run still records one marker.
  */
 const ONE_BULK_PASS_PATCH = 'one-bulk-pass';
+/**
+ * Runs from here on re-mint while a pass's activity runs, when the token comes due (a large backfill outlasts one):
+ * status never shows an expired token, and re-mints do not pile up behind passes. Implies ONE_BULK_PASS_PATCH; asked
+ * first, so a new run still records one marker.
+ */
+const REMINT_DURING_PASS_PATCH = 'remint-during-pass';
 
 // Token and account calls are quick; invalid_grant gets a few retries because key or clock fixes propagate.
 const auth = proxyActivities<Activities>({
@@ -157,7 +163,8 @@ export interface CarriedState {
 }
 
 export async function docusignConnection(input: ConnectionConfig, carried?: CarriedState): Promise<ConnectionStatus> {
-  const onePass = patched(ONE_BULK_PASS_PATCH);
+  const remintDuringPass = patched(REMINT_DURING_PASS_PATCH);
+  const onePass = remintDuringPass || patched(ONE_BULK_PASS_PATCH);
   const lean = onePass || patched(LEAN_HISTORY_PATCH);
   /** An earlier patch: implied by a lean run, asked of the history (as those runs recorded it) otherwise. */
   const since = (patchId: string) => lean || patched(patchId);
@@ -349,6 +356,28 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
     return !status.consentUrl || (refreshIn !== undefined && refreshIn <= 0);
   };
 
+  /**
+   * Waits for a pass's bulk activity, re-minting whenever the token comes due meanwhile (runs from
+   * REMINT_DURING_PASS_PATCH on). A re-mint that fails is left to the pass: its activities mint their own tokens and
+   * fail with the cause, and the idle loop re-mints (and routes a failure) after it.
+   */
+  const remintingWhile = async <T>(activity: Promise<T>): Promise<T> => {
+    if (!remintDuringPass) return activity;
+    let running = true;
+    const done = activity.finally(() => (running = false));
+    done.catch(() => undefined); // awaited below: not an unhandled rejection while the re-mints run
+    while (!(await condition(() => !running, Math.max(1, remintAt(status.token, Date.now()) - Date.now())))) {
+      try {
+        status.token = await auth.refreshToken(config);
+        describeForOperators();
+      } catch (err) {
+        log.warn('re-mint during a pass failed: left to the pass', { error: failureOf(err).message });
+        break;
+      }
+    }
+    return done;
+  };
+
   /** A failure of a sync pass: the account moved region (re-resolve it), or the connection's error and phase. */
   const routeFailure = (err: unknown) => {
     const { code, message } = failureOf(err);
@@ -383,7 +412,7 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
         recordSync(startedAt, await sync.syncEnvelopes(input));
         return true;
       }
-      const { envelopes, snapshots } = await sync.syncPass({ ...input, snapshotKinds: due });
+      const { envelopes, snapshots } = await remintingWhile(sync.syncPass({ ...input, snapshotKinds: due }));
       recordSync(startedAt, envelopes);
       for (const outcome of snapshots) recordSnapshot(outcome);
       describeForOperators();
@@ -500,7 +529,8 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
     }
     if (!since(SNAPSHOT_PASS_PATCH)) return takeSnapshotsOneByOne(due, account);
     try {
-      const outcomes = await sync.takeSnapshots({ config, account, kinds: due, takenAt: new Date().toISOString() });
+      const takenAt = new Date().toISOString();
+      const outcomes = await remintingWhile(sync.takeSnapshots({ config, account, kinds: due, takenAt }));
       for (const outcome of outcomes) recordSnapshot(outcome);
     } catch (err) {
       if (!snapshotPassFailed(err, due)) return false;
@@ -543,7 +573,7 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
     const account = status.account;
     if (!config.signedProof || config.signedProof === 'none' || !account) return true;
     try {
-      const { collected, pending, failed } = await sync.collectProof({ config, account });
+      const { collected, pending, failed } = await remintingWhile(sync.collectProof({ config, account }));
       status.evidence = { ...status.evidence, signedProof: { collected, pending, failed } };
     } catch (err) {
       const failed = evidenceFailure(err);
