@@ -328,5 +328,22 @@ void describe('snapshots in the Postgres store', () => {
     assert.equal(await rows(), 2, 'no new rows for an identical snapshot');
     await take(snapshots, c, 'users', '2026-01-03T00:00:00.000Z', [objects(user('a'))]);
     assert.equal(await rows(), 3);
+
+    // Larger than one insert batch (500): written in batches under a provisional key, then keyed or dropped.
+    const many = (title: string) => Array.from({ length: 1201 }, (_, i) => user(`u${i}`, i === 600 ? { title } : {}));
+    const big = await take(snapshots, c, 'users', '2026-01-04T00:00:00.000Z', [objects(...many('first'))]);
+    assert.equal(await rows(), 3 + 1201);
+    const again = await take(snapshots, c, 'users', '2026-01-05T00:00:00.000Z', [objects(...many('first'))]);
+    assert.equal(again.sameAs, big.takenAt);
+    assert.equal(await rows(), 3 + 1201, 'no new rows for an identical large snapshot');
+    const changed = await take(snapshots, c, 'users', '2026-01-06T00:00:00.000Z', [objects(...many('second'))]);
+    assert.deepEqual(changed.diff?.changed, [{ id: 'u600', fields: ['title'] }]);
+    assert.equal(await rows(), 3 + 2 * 1201);
+    const read = await collect(snapshots.records(c, 'users'));
+    assert.deepEqual(
+      read.map((r) => r.id),
+      many('').map((u) => u.userId),
+    );
+    assert.equal(read[600]?.object.title, 'second');
   });
 });

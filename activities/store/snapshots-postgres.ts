@@ -5,10 +5,11 @@
  *   evidence_snapshot_records   the records, keyed by the snapshot's SHA-256: identical snapshots share their rows
  *   evidence_snapshot_staging   the snapshot in progress, one row per fetched page with the position after it
  *
- * `publish` is one transaction (under an advisory lock per connection and kind): it assembles the staged parts,
- * inserts the records in batches under a provisional key, diffs against the previous snapshot's rows (their hashes are
- * stored, so only changed records are read back), then keys the rows by the content hash (or drops them when rows
- * with that hash exist), inserts the index row and deletes the staging.
+ * `publish` is one transaction (under an advisory lock per connection and kind): it assembles the staged parts and
+ * diffs them against the previous snapshot's rows (their hashes are stored, so only changed records are read back).
+ * A snapshot of one batch (most) is inserted under its content hash, unless rows with that hash exist (an unchanged
+ * snapshot writes no records); a larger one is inserted in batches under a provisional key, then keyed by the hash or
+ * dropped. Then the index row goes in and the staging goes: 7 statements for a one-batch snapshot, 12 before.
  */
 import type { PoolClient } from 'pg';
 import type { PostgresAccess } from './postgres-access';
@@ -126,40 +127,48 @@ export class PostgresSnapshotStore implements SnapshotStore {
       this.db.transaction(async (client) => {
         await lock(client, connectionId, kind);
         const key = [connectionId, kind] as const;
-        const done = await client.query<{ entry_text: string }>(
-          'SELECT entry_text FROM evidence_snapshots WHERE connection_id = $1 AND kind = $2 AND snapshot_id = $3',
+        // Round trips count here (one publish per kind per pass, thousands of connections): one read for all three.
+        const state = await client.query<{ done: string | null; pages: number | null; last: string | null }>(
+          `SELECT
+             (SELECT entry_text FROM evidence_snapshots
+               WHERE connection_id = $1 AND kind = $2 AND snapshot_id = $3) AS done,
+             (SELECT max(page) FROM evidence_snapshot_staging
+               WHERE connection_id = $1 AND kind = $2 AND snapshot_id = $3) AS pages,
+             (SELECT entry_text FROM evidence_snapshots
+               WHERE connection_id = $1 AND kind = $2 ORDER BY seq DESC LIMIT 1) AS last`,
           [...key, snapshotId],
         );
-        if (done.rows[0]) {
+        const { done, pages, last } = state.rows[0] ?? { done: null, pages: null, last: null };
+        if (done) {
           await deleteStaging(client, connectionId, kind, snapshotId);
-          return JSON.parse(done.rows[0].entry_text) as SnapshotEntry;
+          return JSON.parse(done) as SnapshotEntry;
         }
-        const pages = await client.query<{ pages: number | null }>(
-          `SELECT max(page) AS pages FROM evidence_snapshot_staging
-            WHERE connection_id = $1 AND kind = $2 AND snapshot_id = $3`,
-          [...key, snapshotId],
-        );
-        const pageCount = pages.rows[0]?.pages ?? 0;
+        const pageCount = pages ?? 0;
         if (!pageCount && !lastPage) throw new Error(`no staged ${kind} snapshot ${snapshotId} to publish`);
 
-        const previous = await lastEntry(client, connectionId, kind);
+        const previous = last === null ? undefined : (JSON.parse(last) as SnapshotEntry);
         const provisional = `staging:${snapshotId}`;
         let batch: { id: string; line: string; ord: number }[] = [];
-        const flush = async () => {
+        let spilled = false;
+        /** Inserts the batch under `sha` (with `ifAbsent`, only when no rows have that snapshot hash yet). */
+        const insert = async (sha: string, ifAbsent: boolean) => {
           const [first] = batch;
           if (!first) return;
           await client.query(
             `INSERT INTO evidence_snapshot_records
                (connection_id, kind, snapshot_sha, ord, record_id, record_sha, record_text)
              SELECT $1, $2, $3, $4 + t.n - 1, t.id, t.sha, t.line
-               FROM unnest($5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS t(id, sha, line, n)`,
+               FROM unnest($5::text[], $6::text[], $7::text[]) WITH ORDINALITY AS t(id, sha, line, n)
+              WHERE NOT ($8 AND EXISTS (SELECT 1 FROM evidence_snapshot_records
+                                         WHERE connection_id = $1 AND kind = $2 AND snapshot_sha = $3))`,
             [
               ...key,
-              provisional,
+              sha,
               first.ord,
               batch.map((b) => b.id),
               batch.map((b) => sha256(b.line)),
               batch.map((b) => b.line),
+              ifAbsent,
             ],
           );
           batch = [];
@@ -168,24 +177,25 @@ export class PostgresSnapshotStore implements SnapshotStore {
         const index = previous && (await previousIndex(client, connectionId, kind, previous.sha256));
         const written = await writeSnapshot(parts, kind, index, async (record, line, ord) => {
           batch.push({ id: record.id, line, ord });
-          if (batch.length >= BATCH) await flush();
+          if (batch.length < BATCH) return;
+          spilled = true;
+          await insert(provisional, false);
         });
-        await flush();
-
-        const stored = await client.query(
-          'SELECT 1 FROM evidence_snapshot_records WHERE connection_id = $1 AND kind = $2 AND snapshot_sha = $3 LIMIT 1',
-          [...key, written.sha256],
-        );
-        // Records with this content are stored already (the previous snapshot, or an earlier one): keep one copy.
-        if (stored.rowCount) {
-          await client.query(
-            'DELETE FROM evidence_snapshot_records WHERE connection_id = $1 AND kind = $2 AND snapshot_sha = $3',
-            [...key, provisional],
-          );
+        if (!spilled) {
+          // The whole snapshot in one batch (most kinds): written straight under its hash, or not at all when rows
+          // with that content are stored already (an unchanged snapshot, the usual case).
+          await insert(written.sha256, true);
         } else {
+          await insert(provisional, false);
+          // Keep one copy: drop the provisional rows when rows with this content exist, else key them by the hash.
           await client.query(
-            `UPDATE evidence_snapshot_records SET snapshot_sha = $4
-              WHERE connection_id = $1 AND kind = $2 AND snapshot_sha = $3`,
+            `WITH stored AS (SELECT 1 FROM evidence_snapshot_records
+                              WHERE connection_id = $1 AND kind = $2 AND snapshot_sha = $4 LIMIT 1),
+                  dropped AS (DELETE FROM evidence_snapshot_records
+                               WHERE connection_id = $1 AND kind = $2 AND snapshot_sha = $3
+                                 AND EXISTS (SELECT 1 FROM stored))
+             UPDATE evidence_snapshot_records SET snapshot_sha = $4
+              WHERE connection_id = $1 AND kind = $2 AND snapshot_sha = $3 AND NOT EXISTS (SELECT 1 FROM stored)`,
             [...key, provisional, written.sha256],
           );
         }
@@ -194,12 +204,12 @@ export class PostgresSnapshotStore implements SnapshotStore {
           written,
           previous,
         );
+        // Any staging of the kind is this snapshot's, or one that will never complete.
         await client.query(
-          'INSERT INTO evidence_snapshots (connection_id, kind, snapshot_id, entry_text) VALUES ($1, $2, $3, $4)',
+          `WITH cleared AS (DELETE FROM evidence_snapshot_staging WHERE connection_id = $1 AND kind = $2)
+           INSERT INTO evidence_snapshots (connection_id, kind, snapshot_id, entry_text) VALUES ($1, $2, $3, $4)`,
           [...key, snapshotId, JSON.stringify(entry)],
         );
-        // Any staging of the kind is this snapshot's, or one that will never complete.
-        await client.query('DELETE FROM evidence_snapshot_staging WHERE connection_id = $1 AND kind = $2', [...key]);
         return entry;
       }),
     );
@@ -261,14 +271,6 @@ async function deleteStaging(client: PoolClient, connectionId: string, kind: Sna
     'DELETE FROM evidence_snapshot_staging WHERE connection_id = $1 AND kind = $2 AND snapshot_id = $3',
     [connectionId, kind, snapshotId],
   );
-}
-
-async function lastEntry(client: PoolClient, connectionId: string, kind: SnapshotKind) {
-  const { rows } = await client.query<{ entry_text: string }>(
-    'SELECT entry_text FROM evidence_snapshots WHERE connection_id = $1 AND kind = $2 ORDER BY seq DESC LIMIT 1',
-    [connectionId, kind],
-  );
-  return rows[0] && (JSON.parse(rows[0].entry_text) as SnapshotEntry);
 }
 
 async function* stagedParts(
