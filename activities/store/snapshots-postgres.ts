@@ -9,7 +9,8 @@
  * diffs them against the previous snapshot's rows (their hashes are stored, so only changed records are read back).
  * A snapshot of one batch (most) is inserted under its content hash, unless rows with that hash exist (an unchanged
  * snapshot writes no records); a larger one is inserted in batches under a provisional key, then keyed by the hash or
- * dropped. Then the index row goes in and the staging goes: 7 statements for a one-batch snapshot, 12 before.
+ * dropped. Then the index row goes in and the staging goes: 7 statements for a one-batch snapshot, because round
+ * trips are most of a publish's cost when a thousand connections onboard (bench/README.md).
  */
 import type { PoolClient } from 'pg';
 import type { PostgresAccess } from './postgres-access';
