@@ -134,7 +134,6 @@ describe('connection lifecycle against the emulator', () => {
   });
 
   test('a pass that outlasts the token: the workflow re-mints it while the pass runs, not after', async () => {
-    // Tokens that come due for re-minting 3 s after they are minted, and a pass of ~20 DocuSign calls at 400 ms each.
     // Tokens due for re-minting 3 s after they are minted; a pass of 11 envelope pages and the snapshots at 400 ms a call.
     const { userId, accountId } = h.newAccount(1000);
     let handle: WorkflowHandle;
