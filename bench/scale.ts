@@ -62,6 +62,7 @@ import {
   startAttributesOf,
 } from '../workflows/messages';
 import type { Stack } from '../scripts/stack';
+import { localActivityOf, localActivityTypeOf } from '../test/helpers/evidence';
 import { machine, POSTGRES_STORE, PRODUCTION_SERVER, printTable, SERVER_SUFFIX, startProductionServer } from './sync';
 
 const N = Number(process.env.SCALE_CONNECTIONS ?? 1000);
@@ -233,6 +234,23 @@ interface Analysis {
 /** The activities that sync envelopes: syncPass, and syncEnvelopes in runs recorded before it. */
 const SYNC_ACTIVITIES = new Set(['syncEnvelopes', 'syncPass']);
 
+/** A completed activity (its completion event) or local activity (its marker, since local-remint re-mints). */
+function activityRun(
+  e: HistoryEvent,
+  activityOf: Map<string, string>,
+): { activity: string; completedAt: number; result: temporal.api.common.v1.IPayloads | null | undefined } | undefined {
+  const completed = e.activityTaskCompletedEventAttributes;
+  if (completed) {
+    const activity = activityOf.get(String(completed.scheduledEventId)) ?? '?';
+    return { activity, completedAt: T(e), result: completed.result };
+  }
+  const local = localActivityOf(e);
+  if (!local) return undefined;
+  const time = local.completeTime;
+  const completedAt = time ? time.seconds * 1000 + Math.floor(time.nanos / 1e6) : T(e);
+  return { activity: local.activityType ?? '?', completedAt, result: local.result };
+}
+
 /** Workflow task latencies, the token chain, and the event cost of each wake-up cycle, from one history. */
 function analyse(events: HistoryEvent[]): Analysis {
   const byId = new Map(events.map((e) => [String(e.eventId), e]));
@@ -280,15 +298,13 @@ function analyse(events: HistoryEvent[]): Analysis {
           : 'start-to-close';
       wftTimeouts.push({ at: T(e), type });
     }
-    const completed = e.activityTaskCompletedEventAttributes;
-    if (completed) {
-      const activity = activityOf.get(String(completed.scheduledEventId)) ?? '?';
-      if (SYNC_ACTIVITIES.has(activity)) syncCompleted = true;
-      const result = payloadJson(completed.result) as
-        { expiresAt?: string; token?: { expiresAt?: string } } | undefined;
+    const ran = activityRun(e, activityOf);
+    if (ran) {
+      if (SYNC_ACTIVITIES.has(ran.activity)) syncCompleted = true;
+      const result = payloadJson(ran.result) as { expiresAt?: string; token?: { expiresAt?: string } } | undefined;
       const expiresAt = result?.expiresAt ?? result?.token?.expiresAt;
-      if ((activity === 'authorize' || activity === 'refreshToken') && expiresAt) {
-        mints.push({ activity, completedAt: T(e), expiresAt: Date.parse(expiresAt) });
+      if ((ran.activity === 'authorize' || ran.activity === 'refreshToken') && expiresAt) {
+        mints.push({ activity: ran.activity, completedAt: ran.completedAt, expiresAt: Date.parse(expiresAt) });
       }
     }
   }
@@ -319,8 +335,8 @@ function analyse(events: HistoryEvent[]): Analysis {
     }
     if (!current) continue;
     current.events += 1;
-    const scheduled = e.activityTaskScheduledEventAttributes;
-    if (scheduled) current.activities.add(scheduled.activityType?.name ?? '?');
+    const scheduled = e.activityTaskScheduledEventAttributes?.activityType?.name ?? localActivityTypeOf(e);
+    if (scheduled) current.activities.add(scheduled);
   }
   // The last cycle is complete only if it ended with a new timer (the workflow went back to sleep).
   if (current && events.at(-1)?.timerStartedEventAttributes) close();

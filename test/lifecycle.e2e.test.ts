@@ -23,7 +23,7 @@ import {
   type ConnectionStatus,
 } from '../workflows/messages';
 import { findLeaks, rsaKeys, startHarness, type Harness } from './helpers/connector';
-import { historyText, recordHistories } from './helpers/evidence';
+import { historyText, localActivityTypeOf, recordHistories, wakersOfLocalActivity } from './helpers/evidence';
 import { workflowCode } from './helpers/temporal';
 
 describe('connection lifecycle against the emulator', () => {
@@ -159,7 +159,8 @@ describe('connection lifecycle against the emulator', () => {
     const stored = h.emu.envelopes(accountId).filter((e) => e.status !== 'created').length; // drafts are not listed
     assert.equal(idle.totals.envelopes, stored);
     const events = (await handle.fetchHistory()).events ?? [];
-    // In the history: a refreshToken scheduled after the pass's activity and before it completed.
+    // In the history: a refreshToken run after the pass's activity was scheduled and before it completed, as a local
+    // activity in the task its timer woke (no activity task and no workflow task of its own).
     const passAt = events.findIndex((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'syncPass');
     const passId = events[passAt]?.eventId;
     const passEndAt = events.findIndex((e) =>
@@ -167,7 +168,15 @@ describe('connection lifecycle against the emulator', () => {
     );
     const during = events.slice(passAt, passEndAt);
     assert.ok(passAt >= 0 && passEndAt > passAt, 'the pass completed');
-    assert.ok(during.some((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'refreshToken'));
+    assert.ok(
+      during.some((e) => localActivityTypeOf(e) === 'refreshToken'),
+      're-minted during the pass',
+    );
+    const scheduled = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+    assert.ok(!scheduled.includes('refreshToken'), `no refreshToken activity task: ${scheduled.join(', ')}`);
+    const wakers = wakersOfLocalActivity(events, 'refreshToken');
+    assert.ok(wakers.length >= 1);
+    for (const woke of wakers) assert.deepEqual(woke, ['timerFiredEventAttributes']);
   });
 
   test('consent revoked in DocuSign → awaiting_consent with a consent URL', async () => {

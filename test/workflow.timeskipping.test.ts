@@ -27,6 +27,7 @@ import {
   workflowIdOf,
   type ConnectionStatus,
 } from '../workflows/messages';
+import { eventsOfEachRun, wakersOfLocalActivity } from './helpers/evidence';
 import { timeSkippingEnv, uniqueTaskQueue, withConnectionWorkers } from './helpers/temporal';
 import { SkippedClock } from './helpers/time-skipping';
 
@@ -241,6 +242,19 @@ describe('docusignConnection on the time-skipping server', () => {
       const now = await env.currentTimeMs();
       assert.ok(fake.mints.at(-1)!.expiresAt > now, 'the current token is valid');
       assert.equal(status.token?.expiresAt, new Date(fake.mints.at(-1)!.expiresAt).toISOString());
+      // Each re-mint is a local activity in the task its timer woke: no activity task or workflow task of its own.
+      const runs = await eventsOfEachRun(handle);
+      const scheduled = runs.flat().flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
+      const afterConsent = scheduled.slice(scheduled.indexOf('authorize')); // refreshToken before it: consent probes
+      assert.ok(!afterConsent.includes('refreshToken'), `no refreshToken activity task: ${afterConsent.join(', ')}`);
+      const wakers = runs.flatMap((events) => wakersOfLocalActivity(events, 'refreshToken'));
+      assert.equal(
+        wakers.length,
+        fake.mints.length - 1,
+        'every token after the first was re-minted in a local activity',
+      );
+      // (or, when the run continued as new as the token came due, the next run's first task)
+      for (const woke of wakers) assert.match(woke.join(), /^(timerFired|workflowExecutionStarted)EventAttributes$/);
 
       // Hourly syncs (default interval, up to 10 % later), each from the previous cursor.
       assert.ok(fake.syncs.length >= 43 && fake.syncs.length <= 49, `syncs: ${fake.syncs.length}`);

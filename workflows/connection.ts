@@ -116,11 +116,23 @@ const ONE_BULK_PASS_PATCH = 'one-bulk-pass';
  * first, so a new run still records one marker.
  */
 const REMINT_DURING_PASS_PATCH = 'remint-during-pass';
+/**
+ * Runs from here on re-mint a token the connection holds as a local activity, in the workflow task that found it due
+ * (the re-mint timer's own, or the one a pass starts in): one workflow task and one activity task fewer per re-mint,
+ * so a re-mint during a pass costs no more tasks than deferring it did (bench/README.md). Implies
+ * REMINT_DURING_PASS_PATCH; asked first, so a new run still records one marker.
+ */
+const LOCAL_REMINT_PATCH = 'local-remint';
 
 // Token and account calls are quick; invalid_grant gets a few retries because key or clock fixes propagate.
-const auth = proxyActivities<Activities>({
+const AUTH_RETRY = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 4 };
+const auth = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: AUTH_RETRY });
+// Re-mints as local activities, with the same retries; every retry waits on a workflow timer (a backoff over the
+// threshold does), so a failing re-mint does not hold its workflow task open through the backoff.
+const localAuth = proxyLocalActivities<Activities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 4 },
+  retry: AUTH_RETRY,
+  localRetryThreshold: '1s',
 });
 // The search-attribute check answers from the worker's cache after its first call: as a local activity (a marker in
 // history) it costs a run start no activity task of its own, which counts when a thousand connections start at once
@@ -163,7 +175,8 @@ export interface CarriedState {
 }
 
 export async function docusignConnection(input: ConnectionConfig, carried?: CarriedState): Promise<ConnectionStatus> {
-  const remintDuringPass = patched(REMINT_DURING_PASS_PATCH);
+  const localRemint = patched(LOCAL_REMINT_PATCH);
+  const remintDuringPass = localRemint || patched(REMINT_DURING_PASS_PATCH);
   const onePass = remintDuringPass || patched(ONE_BULK_PASS_PATCH);
   const lean = onePass || patched(LEAN_HISTORY_PATCH);
   /** An earlier patch: implied by a lean run, asked of the history (as those runs recorded it) otherwise. */
@@ -356,6 +369,9 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
     return !status.consentUrl || (refreshIn !== undefined && refreshIn <= 0);
   };
 
+  /** A new token for the one the connection holds (`refreshToken` for a first token or a consent probe). */
+  const remint = () => (localRemint ? localAuth : auth).refreshToken(config);
+
   /**
    * Waits for a pass's bulk activity, re-minting whenever the token comes due meanwhile (runs from
    * REMINT_DURING_PASS_PATCH on). A re-mint that fails is left to the pass: its activities mint their own tokens and
@@ -368,7 +384,7 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
     done.catch(() => undefined); // awaited below: not an unhandled rejection while the re-mints run
     while (!(await condition(() => !running, Math.max(1, remintAt(status.token, Date.now()) - Date.now())))) {
       try {
-        status.token = await auth.refreshToken(config);
+        status.token = await remint();
         describeForOperators();
       } catch (err) {
         log.warn('re-mint during a pass failed: left to the pass', { error: failureOf(err).message });
@@ -401,7 +417,7 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
     describeForOperators();
     const due = onePass ? snapshotsDue(kinds) : [];
     try {
-      if (Date.now() >= remintAt(status.token, Date.now())) status.token = await auth.refreshToken(config);
+      if (Date.now() >= remintAt(status.token, Date.now())) status.token = await remint();
       const account = status.account;
       if (!account) {
         setPhase('authorizing');
@@ -517,7 +533,7 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
     const due = snapshotsDue(kinds);
     if (!due.length) return true;
     try {
-      if (Date.now() >= remintAt(status.token, Date.now())) status.token = await auth.refreshToken(config);
+      if (Date.now() >= remintAt(status.token, Date.now())) status.token = await remint();
     } catch (err) {
       routeFailure(err);
       return false;
@@ -729,7 +745,7 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
           setPhase('syncing');
         } else if (Date.now() >= remintDue) {
           try {
-            status.token = await auth.refreshToken(config);
+            status.token = await remint();
             describeForOperators();
           } catch (err) {
             setPhase(fail(err));

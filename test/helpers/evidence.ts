@@ -2,7 +2,7 @@
  * Evidence checks shared by the reliability suites: the store against the emulator's ground truth, version
  * snapshots (nothing stored is ever lost), and workflow histories as text for secret scans.
  */
-import type { WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import assert from 'node:assert/strict';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
@@ -186,4 +186,72 @@ export async function activityFailureTypes(handle: WorkflowHandle): Promise<stri
     .map((e) => e.activityTaskFailedEventAttributes?.failure)
     .filter((f) => f !== undefined && f !== null)
     .map((f) => failureType(f) ?? '(other)');
+}
+
+type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
+
+/** What a local activity's marker (`core_local_activity`) records, or undefined for any other event. */
+export function localActivityOf(
+  event: HistoryEvent,
+):
+  | {
+      activityType?: string;
+      completeTime?: { seconds: number; nanos: number };
+      result?: temporal.api.common.v1.IPayloads;
+    }
+  | undefined {
+  const marker = event.markerRecordedEventAttributes;
+  const data = marker?.markerName === 'core_local_activity' ? marker.details?.data?.payloads?.[0]?.data : undefined;
+  if (!data) return undefined;
+  const { activity_type, complete_time } = JSON.parse(Buffer.from(data).toString('utf8')) as {
+    activity_type?: string;
+    complete_time?: { seconds: number; nanos: number };
+  };
+  return { activityType: activity_type, completeTime: complete_time, result: marker?.details?.result ?? undefined };
+}
+
+/** The activity type a local activity's marker records, or undefined for any other event. */
+export function localActivityTypeOf(event: HistoryEvent): string | undefined {
+  return localActivityOf(event)?.activityType;
+}
+
+/**
+ * For each local activity of `activityType` in one run's history: what woke the workflow task that ran it, as the attribute
+ * names of the events between that task's previous one and its scheduling (e.g. `timerFiredEventAttributes`).
+ */
+export function wakersOfLocalActivity(events: HistoryEvent[], activityType: string): string[][] {
+  const completedAt = (id: string) => events.findIndex((e) => String(e.eventId) === id);
+  return events
+    .filter((e) => localActivityTypeOf(e) === activityType)
+    .map((marker) => {
+      const taskCompleted = completedAt(String(marker.markerRecordedEventAttributes?.workflowTaskCompletedEventId));
+      const scheduled = events.findLastIndex((e, i) => i < taskCompleted && !!e.workflowTaskScheduledEventAttributes);
+      const previous = events.findLastIndex((e, i) => i < scheduled && !!e.workflowTaskCompletedEventAttributes);
+      // (skipping the previous task's own commands: their events follow it)
+      return events
+        .slice(previous + 1, scheduled)
+        .map(attributeNameOf)
+        .filter((name, i) => !commandOf(events[previous + 1 + i]!, name));
+    });
+}
+
+/** Whether an event records a workflow task's command (its attributes name the task). */
+function commandOf(event: HistoryEvent, attributeName: string): boolean {
+  const attributes = event[attributeName as keyof HistoryEvent] as { workflowTaskCompletedEventId?: unknown } | null;
+  return !!attributes?.workflowTaskCompletedEventId;
+}
+
+function attributeNameOf(event: HistoryEvent): string {
+  return Object.keys(event).find((k) => k.endsWith('EventAttributes') && event[k as keyof HistoryEvent]) ?? '?';
+}
+
+/** The events of each run of a workflow started by `handle`, first run first (follows continue-as-new). */
+export async function eventsOfEachRun(handle: WorkflowHandleWithFirstExecutionRunId): Promise<HistoryEvent[][]> {
+  const runs: HistoryEvent[][] = [];
+  for (let runId: string | undefined = handle.firstExecutionRunId; runId;) {
+    const run: HistoryEvent[] = (await handle.client.getHandle(handle.workflowId, runId).fetchHistory()).events ?? [];
+    runs.push(run);
+    runId = run.at(-1)?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined;
+  }
+  return runs;
 }
