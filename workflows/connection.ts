@@ -369,7 +369,7 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
     return !status.consentUrl || (refreshIn !== undefined && refreshIn <= 0);
   };
 
-  /** A new token for the one the connection holds (`refreshToken` for a first token or a consent probe). */
+  /** A new token in place of the one the connection holds (the consent probe stays an activity). */
   const remint = () => (localRemint ? localAuth : auth).refreshToken(config);
 
   /**

@@ -190,16 +190,15 @@ export async function activityFailureTypes(handle: WorkflowHandle): Promise<stri
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
-/** What a local activity's marker (`core_local_activity`) records, or undefined for any other event. */
-export function localActivityOf(
-  event: HistoryEvent,
-):
-  | {
-      activityType?: string;
-      completeTime?: { seconds: number; nanos: number };
-      result?: temporal.api.common.v1.IPayloads;
-    }
-  | undefined {
+/** What a local activity's marker (`core_local_activity`) records. */
+export interface LocalActivityRun {
+  activityType?: string;
+  completeTime?: { seconds: number; nanos: number };
+  result?: temporal.api.common.v1.IPayloads;
+}
+
+/** The local activity a marker records, or undefined for any other event. */
+export function localActivityOf(event: HistoryEvent): LocalActivityRun | undefined {
   const marker = event.markerRecordedEventAttributes;
   const data = marker?.markerName === 'core_local_activity' ? marker.details?.data?.payloads?.[0]?.data : undefined;
   if (!data) return undefined;
@@ -216,8 +215,9 @@ export function localActivityTypeOf(event: HistoryEvent): string | undefined {
 }
 
 /**
- * For each local activity of `activityType` in one run's history: what woke the workflow task that ran it, as the attribute
- * names of the events between that task's previous one and its scheduling (e.g. `timerFiredEventAttributes`).
+ * For each local activity of `activityType` in one run's history: what woke the workflow task that ran it, as the
+ * attribute names of the events between that task's previous one and its scheduling (e.g. `timerFiredEventAttributes`),
+ * leaving out the previous task's own commands.
  */
 export function wakersOfLocalActivity(events: HistoryEvent[], activityType: string): string[][] {
   const completedAt = (id: string) => events.findIndex((e) => String(e.eventId) === id);
@@ -227,7 +227,6 @@ export function wakersOfLocalActivity(events: HistoryEvent[], activityType: stri
       const taskCompleted = completedAt(String(marker.markerRecordedEventAttributes?.workflowTaskCompletedEventId));
       const scheduled = events.findLastIndex((e, i) => i < taskCompleted && !!e.workflowTaskScheduledEventAttributes);
       const previous = events.findLastIndex((e, i) => i < scheduled && !!e.workflowTaskCompletedEventAttributes);
-      // (skipping the previous task's own commands: their events follow it)
       return events
         .slice(previous + 1, scheduled)
         .map(attributeNameOf)
