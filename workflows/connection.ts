@@ -371,6 +371,8 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
 
   /** A new token in place of the one the connection holds (the consent probe stays an activity). */
   const remint = () => (localRemint ? localAuth : auth).refreshToken(config);
+  /** Whether the token is due for its re-mint now (a pass about to start re-mints first). */
+  const tokenDue = () => Date.now() >= remintAt(status.token, Date.now());
 
   /**
    * Waits for a pass's bulk activity, re-minting whenever the token comes due meanwhile (runs from
@@ -417,7 +419,7 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
     describeForOperators();
     const due = onePass ? snapshotsDue(kinds) : [];
     try {
-      if (Date.now() >= remintAt(status.token, Date.now())) status.token = await remint();
+      if (tokenDue()) status.token = await remint();
       const account = status.account;
       if (!account) {
         setPhase('authorizing');
@@ -533,7 +535,7 @@ export async function docusignConnection(input: ConnectionConfig, carried?: Carr
     const due = snapshotsDue(kinds);
     if (!due.length) return true;
     try {
-      if (Date.now() >= remintAt(status.token, Date.now())) status.token = await remint();
+      if (tokenDue()) status.token = await remint();
     } catch (err) {
       routeFailure(err);
       return false;

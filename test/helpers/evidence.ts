@@ -220,24 +220,25 @@ export function localActivityTypeOf(event: HistoryEvent): string | undefined {
  * leaving out the previous task's own commands.
  */
 export function wakersOfLocalActivity(events: HistoryEvent[], activityType: string): string[][] {
-  const completedAt = (id: string) => events.findIndex((e) => String(e.eventId) === id);
+  const indexOf = (id: unknown) => events.findIndex((e) => String(e.eventId) === String(id));
   return events
     .filter((e) => localActivityTypeOf(e) === activityType)
     .map((marker) => {
-      const taskCompleted = completedAt(String(marker.markerRecordedEventAttributes?.workflowTaskCompletedEventId));
+      const taskCompleted = indexOf(marker.markerRecordedEventAttributes?.workflowTaskCompletedEventId);
       const scheduled = events.findLastIndex((e, i) => i < taskCompleted && !!e.workflowTaskScheduledEventAttributes);
       const previous = events.findLastIndex((e, i) => i < scheduled && !!e.workflowTaskCompletedEventAttributes);
       return events
         .slice(previous + 1, scheduled)
-        .map(attributeNameOf)
-        .filter((name, i) => !commandOf(events[previous + 1 + i]!, name));
+        .filter((e) => !isCommand(e))
+        .map(attributeNameOf);
     });
 }
 
 /** Whether an event records a workflow task's command (its attributes name the task). */
-function commandOf(event: HistoryEvent, attributeName: string): boolean {
-  const attributes = event[attributeName as keyof HistoryEvent] as { workflowTaskCompletedEventId?: unknown } | null;
-  return !!attributes?.workflowTaskCompletedEventId;
+function isCommand(event: HistoryEvent): boolean {
+  return Object.values(event).some(
+    (field) => !!(field as { workflowTaskCompletedEventId?: unknown } | null)?.workflowTaskCompletedEventId,
+  );
 }
 
 function attributeNameOf(event: HistoryEvent): string {
