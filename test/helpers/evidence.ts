@@ -217,7 +217,7 @@ export function localActivityTypeOf(event: HistoryEvent): string | undefined {
 /**
  * For each local activity of `activityType` in one run's history: what woke the workflow task that ran it, as the
  * attribute names of the events between that task's previous one and its scheduling (e.g. `timerFiredEventAttributes`),
- * leaving out the previous task's own commands.
+ * leaving out the previous task's own commands and any attempt of the task that timed out or failed under load.
  */
 export function wakersOfLocalActivity(events: HistoryEvent[], activityType: string): string[][] {
   const indexOf = (id: unknown) => events.findIndex((e) => String(e.eventId) === String(id));
@@ -229,7 +229,7 @@ export function wakersOfLocalActivity(events: HistoryEvent[], activityType: stri
       const previous = events.findLastIndex((e, i) => i < scheduled && !!e.workflowTaskCompletedEventAttributes);
       return events
         .slice(previous + 1, scheduled)
-        .filter((e) => !isCommand(e))
+        .filter((e) => !isCommand(e) && !ofWorkflowTask(e))
         .map(attributeNameOf);
     });
 }
@@ -238,6 +238,16 @@ export function wakersOfLocalActivity(events: HistoryEvent[], activityType: stri
 function isCommand(event: HistoryEvent): boolean {
   return Object.values(event).some(
     (field) => !!(field as { workflowTaskCompletedEventId?: unknown } | null)?.workflowTaskCompletedEventId,
+  );
+}
+
+/** An event of a workflow task itself (an attempt that timed out or failed under load leaves these): it wakes nothing. */
+function ofWorkflowTask(event: HistoryEvent): boolean {
+  return !!(
+    event.workflowTaskScheduledEventAttributes ||
+    event.workflowTaskStartedEventAttributes ||
+    event.workflowTaskTimedOutEventAttributes ||
+    event.workflowTaskFailedEventAttributes
   );
 }
 
