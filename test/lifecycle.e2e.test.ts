@@ -23,7 +23,7 @@ import {
   type ConnectionStatus,
 } from '../workflows/messages';
 import { findLeaks, rsaKeys, startHarness, type Harness } from './helpers/connector';
-import { historyText, localActivityTypeOf, recordHistories, wakersOfLocalActivity } from './helpers/evidence';
+import { historyText, recordHistories, wakersOfLocalActivity } from './helpers/evidence';
 import { workflowCode } from './helpers/temporal';
 
 describe('connection lifecycle against the emulator', () => {
@@ -166,17 +166,13 @@ describe('connection lifecycle against the emulator', () => {
     const passEndAt = events.findIndex((e) =>
       e.activityTaskCompletedEventAttributes?.scheduledEventId?.equals(passId!),
     );
-    const during = events.slice(passAt, passEndAt);
     assert.ok(passAt >= 0 && passEndAt > passAt, 'the pass completed');
-    assert.ok(
-      during.some((e) => localActivityTypeOf(e) === 'refreshToken'),
-      're-minted during the pass',
-    );
     const scheduled = events.flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
     assert.ok(!scheduled.includes('refreshToken'), `no refreshToken activity task: ${scheduled.join(', ')}`);
-    const wakers = wakersOfLocalActivity(events, 'refreshToken');
-    assert.ok(wakers.length >= 1);
-    for (const woke of wakers) assert.deepEqual(woke, ['timerFiredEventAttributes']);
+    // Only the re-mints while the pass ran: one just before or after it may share a task with the activity's events.
+    const inPass = wakersOfLocalActivity(events, 'refreshToken').filter(({ at }) => at > passAt && at < passEndAt);
+    assert.ok(inPass.length >= 1, 're-minted during the pass');
+    for (const { wakers } of inPass) assert.deepEqual(wakers, ['timerFiredEventAttributes']);
   });
 
   test('consent revoked in DocuSign → awaiting_consent with a consent URL', async () => {

@@ -247,14 +247,15 @@ describe('docusignConnection on the time-skipping server', () => {
       const scheduled = runs.flat().flatMap((e) => e.activityTaskScheduledEventAttributes?.activityType?.name ?? []);
       const afterConsent = scheduled.slice(scheduled.indexOf('authorize')); // refreshToken before it: consent probes
       assert.ok(!afterConsent.includes('refreshToken'), `no refreshToken activity task: ${afterConsent.join(', ')}`);
-      const wakers = runs.flatMap((events) => wakersOfLocalActivity(events, 'refreshToken'));
+      const remints = runs.flatMap((events) => wakersOfLocalActivity(events, 'refreshToken'));
       assert.equal(
-        wakers.length,
+        remints.length,
         fake.mints.length - 1,
         'every token after the first was re-minted in a local activity',
       );
       // (or, when the run continued as new as the token came due, the next run's first task)
-      for (const woke of wakers) assert.match(woke.join(), /^(timerFired|workflowExecutionStarted)EventAttributes$/);
+      for (const { wakers } of remints)
+        assert.match(wakers.join(), /^(timerFired|workflowExecutionStarted)EventAttributes$/);
 
       // Hourly syncs (default interval, up to 10 % later), each from the previous cursor.
       assert.ok(fake.syncs.length >= 43 && fake.syncs.length <= 49, `syncs: ${fake.syncs.length}`);

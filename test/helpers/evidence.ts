@@ -214,24 +214,35 @@ export function localActivityTypeOf(event: HistoryEvent): string | undefined {
   return localActivityOf(event)?.activityType;
 }
 
+/** A local activity's marker (its index in the run's history) and what woke the workflow task that ran it. */
+export interface LocalActivityWake {
+  at: number;
+  wakers: string[];
+}
+
 /**
  * For each local activity of `activityType` in one run's history: what woke the workflow task that ran it, as the
  * attribute names of the events between that task's previous one and its scheduling (e.g. `timerFiredEventAttributes`),
- * leaving out the previous task's own commands and any attempt of the task that timed out or failed under load.
+ * leaving out the previous task's own commands and any attempt of the task that timed out or failed under load. A task
+ * scheduled straight after the previous one completed continues it: the SDK completes a task early while a local
+ * activity runs to answer a query that came with the task (or to heartbeat a long one) and asks for the next at once.
  */
-export function wakersOfLocalActivity(events: HistoryEvent[], activityType: string): string[][] {
+export function wakersOfLocalActivity(events: HistoryEvent[], activityType: string): LocalActivityWake[] {
   const indexOf = (id: unknown) => events.findIndex((e) => String(e.eventId) === String(id));
-  return events
-    .filter((e) => localActivityTypeOf(e) === activityType)
-    .map((marker) => {
-      const taskCompleted = indexOf(marker.markerRecordedEventAttributes?.workflowTaskCompletedEventId);
-      const scheduled = events.findLastIndex((e, i) => i < taskCompleted && !!e.workflowTaskScheduledEventAttributes);
-      const previous = events.findLastIndex((e, i) => i < scheduled && !!e.workflowTaskCompletedEventAttributes);
-      return events
-        .slice(previous + 1, scheduled)
-        .filter((e) => !isCommand(e) && !ofWorkflowTask(e))
-        .map(attributeNameOf);
-    });
+  const wakersOfTask = (completedAt: number): string[] => {
+    const scheduled = events.findLastIndex((e, i) => i < completedAt && !!e.workflowTaskScheduledEventAttributes);
+    const previous = events.findLastIndex((e, i) => i < scheduled && !!e.workflowTaskCompletedEventAttributes);
+    const wakers = events
+      .slice(previous + 1, scheduled)
+      .filter((e) => !isCommand(e) && !ofWorkflowTask(e))
+      .map(attributeNameOf);
+    return wakers.length || previous < 0 ? wakers : wakersOfTask(previous);
+  };
+  return events.flatMap((marker, at) =>
+    localActivityTypeOf(marker) === activityType
+      ? [{ at, wakers: wakersOfTask(indexOf(marker.markerRecordedEventAttributes?.workflowTaskCompletedEventId)) }]
+      : [],
+  );
 }
 
 /** Whether an event records a workflow task's command (its attributes name the task). */
