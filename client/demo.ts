@@ -273,6 +273,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
         `  TEMPORAL_ADDRESS=${server.address} EVIDENCE_STORE=${evidenceStore} npx docusign-connector status --connection ${connectionId}`,
       );
       out(`  TEMPORAL_ADDRESS=${server.address} npx docusign-connector sync --connection ${connectionId} --wait`);
+      // doctor checks the key and OAuth host against the trust settings of its own shell: give it the worker's.
+      out(
+        `  TEMPORAL_ADDRESS=${server.address} EVIDENCE_STORE=${evidenceStore} DOCUSIGN_KEYS_DIR=${dataDir} DOCUSIGN_ALLOWED_HOSTS=${emu.host} npx docusign-connector doctor --connection ${connectionId}`,
+      );
       out('Press Ctrl-C to stop.');
       await new Promise<void>((resolve) => {
         if (abort.signal.aborted) resolve();
