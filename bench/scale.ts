@@ -22,8 +22,9 @@
  *   SCALE_OUT=scale.json (result file name; scale-production.json with BENCH_SERVER=production)
  *   BENCH_SERVER=production: on `npm run stack`'s Temporal (temporal-server on its own Postgres; `npm run tools --
  *   --server` first), started for the run
- *   WORKFLOW_CACHE_SIZE, WORKFLOW_STACK_TRACES, SYNC_CONCURRENCY, METRICS_PORT, WORKER_NODE_OPTIONS (its NODE_OPTIONS),
- *   MALLOC_ARENA_MAX: passed to the worker; SCALE_WORKER_LOG=path: the worker's whole output goes there too;
+ *   WORKFLOW_CACHE_SIZE, STICKY_QUEUE_TIMEOUT_MS, WORKFLOW_STACK_TRACES, SYNC_CONCURRENCY, METRICS_PORT,
+ *   WORKER_NODE_OPTIONS (its NODE_OPTIONS), MALLOC_ARENA_MAX: passed to the worker; SCALE_WORKER_LOG=path: the
+ *   worker's whole output goes there too;
  *   WORKER_EXEC_ARGV: node flags for the worker that NODE_OPTIONS refuses (`--cpu-prof --cpu-prof-dir=DIR`)
  *   SCALE_SERVER_LOG=path, SCALE_SERVER_METRICS_PORT=port: the dev server's warn log, its Prometheus port
  *
@@ -464,6 +465,7 @@ async function main(): Promise<void> {
           Object.entries({
             WORKFLOW_CACHE_SIZE: process.env.WORKFLOW_CACHE_SIZE,
             WORKFLOW_STACK_TRACES: process.env.WORKFLOW_STACK_TRACES,
+            STICKY_QUEUE_TIMEOUT_MS: process.env.STICKY_QUEUE_TIMEOUT_MS,
             METRICS_PORT: process.env.METRICS_PORT,
             MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX,
             NODE_OPTIONS: process.env.WORKER_NODE_OPTIONS,

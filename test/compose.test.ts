@@ -64,6 +64,7 @@ const DOCUMENTED_VARIABLES: Record<string, string> = {
   WORKER_SHUTDOWN_GRACE_MS: 'grace period for in-flight activities on shutdown',
   SYNC_CONCURRENCY: 'syncs, snapshots and proof passes one worker runs at once',
   WORKFLOW_CACHE_SIZE: "workflows kept in the sticky cache (default: the SDK's, from the heap limit)",
+  STICKY_QUEUE_TIMEOUT_MS: "how long a workflow task waits on this worker's sticky queue before any worker may take it",
   WORKFLOW_STACK_TRACES: "the SDK's stack trace of every workflow promise (on/off)",
   WORKFLOW_BUNDLE_PATH: 'pre-built workflow bundle (npm run build); the image sets it',
   DEV_SERVER_DB: 'embedded dev server SQLite file',

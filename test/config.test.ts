@@ -78,6 +78,7 @@ void describe('loadWorkerConfig', () => {
       trust: { keysDir: path.resolve('keys'), keyEnvPrefix: 'DOCUSIGN_KEY_', allowedHosts: [] },
       shutdownGraceMs: 30000,
       workflowCacheSize: undefined,
+      stickyQueueTimeoutMs: 10000,
       workflowStackTraces: false,
       syncConcurrency: 4,
       workflowBundlePath: undefined,
@@ -116,6 +117,7 @@ void describe('loadWorkerConfig', () => {
         'WORKER_SHUTDOWN_GRACE_MS',
         'SYNC_CONCURRENCY',
         'WORKFLOW_CACHE_SIZE',
+        'STICKY_QUEUE_TIMEOUT_MS',
         'WORKFLOW_STACK_TRACES',
         'WORKFLOW_BUNDLE_PATH',
         'DEV_SERVER_DB',
@@ -173,6 +175,7 @@ void describe('loadWorkerConfig', () => {
     assert.equal(config.workflowCacheSize, undefined, "the SDK's default");
     assert.equal(loadWorkerConfig({ WORKFLOW_CACHE_SIZE: '2500' }).workflowCacheSize, 2500);
     assert.equal(loadWorkerConfig({ WORKFLOW_CACHE_SIZE: '0' }).workflowCacheSize, 0, 'no cache: every task replays');
+    assert.equal(loadWorkerConfig({ STICKY_QUEUE_TIMEOUT_MS: '300000' }).stickyQueueTimeoutMs, 300_000);
     assert.equal(loadWorkerConfig({ WORKFLOW_STACK_TRACES: 'ON' }).workflowStackTraces, true);
     assert.equal(loadWorkerConfig({ WORKFLOW_STACK_TRACES: 'off' }).workflowStackTraces, false);
     assert.equal(config.workflowBundlePath, BUNDLE, 'resolved against the working directory');
@@ -225,6 +228,7 @@ void describe('loadWorkerConfig', () => {
       ['WORKER_SHUTDOWN_GRACE_MS', { WORKER_SHUTDOWN_GRACE_MS: '-1' }, /whole number/],
       ['SYNC_CONCURRENCY', { SYNC_CONCURRENCY: '0' }, /1 to 1000/],
       ['WORKFLOW_CACHE_SIZE', { WORKFLOW_CACHE_SIZE: 'lots' }, /whole number from 0 to 1000000/],
+      ['STICKY_QUEUE_TIMEOUT_MS', { STICKY_QUEUE_TIMEOUT_MS: '500' }, /1000 to 3600000/],
       ['WORKFLOW_STACK_TRACES', { WORKFLOW_STACK_TRACES: 'yes' }, /^WORKFLOW_STACK_TRACES: must be on or off$/],
       ['WORKFLOW_BUNDLE_PATH', { WORKFLOW_BUNDLE_PATH: MISSING }, /^WORKFLOW_BUNDLE_PATH: cannot read file /],
       ['DEV_SERVER_PORT', { DEV_SERVER_PORT: '0' }, /1 to 65535/],

@@ -67,6 +67,8 @@ export interface WorkerConfig {
    * turns every workflow task into a replay).
    */
   workflowCacheSize?: number;
+  /** How long a workflow task waits on this worker's sticky queue before the server offers it to any worker. */
+  stickyQueueTimeoutMs: number;
   /**
    * The SDK's stack trace of every promise a workflow creates (the `__stack_trace` query, the UI's "Call Stack"
    * tab). Off by default: recording them is 20–40 % of a replay's CPU (README "Scale").
@@ -151,6 +153,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     shutdownGraceMs: e.WORKER_SHUTDOWN_GRACE_MS,
     syncConcurrency: e.SYNC_CONCURRENCY,
     workflowCacheSize: e.WORKFLOW_CACHE_SIZE,
+    stickyQueueTimeoutMs: e.STICKY_QUEUE_TIMEOUT_MS,
     workflowStackTraces: e.WORKFLOW_STACK_TRACES === 'on',
     workflowBundlePath: e.WORKFLOW_BUNDLE_PATH === undefined ? undefined : path.resolve(e.WORKFLOW_BUNDLE_PATH),
     devServer: { dbFilename: e.DEV_SERVER_DB, port: e.DEV_SERVER_PORT, uiPort: e.DEV_SERVER_UI_PORT },

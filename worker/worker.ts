@@ -130,6 +130,8 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
     ...(options.workflowCode ?? { workflowsPath: require.resolve('../workflows') }),
     // Unset: the SDK's default. A bound trades memory for replays (README "Scale").
     ...(config.workflowCacheSize !== undefined ? { maxCachedWorkflows: config.workflowCacheSize } : {}),
+    // Also how long a crashed worker's workflows wait; longer helps only a lone, overloaded worker (README "Scale").
+    stickyQueueScheduleToStartTimeout: config.stickyQueueTimeoutMs,
   });
   return {
     worker: pairOf(worker, bulk),
