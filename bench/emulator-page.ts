@@ -13,16 +13,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { startEmulator } from '../emulator/index';
+import { percentile } from './sync';
 
 const ENVELOPES = 5000;
 const PAGE = 100;
 const RUNS = 200;
 const WARMUP = 20;
-
-function percentile(sorted: number[], p: number): number {
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
-}
 
 async function main(): Promise<void> {
   const emu = await startEmulator({ seed: 1, envelopes: ENVELOPES });

@@ -31,7 +31,6 @@ import {
   loadAverage,
   round,
   sampleRss,
-  sleep,
   startEmulatorProcess,
   startWorker,
   sum,
@@ -41,7 +40,7 @@ import {
   type BenchEnv,
   type BenchWorker,
 } from './snapshots';
-import { machine, printTable } from './sync';
+import { machine, printTable, sleep } from './sync';
 
 const ENVELOPES = Number(process.env.PROOF_ENVELOPES ?? 1000);
 const LATENCIES_MS = (process.env.PROOF_LATENCIES_MS ?? '0,200')

@@ -64,7 +64,16 @@ import {
 } from '../workflows/messages';
 import type { Stack } from '../scripts/stack';
 import { localActivityOf, localActivityTypeOf } from '../test/helpers/evidence';
-import { machine, POSTGRES_STORE, PRODUCTION_SERVER, printTable, SERVER_SUFFIX, startProductionServer } from './sync';
+import {
+  machine,
+  percentile,
+  POSTGRES_STORE,
+  PRODUCTION_SERVER,
+  printTable,
+  SERVER_SUFFIX,
+  sleep,
+  startProductionServer,
+} from './sync';
 
 const N = Number(process.env.SCALE_CONNECTIONS ?? 1000);
 const MINUTES = Number(process.env.SCALE_MINUTES ?? 9);
@@ -87,13 +96,7 @@ const RUN_ID = randomUUID().slice(0, 8);
 // Unique per run: a reused Postgres database must not make this run's writes re-deliveries.
 const connectionIdOf = (i: number) => `scale-${RUN_ID}-${i}`;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
-function percentile(xs: number[], p: number): number {
-  if (!xs.length) return NaN;
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 const mean = (xs: number[]) => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : NaN);
 /** Math.max/min over an array without spreading it (100,000 arguments overflow the stack). */
 const maxOf = (xs: number[]) => xs.reduce((a, b) => Math.max(a, b), -Infinity);

@@ -18,7 +18,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ensureTemporalTools } from '../scripts/tools';
 import { startDevServer } from '../worker/dev-server';
-import { machine, printTable } from './sync';
+import { machine, percentile, printTable, sleep } from './sync';
 
 const EventType = temporal.api.enums.v1.EventType;
 const STICKY_MS = (process.env.BENCH_STICKY_MS ?? '10000,300000').split(',').map(Number);
@@ -64,7 +64,7 @@ async function measure(address: string, client: Client, stickyMs: number, signal
       client.workflow.start('ticker', { taskQueue, workflowId: `${taskQueue}-${i}`, args: [3600, 1000] }),
     ),
   );
-  await new Promise((r) => setTimeout(r, 15_000)); // every workflow on worker 1's sticky queue by now
+  await sleep(15_000); // every workflow on worker 1's sticky queue by now
   const exited = new Promise((r) => first.once('exit', r));
   const stoppedAt = Date.now();
   first.kill(signal);
@@ -85,17 +85,16 @@ async function measure(address: string, client: Client, stickyMs: number, signal
       }
       if (Date.now() > deadline)
         throw new Error(`${handle.workflowId} did not resume within the sticky timeout + 60 s`);
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
   }
   await Promise.all(handles.map((h) => h.terminate()));
   second.kill('SIGTERM');
-  stalls.sort((a, b) => a - b);
   return {
     stickyMs,
     signal,
     stopMs: exitedAt - stoppedAt,
-    stallMs: { min: stalls[0]!, p50: stalls[Math.floor(stalls.length / 2)]!, max: stalls.at(-1)! },
+    stallMs: { min: percentile(stalls, 0), p50: percentile(stalls, 50), max: percentile(stalls, 100) },
   };
 }
 

@@ -684,6 +684,15 @@ async function mintToken(url: string, host: string, key: KeyObject): Promise<str
   return ((await res.json()) as { access_token: string }).access_token;
 }
 
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Nearest-rank percentile (p in 0–100) of unsorted values; NaN for none. */
+export function percentile(xs: number[], p: number): number {
+  if (!xs.length) return NaN;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
 export function machine() {
   const cpu = cpus();
   return {

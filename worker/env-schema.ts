@@ -163,7 +163,6 @@ export const workerEnvSchema = z.object({
   SYNC_CONCURRENCY: intWithDefault(1, 1000, 4),
   // Unset: the SDK's default, sized from the V8 heap limit.
   WORKFLOW_CACHE_SIZE: z.preprocess(blankIsUnset, wholeNumber(0, 1_000_000).optional()),
-  // How long a workflow task waits on this worker's sticky queue before the server offers it on the shared queue.
   STICKY_QUEUE_TIMEOUT_MS: intWithDefault(1000, 3_600_000, 10_000),
   WORKFLOW_STACK_TRACES: enumWithDefault(['on', 'off'] as const, 'off', 'must be on or off'),
   WORKFLOW_BUNDLE_PATH: readableFile,
