@@ -156,6 +156,8 @@ describe('the compiled build: node dist/…, no tsx', () => {
         DEV_SERVER_UI_PORT: String(uiPort),
         DEV_SERVER_DB: path.join(work, 'embedded', 'temporal.sqlite'),
         WORKFLOW_BUNDLE_PATH: BUNDLE,
+        WORKFLOW_CACHE_SIZE: '50',
+        STICKY_QUEUE_TIMEOUT_MS: '2500',
         // Where this machine keeps the Temporal CLI if not in the project's .tools (the worker looks at both).
         ...(process.env.TEMPORAL_CLI_PATH ? { TEMPORAL_CLI_PATH: process.env.TEMPORAL_CLI_PATH } : {}),
       },
@@ -172,5 +174,14 @@ describe('the compiled build: node dist/…, no tsx', () => {
     const output = worker.output.join('\n');
     assert.match(output, new RegExp(`Temporal UI: http://127\\.0\\.0\\.1:${uiPort}`));
     assert.match(output, /"msg":"worker stopped"/);
+    // The capacity settings as the SDK compiled them: this fails if the worker does not hand them over.
+    const running = worker.output.find((line) => line.includes('"msg":"worker running"'));
+    assert.ok(running, output);
+    const logged = JSON.parse(running.replace(/^\[stdout\] /, '')) as Record<string, unknown>;
+    assert.deepEqual(
+      [logged.maxCachedWorkflows, logged.stickyQueueTimeoutMs, logged.syncConcurrency],
+      [50, 2500, 4],
+      running,
+    );
   });
 });

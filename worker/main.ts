@@ -65,7 +65,12 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     ? await startPhaseGauge(connection, config.temporal.namespace, metrics, logger)
     : () => undefined;
   logger.info(
-    { taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace, store: connector.store.description },
+    {
+      taskQueue: config.temporal.taskQueue,
+      namespace: config.temporal.namespace,
+      store: connector.store.description,
+      ...connector.capacity,
+    },
     'worker running',
   );
   try {

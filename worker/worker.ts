@@ -35,8 +35,17 @@ export interface WorkerPair {
   getState(): ReturnType<Worker['getState']>;
 }
 
+/** The workflow worker's capacity as the SDK compiled it (its defaults filled in), for the start log. */
+export interface WorkerCapacity {
+  /** Unset, the SDK sizes it from the machine's memory. */
+  maxCachedWorkflows: number;
+  stickyQueueTimeoutMs: number;
+  syncConcurrency: number;
+}
+
 export interface ConnectorWorker {
   worker: WorkerPair;
+  capacity: WorkerCapacity;
   store: EvidenceStore;
   tokens: TokenService;
   close(): Promise<void>;
@@ -135,6 +144,11 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
   });
   return {
     worker: pairOf(worker, bulk),
+    capacity: {
+      maxCachedWorkflows: worker.options.maxCachedWorkflows,
+      stickyQueueTimeoutMs: worker.options.stickyQueueScheduleToStartTimeoutMs,
+      syncConcurrency: config.syncConcurrency,
+    },
     store,
     tokens,
     close: () => store.close(),
