@@ -307,7 +307,9 @@ function analyse(events: HistoryEvent[]): Analysis {
       if (SYNC_ACTIVITIES.has(ran.activity)) syncCompleted = true;
       const result = payloadJson(ran.result) as { expiresAt?: string; token?: { expiresAt?: string } } | undefined;
       const expiresAt = result?.expiresAt ?? result?.token?.expiresAt;
-      if ((ran.activity === 'authorize' || ran.activity === 'refreshToken') && expiresAt) {
+      // A re-authorize (after needs_attention or a moved account) gets the worker's cached token back: not a mint.
+      const isNewToken = expiresAt !== undefined && Date.parse(expiresAt) !== mints.at(-1)?.expiresAt;
+      if ((ran.activity === 'authorize' || ran.activity === 'refreshToken') && isNewToken) {
         mints.push({ activity: ran.activity, completedAt: ran.completedAt, expiresAt: Date.parse(expiresAt) });
       }
     }
