@@ -5,7 +5,7 @@
  *   - worker RSS (sampled from /proc; peak = VmHWM),
  *   - workflow task latency p50/p99 from history timestamps (WorkflowTaskScheduled → Completed), overall and after the
  *     ramp, plus schedule-to-start,
- *   - re-mints: how many, their lead time before the old token's expiry, late ones (goal 0: completed at or after the
+ *   - re-mints: how many, their lead time before the old token's expiry, late ones (goal 0: requested at or after the
  *     previous token's expiry), and tokens minted outside the workflow's schedule (a 401 or stale-cache re-mint),
  *   - history events per connection per simulated day: the observed rate extrapolated, and a model built from the
  *     events one re-mint cycle and one sync cycle really cost (segmented from the histories), at the bench's
@@ -225,7 +225,8 @@ interface Analysis {
   events: number;
   wft: { scheduledAt: number; total: number; toStart: number; first: boolean }[];
   wftTimeouts: { at: number; type: string }[];
-  mints: { activity: string; completedAt: number; expiresAt: number }[];
+  /** Each distinct token: when the worker requested it (its expiry less the lifetime the emulator grants), and expiry. */
+  mints: { activity: string; requestedAt: number; expiresAt: number }[];
   /** Each fired timer: when it was due, and how long after that it fired (a server that stalls fires them late). */
   timers: { dueAt: number; lateMs: number }[];
   leads: number[];
@@ -242,17 +243,12 @@ const SYNC_ACTIVITIES = new Set(['syncEnvelopes', 'syncPass']);
 function activityRun(
   e: HistoryEvent,
   activityOf: Map<string, string>,
-): { activity: string; completedAt: number; result: temporal.api.common.v1.IPayloads | null | undefined } | undefined {
+): { activity: string; result: temporal.api.common.v1.IPayloads | null | undefined } | undefined {
   const completed = e.activityTaskCompletedEventAttributes;
-  if (completed) {
-    const activity = activityOf.get(String(completed.scheduledEventId)) ?? '?';
-    return { activity, completedAt: T(e), result: completed.result };
-  }
+  if (completed)
+    return { activity: activityOf.get(String(completed.scheduledEventId)) ?? '?', result: completed.result };
   const local = localActivityOf(e);
-  if (!local) return undefined;
-  const time = local.completeTime;
-  const completedAt = time ? time.seconds * 1000 + Math.floor(time.nanos / 1e6) : T(e);
-  return { activity: local.activityType ?? '?', completedAt, result: local.result };
+  return local ? { activity: local.activityType ?? '?', result: local.result } : undefined;
 }
 
 /** Workflow task latencies, the token chain, and the event cost of each wake-up cycle, from one history. */
@@ -310,14 +306,17 @@ function analyse(events: HistoryEvent[]): Analysis {
       // A re-authorize (after needs_attention or a moved account) gets the worker's cached token back: not a mint.
       const isNewToken = expiresAt !== undefined && Date.parse(expiresAt) !== mints.at(-1)?.expiresAt;
       if ((ran.activity === 'authorize' || ran.activity === 'refreshToken') && isNewToken) {
-        mints.push({ activity: ran.activity, completedAt: ran.completedAt, expiresAt: Date.parse(expiresAt) });
+        // Not the event's time: a local activity's marker says the workflow task's start plus the activity's run time,
+        // up to seconds before the real request on a busy worker (sdk-core's local_activity_state_machine.rs).
+        const expiry = Date.parse(expiresAt);
+        mints.push({ activity: ran.activity, requestedAt: expiry - TOKEN_LIFETIME_S * 1000, expiresAt: expiry });
       }
     }
   }
   const leads: number[] = [];
   let late = 0;
   for (let k = 1; k < mints.length; k++) {
-    const lead = mints[k - 1]!.expiresAt - mints[k]!.completedAt;
+    const lead = mints[k - 1]!.expiresAt - mints[k]!.requestedAt;
     leads.push(lead);
     if (lead <= 0) late += 1;
   }
@@ -645,7 +644,7 @@ async function main(): Promise<void> {
     const leads = analyses.flatMap((a) => a.leads);
     const remints = analyses.reduce((s, a) => s + a.mints.filter((m) => m.activity === 'refreshToken').length, 0);
     const historyMints = analyses.reduce(
-      (s, a) => s + a.mints.filter((m) => m.completedAt <= tokensCountedAt).length,
+      (s, a) => s + a.mints.filter((m) => m.requestedAt <= tokensCountedAt).length,
       0,
     );
     const late = analyses.reduce((s, a) => s + a.late, 0);
