@@ -35,9 +35,9 @@ export interface WorkerPair {
   getState(): ReturnType<Worker['getState']>;
 }
 
-/** The workflow worker's capacity as the SDK compiled it (its defaults filled in), for the start log. */
+/** For the start log: the workflow worker's cache and sticky timeout as the SDK compiled them, and the bulk limit. */
 export interface WorkerCapacity {
-  /** Unset, the SDK sizes it from the machine's memory. */
+  /** WORKFLOW_CACHE_SIZE unset, the SDK sizes it from the V8 heap limit. */
   maxCachedWorkflows: number;
   stickyQueueTimeoutMs: number;
   syncConcurrency: number;
