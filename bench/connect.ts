@@ -20,14 +20,13 @@ import { ConnectorClient } from '../client/client';
 import { connectionResolver, startConnectListener } from '../client/connect-listener';
 import { BACKFILL_ALL, startHarness, type Harness } from '../test/helpers/connector';
 import { createLogger } from '../worker/logger';
-import { percentile } from './sync';
+import { percentile, round } from './sync';
 
 const SAMPLES = Number(process.env.CONNECT_SAMPLES ?? 100);
 const DEBOUNCES_MS = (process.env.CONNECT_DEBOUNCE_MS ?? '500,2000').split(',').map(Number);
 const ENVELOPES_PER_DAY = 1_000;
 const HMAC_KEY = randomBytes(32).toString('base64');
 
-const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 const restCalls = (h: Harness) =>
   Object.entries(h.emu.stats.calls)
     .filter(([name]) => !name.includes('oauth'))

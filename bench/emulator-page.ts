@@ -13,7 +13,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { startEmulator } from '../emulator/index';
-import { percentile } from './sync';
+import { percentile, round } from './sync';
 
 const ENVELOPES = 5000;
 const PAGE = 100;
@@ -92,13 +92,12 @@ async function main(): Promise<void> {
       for (let i = 0; i < RUNS; i++) samples.push(await fetchPage(WARMUP + i));
       return { samples, sorted: [...samples].sort((a, b) => a - b) };
     };
-    const round = (n: number): number => Math.round(n * 1000) / 1000;
     const summary = ({ samples, sorted }: { samples: number[]; sorted: number[] }) => ({
-      medianMs: round(percentile(sorted, 50)),
-      p95Ms: round(percentile(sorted, 95)),
-      meanMs: round(samples.reduce((s, x) => s + x, 0) / samples.length),
-      minMs: round(sorted[0]!),
-      maxMs: round(sorted.at(-1)!),
+      medianMs: round(percentile(sorted, 50), 3),
+      p95Ms: round(percentile(sorted, 95), 3),
+      meanMs: round(samples.reduce((s, x) => s + x, 0) / samples.length, 3),
+      minMs: round(sorted[0]!, 3),
+      maxMs: round(sorted.at(-1)!, 3),
     });
     const http = summary(await measure(viaHttp));
     const withFetch = summary(await measure(viaFetch));

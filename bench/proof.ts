@@ -29,7 +29,6 @@ import {
   connectionConfig,
   diffCounts,
   loadAverage,
-  round,
   sampleRss,
   startEmulatorProcess,
   startWorker,
@@ -40,7 +39,7 @@ import {
   type BenchEnv,
   type BenchWorker,
 } from './snapshots';
-import { machine, printTable, sleep } from './sync';
+import { machine, printTable, round, sleep } from './sync';
 
 const ENVELOPES = Number(process.env.PROOF_ENVELOPES ?? 1000);
 const LATENCIES_MS = (process.env.PROOF_LATENCIES_MS ?? '0,200')

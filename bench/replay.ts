@@ -16,7 +16,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { workerEnvSchema } from '../worker/env-schema';
 import { MAX_HISTORY_EVENTS } from '../workflows/connection';
-import { machine, printTable } from './sync';
+import { machine, printTable, round } from './sync';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 // Read by our SDK patch when the replay worker installs its hooks; validated and defaulted as the worker does.
@@ -59,15 +59,14 @@ async function main(): Promise<void> {
     measured.reduce((s, m) => s + (m.events - meanX) * (m.msPerReplay - meanY), 0) /
     measured.reduce((s, m) => s + (m.events - meanX) ** 2, 0);
   const fixed = meanY - perEvent * meanX;
-  const at = (events: number) => Math.round((fixed + perEvent * events) * 10) / 10;
-  const round = (x: number) => Math.round(x * 100) / 100;
+  const at = (events: number) => round(fixed + perEvent * events);
 
   printTable(
     ['history', 'events', 'ms per replay'],
-    measured.map((m) => [m.file, String(m.events), String(round(m.msPerReplay))]),
+    measured.map((m) => [m.file, String(m.events), String(round(m.msPerReplay, 2))]),
   );
   console.log(
-    `\nWORKFLOW_STACK_TRACES=${STACK_TRACES}; fit: ${round(fixed)} ms + ${round(perEvent * 100)} ms per 100 events; ` +
+    `\nWORKFLOW_STACK_TRACES=${STACK_TRACES}; fit: ${round(fixed, 2)} ms + ${round(perEvent * 100, 2)} ms per 100 events; ` +
       `125 events (a connection after onboarding): ${at(125)} ms; ` +
       `${MAX_HISTORY_EVENTS} (the continue-as-new cap): ${at(MAX_HISTORY_EVENTS)} ms`,
   );
@@ -81,10 +80,10 @@ async function main(): Promise<void> {
         machine: machine(),
         method: `Worker.runReplayHistories, one replay worker, ${ROUNDS} replays of each recorded history after one warm-up`,
         workflowStackTraces: STACK_TRACES,
-        fit: { fixedMs: round(fixed), msPer100Events: round(perEvent * 100) },
+        fit: { fixedMs: round(fixed, 2), msPer100Events: round(perEvent * 100, 2) },
         msAt125Events: at(125),
         msAtContinueAsNewCap: at(MAX_HISTORY_EVENTS),
-        histories: measured.map((m) => ({ ...m, msPerReplay: round(m.msPerReplay) })),
+        histories: measured.map((m) => ({ ...m, msPerReplay: round(m.msPerReplay, 2) })),
       },
       null,
       2,

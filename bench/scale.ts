@@ -70,6 +70,7 @@ import {
   POSTGRES_STORE,
   PRODUCTION_SERVER,
   printTable,
+  round,
   SERVER_SUFFIX,
   sleep,
   startProductionServer,
@@ -96,7 +97,6 @@ const RUN_ID = randomUUID().slice(0, 8);
 // Unique per run: a reused Postgres database must not make this run's writes re-deliveries.
 const connectionIdOf = (i: number) => `scale-${RUN_ID}-${i}`;
 
-const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 const mean = (xs: number[]) => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : NaN);
 /** Math.max/min over an array without spreading it (100,000 arguments overflow the stack). */
 const maxOf = (xs: number[]) => xs.reduce((a, b) => Math.max(a, b), -Infinity);
@@ -302,14 +302,13 @@ function analyse(events: HistoryEvent[]): Analysis {
     if (ran) {
       if (SYNC_ACTIVITIES.has(ran.activity)) syncCompleted = true;
       const result = payloadJson(ran.result) as { expiresAt?: string; token?: { expiresAt?: string } } | undefined;
-      const expiresAt = result?.expiresAt ?? result?.token?.expiresAt;
+      const expiresAt = Date.parse(result?.expiresAt ?? result?.token?.expiresAt ?? '');
       // A re-authorize (after needs_attention or a moved account) gets the worker's cached token back: not a mint.
-      const isNewToken = expiresAt !== undefined && Date.parse(expiresAt) !== mints.at(-1)?.expiresAt;
+      const isNewToken = !Number.isNaN(expiresAt) && expiresAt !== mints.at(-1)?.expiresAt;
       if ((ran.activity === 'authorize' || ran.activity === 'refreshToken') && isNewToken) {
         // Not the event's time: a local activity's marker says the workflow task's start plus the activity's run time,
         // up to seconds before the real request on a busy worker (sdk-core's local_activity_state_machine.rs).
-        const expiry = Date.parse(expiresAt);
-        mints.push({ activity: ran.activity, requestedAt: expiry - TOKEN_LIFETIME_S * 1000, expiresAt: expiry });
+        mints.push({ activity: ran.activity, requestedAt: expiresAt - TOKEN_LIFETIME_S * 1000, expiresAt });
       }
     }
   }

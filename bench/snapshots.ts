@@ -36,7 +36,7 @@ import { startDevServer, type DevServer } from '../worker/dev-server';
 import type { ConnectionConfig } from '../workflows/config';
 import { SNAPSHOT_KINDS, type SnapshotKind } from '../workflows/evidence';
 import type { ConnectionStatus } from '../workflows/messages';
-import { machine, printTable, sleep } from './sync';
+import { machine, printTable, round, sleep } from './sync';
 
 const PROJECT = path.resolve(__dirname, '..');
 export const INTEGRATION_KEY = '00000000-0000-4000-8000-0000000be101';
@@ -58,7 +58,6 @@ const LATENCIES_MS = list(process.env.SNAP_LATENCIES_MS, '0,200');
 const OUT = process.env.SNAP_OUT ?? 'snapshots.json';
 const PAGE = 100;
 
-export const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
 export const sum = (xs: number[]): number => xs.reduce((s, x) => s + x, 0);
 export const loadAverage = (): number[] => loadavg().map((x) => round(x, 2));
 /** b − a per key, zeros left out. */

@@ -159,7 +159,7 @@ async function startEmulatorProcess(publicKeyPath: string) {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
-const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+export const round = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
 const sum = (o: Record<string, number>) => Object.values(o).reduce((s, x) => s + x, 0);
 const diff = (a: Record<string, number>, b: Record<string, number>): Record<string, number> =>
   Object.fromEntries<number>(

@@ -70,6 +70,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
       namespace: config.temporal.namespace,
       store: connector.store.description,
       ...connector.capacity,
+      syncConcurrency: config.syncConcurrency,
     },
     'worker running',
   );

@@ -35,12 +35,11 @@ export interface WorkerPair {
   getState(): ReturnType<Worker['getState']>;
 }
 
-/** For the start log: the workflow worker's cache and sticky timeout as the SDK compiled them, and the bulk limit. */
+/** The workflow worker's cache and sticky timeout as the SDK compiled them (its defaults filled in), for the start log. */
 export interface WorkerCapacity {
   /** WORKFLOW_CACHE_SIZE unset, the SDK sizes it from the V8 heap limit. */
   maxCachedWorkflows: number;
   stickyQueueTimeoutMs: number;
-  syncConcurrency: number;
 }
 
 export interface ConnectorWorker {
@@ -147,7 +146,6 @@ export async function createConnectorWorker(options: ConnectorWorkerOptions): Pr
     capacity: {
       maxCachedWorkflows: worker.options.maxCachedWorkflows,
       stickyQueueTimeoutMs: worker.options.stickyQueueScheduleToStartTimeoutMs,
-      syncConcurrency: config.syncConcurrency,
     },
     store,
     tokens,
